@@ -1,0 +1,31 @@
+# The two commands: `make run` (the sandbox bot) and `make test` (the whole test suite).
+# Both build the virtualenv from nothing on first use; only Python 3.11+ and pip are needed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/tweetpay run --sandbox
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+# pytest exits 5 when it collects no test; that is not a failure of the code.
+test: $(STAMP) lint
+	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.ledger
+	$(PY) -m benchmarks.grammar
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .hypothesis

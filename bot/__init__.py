@@ -1,0 +1,1 @@
+"""The daemon: entry points and adapters (X gateway, emulator, ingest, outbox, scheduler, web)."""

@@ -1,0 +1,70 @@
+"""The `tweetpay` command: one place that lists every entry point.
+
+Each command reads the settings once, configures logging once, then hands over to the module
+that does the work; the imports are inside the commands so `tweetpay --help` stays fast and a
+command only loads what it uses.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot.logging import configure_logging
+from config import Settings, SettingsError, load_settings
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    configure_logging(settings.log_level, settings.log_format, settings.env == "production")
+    return settings
+
+
+@click.group()
+def main() -> None:
+    """tweetpay: pay by tweet."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create the schema or upgrade it to the latest migration."""
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.sqlalchemy_url, revision)
+    click.echo(f"schema at {revision} on {settings.sqlalchemy_url.split(':', 1)[0]}")
+
+
+@main.group()
+def ledger() -> None:
+    """The double-entry ledger."""
+
+
+@ledger.command("verify")
+def ledger_verify() -> None:
+    """Check every ledger invariant; exit 1 on any finding."""
+    from storage.db import make_engine
+    from storage.ledger import Ledger
+
+    settings = _settings()
+    findings = Ledger(make_engine(settings.sqlalchemy_url)).verify()
+    for finding in findings:
+        click.echo(f"FINDING: {finding}")
+    if findings:
+        click.echo(f"{len(findings)} finding(s)")
+        sys.exit(1)
+    click.echo("ledger ok: balances sum to 0, each equals its postings, none overdrawn")
+
+
+if __name__ == "__main__":
+    main()

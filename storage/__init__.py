@@ -1,0 +1,1 @@
+"""Persistence: models, migrations, the unit of work and the ledger."""
