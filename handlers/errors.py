@@ -1,0 +1,84 @@
+"""Every error tweetpay raises on purpose, in one tree.
+
+    TweetpayError
+    ├── BusinessError              a known refusal: becomes a reply or a page, never a crash
+    │   ├── GrammarError           the text is not a command we can act on (handlers.grammar)
+    │   ├── LedgerError
+    │   │   ├── InsufficientFunds  the debit account would go below zero
+    │   │   ├── IdempotencyConflict  same idempotency key, different content
+    │   │   └── UnknownAccount
+    │   └── IntentError            confirmation refused (expired, used, wrong PIN, locked…)
+    └── GatewayError               talking to X failed (bot.gateway)
+        ├── RateLimited            429; carries the reset time
+        ├── Forbidden              403 (duplicate tweet, DMs closed…)
+        ├── NotFound               404
+        ├── Transient              5xx, connection reset, malformed answer: retry later
+        └── TimedOut               no answer within the gateway's timeout
+
+Bugs are not in this tree: they propagate and are logged with their context.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+class TweetpayError(Exception):
+    """Base of every error raised on purpose."""
+
+
+class BusinessError(TweetpayError):
+    """A known refusal, with a machine-readable ``code`` that maps to a user-facing text."""
+
+    code: str = "business_error"
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        super().__init__(message or self.code)
+        if code is not None:
+            self.code = code
+
+
+class LedgerError(BusinessError):
+    code = "ledger_error"
+
+
+class InsufficientFunds(LedgerError):
+    code = "insufficient_funds"
+
+
+class IdempotencyConflict(LedgerError):
+    code = "idempotency_conflict"
+
+
+class UnknownAccount(LedgerError):
+    code = "unknown_account"
+
+
+class IntentError(BusinessError):
+    code = "intent_error"
+
+
+class GatewayError(TweetpayError):
+    """Talking to the X API failed."""
+
+
+class RateLimited(GatewayError):
+    def __init__(self, message: str, reset_at: dt.datetime | None = None) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+class Forbidden(GatewayError):
+    pass
+
+
+class NotFound(GatewayError):
+    pass
+
+
+class Transient(GatewayError):
+    pass
+
+
+class TimedOut(Transient):
+    pass
