@@ -1,0 +1,358 @@
+"""Turn one inbound event (a mention or a DM, already parsed) into a decision.
+
+Pure: the caller loads the facts (``Facts``) before deciding and carries out the returned
+``Decision`` in one transaction (inbox row done, intent and token hash, outbox messages).
+No clock, no randomness, no I/O here: the time, the token and the reference come in.
+
+Handlers are registered once, in ``HANDLERS`` at the bottom.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from handlers.commands import (
+    Cancel,
+    Command,
+    Donate,
+    Help,
+    Recipient,
+    RequestMoney,
+    SendMoney,
+    ShowAccount,
+    ShowBalance,
+    ShowHistory,
+    SignUp,
+    Stop,
+)
+from handlers.money import Lang, Money
+from handlers.outcomes import (
+    LINK_PLACEHOLDER,
+    PRIORITY_LINK,
+    PRIORITY_REPLY,
+    DirectMessage,
+    Outgoing,
+    PublicReply,
+)
+from handlers.texts import memo_or_dash, render
+
+Source = Literal["mention", "dm"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An inbound event, as ingest stored it."""
+
+    source: Source
+    event_id: str
+    author_id: int
+    author_handle: str
+    tweet_id: str | None = None  # the mention itself, to reply in its thread
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.event_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """What the decision needs to know of a user."""
+
+    x_user_id: int
+    handle: str
+    kind: Literal["personal", "pro"] = "personal"
+    status: str = "active"
+    locked_until: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingIntent:
+    id: int
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    cap_person: Money
+    cap_pro: Money
+    min_amount: Money
+    ttl: dt.timedelta
+    public_link_fallback: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything loaded for one decision."""
+
+    now: dt.datetime
+    policy: Policy
+    author: Party | None  # None: no account
+    counterparty: Party | None = None  # the recipient (or payer of a request), if known
+    balance: Money | None = None
+    history_lines: tuple[str, ...] = ()
+    pending: tuple[PendingIntent, ...] = ()
+    link: str = ""  # the one-time link prepared for a new intent (sealed at rest)
+    token_hash: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewIntent:
+    reference: str
+    kind: Literal["send", "donate", "request"]
+    channel: Literal["tweet", "dm"]
+    lang: Lang
+    initiator_x_user_id: int
+    payer_x_user_id: int
+    payee_x_user_id: int
+    payee_handle: str
+    amount: Money
+    memo: str
+    tweet_id: str | None
+    expires_at: dt.datetime
+    token_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outgoing: tuple[Outgoing, ...] = ()
+    new_intent: NewIntent | None = None
+    cancel_intent_ids: tuple[int, ...] = ()
+    stop_contact: bool = False
+    reason: str = ""  # short machine-readable summary for logs and metrics
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def answer(event: Event, lang: Lang, text: str, *, private: bool, reason: str) -> Decision:
+    """One reply in the event's own channel: a DM for a DM, a public reply for a mention."""
+    return Decision(outgoing=(_reply(event, text, private=private),), reason=reason)
+
+
+def _reply(event: Event, text: str, *, private: bool = False, suffix: str = "reply") -> Outgoing:
+    key = f"{event.key}:{suffix}"
+    if event.source == "dm" or private:
+        return DirectMessage(key, event.author_id, text, priority=PRIORITY_REPLY)
+    assert event.tweet_id is not None
+    return PublicReply(key, event.tweet_id, text, priority=PRIORITY_REPLY)
+
+
+def _cap_for(policy: Policy, party: Party) -> Money:
+    return policy.cap_pro if party.kind == "pro" else policy.cap_person
+
+
+def _refuse_author(event: Event, facts: Facts, lang: Lang) -> Decision | None:
+    author = facts.author
+    if author is None:
+        if event.source == "dm":
+            return answer(event, lang, render("signup_needed_dm", lang), private=True,
+                          reason="no_account")
+        return answer(event, lang, render("invite_signup_public", lang), private=False,
+                      reason="no_account")
+    if author.locked_until is not None and author.locked_until > facts.now:
+        until = author.locked_until.strftime("%Y-%m-%d %H:%M")
+        return answer(event, lang, render("account_locked", lang, until=until), private=True,
+                      reason="locked")
+    if author.status != "active":
+        return answer(event, lang, render("account_inactive", lang), private=True,
+                      reason="inactive")
+    return None
+
+
+def _payment(event: Event, facts: Facts, *, kind: Literal["send", "donate"], amount: Money,
+             recipient: Recipient, memo: str, lang: Lang) -> Decision:
+    refusal = _refuse_author(event, facts, lang)
+    if refusal:
+        return refusal
+    payee = facts.counterparty
+    policy = facts.policy
+    if payee is None:
+        return answer(event, lang, render("recipient_no_account", lang), private=False,
+                      reason="recipient_no_account")
+    if kind == "donate" and payee.kind != "pro":
+        return answer(event, lang, render("donate_needs_pro", lang), private=False,
+                      reason="donate_needs_pro")
+    cap = _cap_for(policy, payee)
+    if amount > cap:
+        return answer(event, lang, render("over_cap", lang, cap=cap), private=False,
+                      reason="over_cap")
+    if amount < policy.min_amount:
+        return answer(event, lang, render("under_minimum", lang, minimum=policy.min_amount),
+                      private=False, reason="under_minimum")
+    assert facts.author is not None
+    intent = _new_intent(event, facts, kind=kind, lang=lang, payer=facts.author,
+                         payee=payee, amount=amount, memo=memo)
+    ttl_min = int(policy.ttl.total_seconds() // 60)
+    link_dm = DirectMessage(
+        f"{event.key}:link", facts.author.x_user_id,
+        render("confirm_link_dm", lang, amount=amount, payee="@" + payee.handle,
+               memo_or_dash=memo_or_dash(memo), link=LINK_PLACEHOLDER, ttl=ttl_min,
+               reference=facts.reference),
+        priority=PRIORITY_LINK, link=facts.link,
+        fallback_tweet_id=event.tweet_id if policy.public_link_fallback else None,
+    )
+    outgoing: list[Outgoing] = [link_dm]
+    if event.source == "mention":
+        payee_kind = {"fr": "votre bénéficiaire", "en": "your payee"}[lang]
+        outgoing.insert(0, _reply(event, render(
+            "ack_check_dm", lang, amount=amount, payee_kind=payee_kind, ttl=ttl_min,
+            reference=facts.reference)))
+    return Decision(outgoing=tuple(outgoing), new_intent=intent, reason=f"intent_{kind}")
+
+
+def _new_intent(event: Event, facts: Facts, *, kind: Literal["send", "donate", "request"],
+                lang: Lang, payer: Party, payee: Party, amount: Money, memo: str) -> NewIntent:
+    assert facts.author is not None
+    return NewIntent(
+        reference=facts.reference, kind=kind,
+        channel="dm" if event.source == "dm" else "tweet", lang=lang,
+        initiator_x_user_id=facts.author.x_user_id, payer_x_user_id=payer.x_user_id,
+        payee_x_user_id=payee.x_user_id, payee_handle=payee.handle, amount=amount, memo=memo,
+        tweet_id=event.tweet_id, expires_at=facts.now + facts.policy.ttl,
+        token_hash=facts.token_hash,
+    )
+
+
+def send_money(cmd: SendMoney, event: Event, facts: Facts) -> Decision:
+    return _payment(event, facts, kind="send", amount=cmd.amount, recipient=cmd.recipient,
+                    memo=cmd.memo, lang=cmd.lang)
+
+
+def donate(cmd: Donate, event: Event, facts: Facts) -> Decision:
+    return _payment(event, facts, kind="donate", amount=cmd.amount, recipient=cmd.recipient,
+                    memo=cmd.memo, lang=cmd.lang)
+
+
+def request_money(cmd: RequestMoney, event: Event, facts: Facts) -> Decision:
+    lang = cmd.lang
+    refusal = _refuse_author(event, facts, lang)
+    if refusal:
+        return refusal
+    payer = facts.counterparty
+    policy = facts.policy
+    if payer is None:
+        return answer(event, lang, render("payer_no_account", lang), private=False,
+                      reason="payer_no_account")
+    assert facts.author is not None
+    cap = _cap_for(policy, facts.author)
+    if cmd.amount > cap:
+        return answer(event, lang, render("over_cap", lang, cap=cap), private=False,
+                      reason="over_cap")
+    if cmd.amount < policy.min_amount:
+        return answer(event, lang, render("under_minimum", lang, minimum=policy.min_amount),
+                      private=False, reason="under_minimum")
+    intent = _new_intent(event, facts, kind="request", lang=lang, payer=payer,
+                         payee=facts.author, amount=cmd.amount, memo=cmd.memo)
+    ttl_min = int(policy.ttl.total_seconds() // 60)
+    # The payer opted in by holding an account; the link goes to them only by DM (they did
+    # not summon the bot in this thread, so no public fallback towards them).
+    link_dm = DirectMessage(
+        f"{event.key}:link", payer.x_user_id,
+        render("request_link_dm", lang, amount=cmd.amount, payee="@" + facts.author.handle,
+               memo_or_dash=memo_or_dash(cmd.memo), link=LINK_PLACEHOLDER, ttl=ttl_min,
+               reference=facts.reference),
+        priority=PRIORITY_LINK, link=facts.link,
+    )
+    if event.source == "mention":
+        ack = _reply(event, render("ack_request_sent", lang, amount=cmd.amount,
+                                   reference=facts.reference))
+    else:
+        ack = _reply(event, render("ack_request_dm", lang, amount=cmd.amount,
+                                   payer="@" + payer.handle, reference=facts.reference))
+    return Decision(outgoing=(ack, link_dm), new_intent=intent, reason="intent_request")
+
+
+def _private_only(event: Event, lang: Lang) -> Decision:
+    return answer(event, lang, render("private_only_public", lang), private=False,
+                  reason="private_only")
+
+
+def show_balance(cmd: ShowBalance, event: Event, facts: Facts) -> Decision:
+    if event.source != "dm":
+        return _private_only(event, cmd.lang)
+    refusal = _refuse_author(event, facts, cmd.lang)
+    if refusal:
+        return refusal
+    balance = facts.balance if facts.balance is not None else Money(0)
+    return answer(event, cmd.lang, render("balance_dm", cmd.lang, balance=balance),
+                  private=True, reason="balance")
+
+
+def show_history(cmd: ShowHistory, event: Event, facts: Facts) -> Decision:
+    if event.source != "dm":
+        return _private_only(event, cmd.lang)
+    refusal = _refuse_author(event, facts, cmd.lang)
+    if refusal:
+        return refusal
+    if not facts.history_lines:
+        return answer(event, cmd.lang, render("history_empty_dm", cmd.lang), private=True,
+                      reason="history")
+    text = render("history_dm", cmd.lang, count=len(facts.history_lines),
+                  lines="\n".join(facts.history_lines))
+    return answer(event, cmd.lang, text, private=True, reason="history")
+
+
+def cancel(cmd: Cancel, event: Event, facts: Facts) -> Decision:
+    lang = cmd.lang
+    targets = facts.pending
+    if cmd.reference is not None:
+        targets = tuple(p for p in targets if p.reference.upper() == cmd.reference.upper())
+        if not targets:
+            return answer(event, lang, render("unknown_reference", lang,
+                                              reference=cmd.reference),
+                          private=False, reason="cancel_unknown")
+    if not targets:
+        return answer(event, lang, render("nothing_to_cancel", lang), private=False,
+                      reason="cancel_none")
+    refs = ", ".join(p.reference for p in targets)
+    decision = answer(event, lang, render("cancelled", lang, references=refs), private=False,
+                      reason="cancelled")
+    return Decision(outgoing=decision.outgoing, cancel_intent_ids=tuple(p.id for p in targets),
+                    reason="cancelled")
+
+
+def show_help(cmd: Help, event: Event, facts: Facts) -> Decision:
+    policy = facts.policy
+    text = render("help", cmd.lang, cap_person=policy.cap_person, cap_pro=policy.cap_pro)
+    return answer(event, cmd.lang, text, private=False, reason="help")
+
+
+def stop(cmd: Stop, event: Event, facts: Facts) -> Decision:
+    decision = answer(event, cmd.lang, render("stopped", cmd.lang), private=False,
+                      reason="stop")
+    return Decision(outgoing=decision.outgoing, stop_contact=True, reason="stop")
+
+
+def not_yet(cmd: SignUp | ShowAccount, event: Event, facts: Facts) -> Decision:
+    if facts.author is None and event.source == "mention":
+        return answer(event, cmd.lang, render("invite_signup_public", cmd.lang), private=False,
+                      reason="no_account")
+    return answer(event, cmd.lang, render("not_available_yet", cmd.lang), private=False,
+                  reason="not_available_yet")
+
+
+Handler = Callable[[Any, Event, Facts], Decision]
+
+HANDLERS: dict[type, Handler] = {
+    SendMoney: send_money,
+    Donate: donate,
+    RequestMoney: request_money,
+    ShowBalance: show_balance,
+    ShowHistory: show_history,
+    Cancel: cancel,
+    Help: show_help,
+    Stop: stop,
+    SignUp: not_yet,
+    ShowAccount: not_yet,
+}
+
+
+def decide(command: Command, event: Event, facts: Facts) -> Decision:
+    return HANDLERS[type(command)](command, event, facts)
+
+
+def refuse_text(event: Event, text: str, reason: str) -> Decision:
+    """A grammar error or anything else not understood: one helpful reply in its channel."""
+    return answer(event, "fr", text, private=False, reason=reason)

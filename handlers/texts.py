@@ -1,0 +1,163 @@
+"""Reply texts, French and English, as named templates.
+
+Public texts never carry a URL nor an @mention of anyone (DESIGN.md X platform rules: the
+thread's own author is reached by the reply itself); links travel by DM as the ``{link}``
+placeholder filled at send time. ``render`` formats amounts for the language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.money import Lang, Money
+
+TEXTS: dict[str, dict[Lang, str]] = {
+    # Public acknowledgements (no link, no mention).
+    "ack_check_dm": {
+        "fr": "Demande reçue : {amount} pour {payee_kind}. Le lien de confirmation vous attend "
+        "en message privé (valable {ttl} min). Réf. {reference}",
+        "en": "Request received: {amount} to {payee_kind}. Your confirmation link is in your "
+        "DMs (valid {ttl} min). Ref. {reference}",
+    },
+    "ack_request_sent": {
+        "fr": "Demande de {amount} transmise (réf. {reference}). La personne sollicitée reçoit "
+        "un lien de paiement en message privé.",
+        "en": "Request for {amount} passed on (ref. {reference}). The payer gets a payment link "
+        "by DM.",
+    },
+    "public_link_fallback": {
+        "fr": "Vos messages privés sont fermés : voici votre lien de confirmation (inutile sans "
+        "votre code secret, valable {ttl} min) : {link}",
+        "en": "Your DMs are closed, so here is your confirmation link (useless without your "
+        "secret code, valid {ttl} min): {link}",
+    },
+    "done_public": {
+        "fr": "C'est fait : paiement de {amount} effectué. Réf. {reference}",
+        "en": "Done: payment of {amount} completed. Ref. {reference}",
+    },
+    "invite_signup_public": {
+        "fr": "Bonjour ! Pour payer par tweet, il faut un compte : écrivez-nous en message privé "
+        "#inscription et nous vous enverrons votre lien d'inscription.",
+        "en": "Hello! Paying by tweet needs an account: send us a DM saying #signup and we will "
+        "send you your sign-up link.",
+    },
+    "private_only_public": {
+        "fr": "Cette commande est privée : envoyez-la-nous en message privé.",
+        "en": "This command is private: please send it to us by DM.",
+    },
+    # Direct messages.
+    "confirm_link_dm": {
+        "fr": "Confirmez {amount} à {payee} ({memo_or_dash}) avec votre code secret : {link} "
+        "— lien à usage unique, valable {ttl} min. Réf. {reference}",
+        "en": "Confirm {amount} to {payee} ({memo_or_dash}) with your secret code: {link} "
+        "— one-time link, valid {ttl} min. Ref. {reference}",
+    },
+    "request_link_dm": {
+        "fr": "{payee} vous demande {amount} ({memo_or_dash}). Pour payer, confirmez avec votre "
+        "code secret : {link} — valable {ttl} min. Réf. {reference}",
+        "en": "{payee} asks you for {amount} ({memo_or_dash}). To pay, confirm with your secret "
+        "code: {link} — valid {ttl} min. Ref. {reference}",
+    },
+    "ack_request_dm": {
+        "fr": "Demande de {amount} envoyée à {payer} (réf. {reference}).",
+        "en": "Request for {amount} sent to {payer} (ref. {reference}).",
+    },
+    "signup_needed_dm": {
+        "fr": "Vous n'avez pas encore de compte. Écrivez #inscription pour recevoir votre lien "
+        "d'inscription.",
+        "en": "You don't have an account yet. Send #signup to get your sign-up link.",
+    },
+    "recipient_no_account": {
+        "fr": "Le destinataire n'a pas encore de compte : il peut s'inscrire en nous écrivant "
+        "#inscription en message privé. Rien n'a été débité.",
+        "en": "The recipient has no account yet: they can sign up by sending us #signup by DM. "
+        "Nothing was charged.",
+    },
+    "payer_no_account": {
+        "fr": "La personne sollicitée n'a pas de compte : elle ne peut pas encore payer.",
+        "en": "That person has no account, so they cannot pay yet.",
+    },
+    "donate_needs_pro": {
+        "fr": "#don est réservé aux comptes Pro (associations, cagnottes). Pour une personne, "
+        "utilisez #envoyer.",
+        "en": "#donate is for Pro accounts (charities, crowdfunding pots). To pay a person, use "
+        "#send.",
+    },
+    "over_cap": {
+        "fr": "Montant trop élevé : {cap} au maximum par opération vers ce compte.",
+        "en": "Amount too high: at most {cap} per payment to this account.",
+    },
+    "under_minimum": {
+        "fr": "Montant trop faible : {minimum} au minimum.",
+        "en": "Amount too small: at least {minimum}.",
+    },
+    "account_locked": {
+        "fr": "Votre compte est bloqué jusqu'à {until} UTC après trop de codes erronés.",
+        "en": "Your account is locked until {until} UTC after too many wrong codes.",
+    },
+    "account_inactive": {
+        "fr": "Ce compte n'est pas actif.",
+        "en": "This account is not active.",
+    },
+    "balance_dm": {
+        "fr": "Votre solde : {balance}.",
+        "en": "Your balance: {balance}.",
+    },
+    "history_dm": {
+        "fr": "Vos {count} dernières opérations :\n{lines}",
+        "en": "Your last {count} transactions:\n{lines}",
+    },
+    "history_empty_dm": {
+        "fr": "Aucune opération pour l'instant.",
+        "en": "No transactions yet.",
+    },
+    "cancelled": {
+        "fr": "Annulé : {references}.",
+        "en": "Cancelled: {references}.",
+    },
+    "nothing_to_cancel": {
+        "fr": "Aucune demande en attente à annuler.",
+        "en": "No pending request to cancel.",
+    },
+    "unknown_reference": {
+        "fr": "Aucune demande en attente avec la référence {reference}.",
+        "en": "No pending request with reference {reference}.",
+    },
+    "expired_dm": {
+        "fr": "Votre demande de {amount} à {payee} (réf. {reference}) a expiré sans "
+        "confirmation. Rien n'a été débité.",
+        "en": "Your request of {amount} to {payee} (ref. {reference}) expired unconfirmed. "
+        "Nothing was charged.",
+    },
+    "received_dm": {
+        "fr": "Vous avez reçu {amount} de {payer} ({memo_or_dash}). Réf. {reference}",
+        "en": "You received {amount} from {payer} ({memo_or_dash}). Ref. {reference}",
+    },
+    "help": {
+        "fr": "Commandes : #envoyer 12,50€ @ami [message] · #don 10€ @asso · #demander 5€ "
+        "@ami · #solde · #historique · #annuler [réf.] · #stop. Plafond {cap_person} "
+        "(Pro : {cap_pro}), sans frais.",
+        "en": "Commands: #send €12.50 @friend [note] · #donate €10 @charity · #request €5 "
+        "@friend · #balance · #history · #cancel [ref] · #stop. Cap {cap_person} "
+        "(Pro: {cap_pro}), no fees.",
+    },
+    "stopped": {
+        "fr": "C'est noté : plus aucun message de notre part jusqu'à votre prochain message.",
+        "en": "Noted: no more messages from us until you write to us again.",
+    },
+    "not_available_yet": {
+        "fr": "Cette fonction arrive bientôt.",
+        "en": "This feature is coming soon.",
+    },
+}
+
+
+def render(key: str, lang: Lang, **params: Any) -> str:
+    """Fill a template; ``Money`` values are formatted for the language."""
+    template = TEXTS[key][lang if lang in ("fr", "en") else "fr"]
+    values = {k: v.format(lang) if isinstance(v, Money) else v for k, v in params.items()}
+    return template.format(**values)
+
+
+def memo_or_dash(memo: str) -> str:
+    return memo if memo else "—"
