@@ -105,6 +105,9 @@ class Account(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('user', 'pro', 'card_funding', 'escrow')", name="kind"),
         CheckConstraint("allow_negative OR balance_cents >= 0", name="no_overdraft"),
+        CheckConstraint(
+            "NOT allow_negative OR kind IN ('card_funding', 'escrow')", name="negative_only_system"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -132,7 +135,10 @@ class Transfer(Base):
     credit_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     memo: Mapped[str] = mapped_column(String(280), default="")
-    reverses_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))
+    # Unique: a transfer is reversed at most once (NULLs do not collide).
+    reverses_transfer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transfers.id"), unique=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
