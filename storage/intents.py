@@ -1,0 +1,144 @@
+"""Payment intents, contacts and users as the worker sees them: load the facts a decision
+needs, then carry the decision out inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import replace
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from handlers.decide import Decision, NewIntent, Party, PendingIntent
+from handlers.money import Money
+from handlers.outcomes import PRIORITY_NOTICE, DirectMessage
+from handlers.texts import render
+from storage import outbox
+from storage.models import ConfirmationToken, Contact, PaymentIntent, User
+from storage.sealing import Sealer
+
+# Crockford's base32 without look-alikes: a reference people can read back and type.
+_REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
+
+
+def find_user(session: Session, x_user_id: int) -> User | None:
+    return session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
+
+
+def as_party(user: User | None) -> Party | None:
+    if user is None:
+        return None
+    kind = "pro" if user.kind == "pro" else "personal"
+    return Party(user.x_user_id, user.handle, kind, user.status, user.locked_until)
+
+
+def touch_contact(session: Session, x_user_id: int, handle: str, *, via_dm: bool,
+                  lang: str | None, now: dt.datetime) -> Contact:
+    """Someone wrote to the bot: remember the handle; a DM opts them in to DMs; writing again
+    lifts a #stop (DESIGN.md X platform rules)."""
+    contact = session.get(Contact, x_user_id)
+    if contact is None:
+        contact = Contact(x_user_id=x_user_id, handle=handle, dm_opt_in=False, stopped=False,
+                          lang=lang or "fr", updated_at=now)
+        session.add(contact)
+    contact.handle = handle or contact.handle
+    contact.dm_opt_in = contact.dm_opt_in or via_dm
+    contact.stopped = False
+    if lang:
+        contact.lang = lang
+    contact.updated_at = now
+    return contact
+
+
+def pending_for(session: Session, x_user_id: int) -> list[PaymentIntent]:
+    return list(session.scalars(
+        select(PaymentIntent).where(
+            PaymentIntent.status == "awaiting_confirmation",
+            or_(PaymentIntent.initiator_x_user_id == x_user_id,
+                PaymentIntent.payer_x_user_id == x_user_id),
+        ).order_by(PaymentIntent.id)
+    ))
+
+
+def as_pending(intents: list[PaymentIntent]) -> tuple[PendingIntent, ...]:
+    return tuple(PendingIntent(i.id, i.reference) for i in intents)
+
+
+def _create_intent(session: Session, new: NewIntent, source_event_id: str,
+                   now: dt.datetime) -> PaymentIntent:
+    intent = PaymentIntent(
+        reference=new.reference, source_event_id=source_event_id, kind=new.kind,
+        channel=new.channel, lang=new.lang, initiator_x_user_id=new.initiator_x_user_id,
+        payer_x_user_id=new.payer_x_user_id, payee_x_user_id=new.payee_x_user_id,
+        payee_handle=new.payee_handle, amount_cents=new.amount.cents, memo=new.memo,
+        status="awaiting_confirmation", wrong_pin_attempts=0, tweet_id=new.tweet_id,
+        created_at=now, expires_at=new.expires_at,
+    )
+    session.add(intent)
+    session.flush()
+    session.add(ConfirmationToken(
+        token_hash=new.token_hash, purpose="confirm", x_user_id=new.payer_x_user_id,
+        intent_id=intent.id, amount_cents=new.amount.cents,
+        payee_x_user_id=new.payee_x_user_id, created_at=now, expires_at=new.expires_at,
+    ))
+    return intent
+
+
+def apply(session: Session, sealer: Sealer, decision: Decision, *, source_event_id: str,
+          author_id: int, now: dt.datetime) -> PaymentIntent | None:
+    """Write a decision: the intent and its token hash, cancellations, the outbox rows."""
+    intent = None
+    outgoing = list(decision.outgoing)
+    if decision.new_intent is not None:
+        intent = _create_intent(session, decision.new_intent, source_event_id, now)
+        outgoing = [
+            replace(item, intent_id=intent.id) if item.link else item for item in outgoing
+        ]
+    if decision.cancel_intent_ids:
+        for row in session.scalars(
+            select(PaymentIntent).where(PaymentIntent.id.in_(decision.cancel_intent_ids),
+                                        PaymentIntent.status == "awaiting_confirmation")
+        ):
+            row.status = "cancelled"
+            row.failure_reason = "cancelled_by_user"
+            row.decided_at = now
+    if decision.stop_contact:
+        contact = session.get(Contact, author_id)
+        if contact is not None:
+            contact.stopped = True
+    outbox.enqueue(session, sealer, outgoing, now)
+    return intent
+
+
+def expire_due(session: Session, sealer: Sealer, now: dt.datetime,
+               limit: int = 500) -> list[PaymentIntent]:
+    """Expire every awaiting intent past its TTL (all of them after an outage: nothing is
+    skipped) and tell each initiator by DM. Terminal states are never touched."""
+    stmt = (
+        select(PaymentIntent)
+        .where(PaymentIntent.status == "awaiting_confirmation", PaymentIntent.expires_at <= now)
+        .order_by(PaymentIntent.expires_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    expired = list(session.scalars(stmt))
+    notices = []
+    for intent in expired:
+        intent.status = "expired"
+        intent.decided_at = now
+        lang = "en" if intent.lang == "en" else "fr"
+        notices.append(DirectMessage(
+            f"intent:{intent.id}:expired", intent.initiator_x_user_id,
+            render("expired_dm", lang, amount=Money(intent.amount_cents),
+                   payee="@" + intent.payee_handle, reference=intent.reference),
+            priority=PRIORITY_NOTICE, intent_id=intent.id,
+        ))
+    outbox.enqueue(session, sealer, notices, now)
+    return expired
