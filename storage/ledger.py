@@ -1,0 +1,442 @@
+"""The double-entry ledger: the only code that moves money.
+
+Invariants it keeps (``verify()`` checks every one of them on the stored data):
+
+1. Amounts are integer cents (``Money``); a transfer moves a strictly positive amount between
+   two distinct, existing accounts.
+2. Every transfer writes exactly two postings, ``-amount`` on the debit account and
+   ``+amount`` on the credit account, in the same transaction as both balance updates: the
+   postings of a transfer sum to 0, so the balances of all accounts sum to 0, and each
+   account's ``balance_cents`` equals the sum of its postings.
+3. User and Pro accounts never go below 0: the funds check and the debit happen under the
+   write lock (SQLite ``BEGIN IMMEDIATE``; PostgreSQL row locks taken in ascending account id
+   order, so two transfers never deadlock), and the ``no_overdraft`` CHECK backs it up.
+   Only the system accounts (card funding, escrow) may be negative.
+4. Transfers and postings are append-only (database triggers refuse UPDATE and DELETE): a
+   mistake is undone by ``reverse()``, a new transfer in the other direction, at most once
+   per transfer.
+5. Idempotency: a key names one transfer forever. The same key with the same content returns
+   the first transfer and posts nothing (``created=False``); with other content it raises
+   ``IdempotencyConflict``. A refused transfer (insufficient funds, unknown account) writes
+   nothing.
+
+Hot path: SQLite runs four short statements under ``BEGIN IMMEDIATE`` through the driver
+(no ORM, no statement compilation); PostgreSQL runs one data-modifying CTE that locks both
+accounts, checks funds, inserts the transfer (``ON CONFLICT DO NOTHING``), updates both
+balances and inserts both postings, so the row locks are held for a single round trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from handlers.errors import IdempotencyConflict, InsufficientFunds, LedgerError, UnknownAccount
+from handlers.money import Money
+from storage.db import run_transaction
+from storage.models import Account, UTCDateTime
+
+T = TypeVar("T")
+
+CARD_FUNDING = "system:card_funding"
+ESCROW = "system:escrow"
+ACCOUNT_KINDS = frozenset({"user", "pro", "card_funding", "escrow"})
+SYSTEM_KINDS = frozenset({"card_funding", "escrow"})
+REVERSAL_KIND = "reversal"
+MAX_KEY_LENGTH = 128
+MAX_KIND_LENGTH = 16
+MAX_MEMO_LENGTH = 280
+
+
+def user_account_code(x_user_id: int) -> str:
+    """The ledger account of an X user (identity is the numeric id, never the handle)."""
+    return f"user:{int(x_user_id)}"
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    """The transfer a call resolved to; balances are those right after the call."""
+
+    transfer_id: int
+    created: bool
+    debit_balance: Money | None = None
+    credit_balance: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One line of an account statement, from that account's point of view."""
+
+    transfer_id: int
+    counterparty: str
+    amount: Money  # signed: negative when money left the account
+    kind: str
+    memo: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    key: str
+    debit: str
+    credit: str
+    cents: int
+    kind: str
+    memo: str
+    reverses: int | None
+
+
+_SQLITE_ACCOUNTS = (
+    "SELECT id, code, balance_cents, allow_negative FROM accounts WHERE code IN (?, ?)"
+)
+_SQLITE_INSERT_TRANSFER = (
+    "INSERT INTO transfers (idempotency_key, kind, debit_account_id, credit_account_id,"
+    " amount_cents, memo, reverses_transfer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
+_SQLITE_UPDATE_BALANCES = (
+    "UPDATE accounts SET balance_cents = balance_cents + CASE id WHEN ? THEN ? ELSE ? END"
+    " WHERE id IN (?, ?)"
+)
+_SQLITE_INSERT_POSTINGS = (
+    "INSERT INTO postings (transfer_id, account_id, amount_cents, created_at)"
+    " VALUES (?, ?, ?, ?), (?, ?, ?, ?)"
+)
+
+# One statement, one round trip while the rows are locked. FOR UPDATE applies after ORDER BY,
+# so the two account rows are locked in ascending id order whatever the direction.
+_PG_TRANSFER = """
+WITH acc AS MATERIALIZED (
+    SELECT id, code, balance_cents, allow_negative FROM accounts
+    WHERE code IN (%(debit)s, %(credit)s) ORDER BY id FOR UPDATE
+),
+d AS (SELECT * FROM acc WHERE code = %(debit)s),
+c AS (SELECT * FROM acc WHERE code = %(credit)s),
+t AS (
+    INSERT INTO transfers (idempotency_key, kind, debit_account_id, credit_account_id,
+                           amount_cents, memo, reverses_transfer_id, created_at)
+    SELECT %(key)s::varchar, %(kind)s::varchar, d.id, c.id, %(cents)s::bigint,
+           %(memo)s::varchar, %(reverses)s::integer, %(now)s::timestamptz
+    FROM d CROSS JOIN c
+    WHERE d.allow_negative OR d.balance_cents >= %(cents)s::bigint
+    ON CONFLICT DO NOTHING
+    RETURNING id, debit_account_id, credit_account_id
+),
+u AS (
+    UPDATE accounts a SET balance_cents = a.balance_cents + CASE
+        WHEN a.id = t.debit_account_id THEN -%(cents)s::bigint ELSE %(cents)s::bigint END
+    FROM t WHERE a.id IN (t.debit_account_id, t.credit_account_id)
+),
+p AS (
+    INSERT INTO postings (transfer_id, account_id, amount_cents, created_at)
+    SELECT t.id, t.debit_account_id, -%(cents)s::bigint, %(now)s::timestamptz FROM t
+    UNION ALL
+    SELECT t.id, t.credit_account_id, %(cents)s::bigint, %(now)s::timestamptz FROM t
+)
+SELECT (SELECT id FROM t), (SELECT balance_cents FROM d), (SELECT balance_cents FROM c),
+       (SELECT allow_negative FROM d)
+"""
+
+_EXISTING_TRANSFER = text(
+    "SELECT t.id, d.code, c.code, t.amount_cents, t.kind, t.memo, t.reverses_transfer_id"
+    " FROM transfers t JOIN accounts d ON d.id = t.debit_account_id"
+    " JOIN accounts c ON c.id = t.credit_account_id WHERE t.{column} = :value"
+)
+_BY_KEY = text(_EXISTING_TRANSFER.text.format(column="idempotency_key"))
+_BY_ID = text(_EXISTING_TRANSFER.text.format(column="id"))
+_BY_REVERSED = text(_EXISTING_TRANSFER.text.format(column="reverses_transfer_id"))
+_BALANCE = text("SELECT balance_cents FROM accounts WHERE code = :code")
+_HISTORY = text(
+    "SELECT p.transfer_id, o.code, p.amount_cents, t.kind, t.memo, t.created_at"
+    " FROM accounts a JOIN postings p ON p.account_id = a.id"
+    " JOIN transfers t ON t.id = p.transfer_id"
+    " JOIN accounts o ON o.id = CASE WHEN p.account_id = t.debit_account_id"
+    "   THEN t.credit_account_id ELSE t.debit_account_id END"
+    " WHERE a.code = :code ORDER BY p.id DESC LIMIT :limit"
+).columns(created_at=UTCDateTime())
+
+_FINDING_LIMIT = 50
+_CHECKS: tuple[tuple[str, str], ...] = (
+    (
+        "sum of all account balances is {1}, not 0",
+        "SELECT 'all', COALESCE(SUM(balance_cents), 0) FROM accounts"
+        " HAVING COALESCE(SUM(balance_cents), 0) <> 0",
+    ),
+    (
+        "sum of all postings is {1}, not 0",
+        "SELECT 'all', COALESCE(SUM(amount_cents), 0) FROM postings"
+        " HAVING COALESCE(SUM(amount_cents), 0) <> 0",
+    ),
+    (
+        "account {0}: balance {1} but its postings sum to {2}",
+        "SELECT a.code, a.balance_cents, COALESCE(SUM(p.amount_cents), 0) FROM accounts a"
+        " LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id, a.code, a.balance_cents"
+        " HAVING a.balance_cents <> COALESCE(SUM(p.amount_cents), 0) ORDER BY a.id",
+    ),
+    (
+        "account {0} ({1}) is overdrawn: {2}",
+        "SELECT code, kind, balance_cents FROM accounts"
+        " WHERE kind IN ('user', 'pro') AND balance_cents < 0 ORDER BY id",
+    ),
+    (
+        "transfer {0}: postings do not balance or do not match its amount {1}",
+        "SELECT t.id, t.amount_cents FROM transfers t LEFT JOIN postings p"
+        " ON p.transfer_id = t.id GROUP BY t.id, t.amount_cents"
+        " HAVING COUNT(p.id) <> 2 OR COALESCE(SUM(p.amount_cents), 0) <> 0"
+        " OR SUM(CASE WHEN p.account_id = t.debit_account_id"
+        "   AND p.amount_cents = -t.amount_cents THEN 1 ELSE 0 END) <> 1"
+        " OR SUM(CASE WHEN p.account_id = t.credit_account_id"
+        "   AND p.amount_cents = t.amount_cents THEN 1 ELSE 0 END) <> 1"
+        " ORDER BY t.id",
+    ),
+    (
+        "transfer {0} does not mirror transfer {1}, which it claims to reverse",
+        "SELECT r.id, o.id FROM transfers r JOIN transfers o ON o.id = r.reverses_transfer_id"
+        " WHERE r.amount_cents <> o.amount_cents OR r.debit_account_id <> o.credit_account_id"
+        " OR r.credit_account_id <> o.debit_account_id ORDER BY r.id",
+    ),
+)
+
+
+def _now_param(dialect: str) -> Any:
+    now = dt.datetime.now(dt.UTC)
+    # SQLite keeps naive UTC text in SQLAlchemy's format (what UTCDateTime reads back).
+    return now.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else now
+
+
+class Ledger:
+    """Accounts, transfers and balances. Methods taking ``conn`` join the caller's transaction
+    (the caller commits and retries); without it they run their own retried transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _run(self, conn: Connection | None, fn: Callable[[Connection], T]) -> T:
+        return fn(conn) if conn is not None else run_transaction(self._engine, fn)
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def open_account(
+        self,
+        code: str,
+        kind: str,
+        owner_user_id: int | None = None,
+        *,
+        conn: Connection | None = None,
+    ) -> int:
+        """Create the account ``code`` if it does not exist; return its id (idempotent)."""
+        if kind not in ACCOUNT_KINDS:
+            raise ValueError(f"account kind must be one of {sorted(ACCOUNT_KINDS)}: {kind!r}")
+        if not code or len(code) > 64:
+            raise ValueError("an account code is 1 to 64 characters")
+        table = Account.__table__
+        values = {
+            "code": code,
+            "kind": kind,
+            "owner_user_id": owner_user_id,
+            "balance_cents": 0,
+            "allow_negative": kind in SYSTEM_KINDS,
+            "created_at": dt.datetime.now(dt.UTC),
+        }
+
+        def work(c: Connection) -> int:
+            dialect_insert = postgresql.insert if c.dialect.name == "postgresql" else sqlite.insert
+            c.execute(dialect_insert(table).values(values).on_conflict_do_nothing())
+            row = c.execute(
+                select(table.c.id, table.c.kind).where(table.c.code == code)
+            ).one()
+            if row.kind != kind:
+                raise LedgerError(
+                    f"account {code} exists with kind {row.kind}, not {kind}",
+                    code="account_conflict",
+                )
+            return int(row.id)
+
+        return self._run(conn, work)
+
+    def balance(self, code: str, *, conn: Connection | None = None) -> Money:
+        def work(c: Connection) -> Money:
+            cents = c.execute(_BALANCE, {"code": code}).scalar_one_or_none()
+            if cents is None:
+                raise UnknownAccount(f"no account {code}")
+            return Money(int(cents))
+
+        return self._run(conn, work)
+
+    def history(
+        self, code: str, limit: int = 10, *, conn: Connection | None = None
+    ) -> list[HistoryEntry]:
+        """The account's latest movements, newest first."""
+
+        def work(c: Connection) -> list[HistoryEntry]:
+            if c.execute(_BALANCE, {"code": code}).first() is None:
+                raise UnknownAccount(f"no account {code}")
+            rows = c.execute(_HISTORY, {"code": code, "limit": int(limit)})
+            return [
+                HistoryEntry(int(r[0]), r[1], Money(int(r[2])), r[3], r[4], r[5]) for r in rows
+            ]
+
+        return self._run(conn, work)
+
+    # -- transfers --------------------------------------------------------------------------
+
+    def post_transfer(
+        self,
+        *,
+        idempotency_key: str,
+        debit: str,
+        credit: str,
+        amount: Money,
+        kind: str,
+        memo: str = "",
+        reverses_transfer_id: int | None = None,
+        conn: Connection | None = None,
+    ) -> TransferResult:
+        """Move ``amount`` from ``debit`` to ``credit``, once per ``idempotency_key``."""
+        if not isinstance(amount, Money) or amount.cents <= 0:
+            raise ValueError(f"a transfer amount must be positive Money, got {amount!r}")
+        if debit == credit:
+            raise ValueError("debit and credit accounts must differ")
+        if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
+            raise ValueError(f"an idempotency key is 1 to {MAX_KEY_LENGTH} characters")
+        if not kind or len(kind) > MAX_KIND_LENGTH:
+            raise ValueError(f"a transfer kind is 1 to {MAX_KIND_LENGTH} characters")
+        if len(memo) > MAX_MEMO_LENGTH:
+            raise ValueError(f"a memo is at most {MAX_MEMO_LENGTH} characters")
+        request = _Request(
+            idempotency_key, debit, credit, amount.cents, kind, memo, reverses_transfer_id
+        )
+        return self._run(conn, lambda c: self._post(c, request))
+
+    def reverse(
+        self, transfer_id: int, *, idempotency_key: str, conn: Connection | None = None
+    ) -> TransferResult:
+        """Post the mirror of ``transfer_id`` (at most once); may raise InsufficientFunds."""
+
+        def work(c: Connection) -> TransferResult:
+            original = c.execute(_BY_ID, {"value": transfer_id}).first()
+            if original is None:
+                raise LedgerError(f"no transfer {transfer_id}", code="unknown_transfer")
+            request = _Request(
+                idempotency_key,
+                debit=original[2],
+                credit=original[1],
+                cents=int(original[3]),
+                kind=REVERSAL_KIND,
+                memo=f"reversal of transfer {transfer_id}",
+                reverses=transfer_id,
+            )
+            return self._post(c, request)
+
+        return self._run(conn, work)
+
+    def _post(self, conn: Connection, request: _Request) -> TransferResult:
+        if conn.dialect.name == "postgresql":
+            return self._post_postgresql(conn, request)
+        return self._post_sqlite(conn, request)
+
+    def _post_sqlite(self, conn: Connection, r: _Request) -> TransferResult:
+        # The transaction began with BEGIN IMMEDIATE: nobody else writes until we commit,
+        # so what we read here is still true when we write.
+        rows = conn.exec_driver_sql(_SQLITE_ACCOUNTS, (r.debit, r.credit)).fetchall()
+        accounts = {row[1]: row for row in rows}
+        debit, credit = accounts.get(r.debit), accounts.get(r.credit)
+        if debit is None or credit is None:
+            raise UnknownAccount(f"no account {r.debit if debit is None else r.credit}")
+        debit_id, debit_balance, allow_negative = debit[0], debit[2], debit[3]
+        credit_id, credit_balance = credit[0], credit[2]
+        if not allow_negative and debit_balance < r.cents:
+            return self._not_posted(conn, r, debit_balance, credit_balance, allow_negative)
+        now = _now_param("sqlite")
+        inserted = conn.exec_driver_sql(
+            _SQLITE_INSERT_TRANSFER,
+            (r.key, r.kind, debit_id, credit_id, r.cents, r.memo, r.reverses, now),
+        ).first()
+        if inserted is None:
+            return self._not_posted(conn, r, debit_balance, credit_balance, allow_negative)
+        transfer_id = inserted[0]
+        conn.exec_driver_sql(
+            _SQLITE_UPDATE_BALANCES, (debit_id, -r.cents, r.cents, debit_id, credit_id)
+        )
+        conn.exec_driver_sql(
+            _SQLITE_INSERT_POSTINGS,
+            (transfer_id, debit_id, -r.cents, now, transfer_id, credit_id, r.cents, now),
+        )
+        return TransferResult(
+            transfer_id, True, Money(debit_balance - r.cents), Money(credit_balance + r.cents)
+        )
+
+    def _post_postgresql(self, conn: Connection, r: _Request) -> TransferResult:
+        params = {
+            "key": r.key,
+            "debit": r.debit,
+            "credit": r.credit,
+            "cents": r.cents,
+            "kind": r.kind,
+            "memo": r.memo,
+            "reverses": r.reverses,
+            "now": _now_param("postgresql"),
+        }
+        transfer_id, debit_balance, credit_balance, allow_negative = conn.exec_driver_sql(
+            _PG_TRANSFER, params
+        ).one()
+        if debit_balance is None or credit_balance is None:
+            raise UnknownAccount(f"no account {r.debit if debit_balance is None else r.credit}")
+        if transfer_id is None:
+            return self._not_posted(conn, r, debit_balance, credit_balance, allow_negative)
+        return TransferResult(
+            transfer_id, True, Money(debit_balance - r.cents), Money(credit_balance + r.cents)
+        )
+
+    def _not_posted(
+        self,
+        conn: Connection,
+        r: _Request,
+        debit_balance: int,
+        credit_balance: int,
+        allow_negative: bool,
+    ) -> TransferResult:
+        """Nothing was written: say why (replay, conflict, already reversed, no funds)."""
+        existing = conn.execute(_BY_KEY, {"value": r.key}).first()
+        if existing is not None:
+            same = (existing[1], existing[2], int(existing[3]), existing[4], existing[5])
+            if same != (r.debit, r.credit, r.cents, r.kind, r.memo) or existing[6] != r.reverses:
+                raise IdempotencyConflict(
+                    f"idempotency key {r.key!r} already names transfer {existing[0]}"
+                    " with different content"
+                )
+            return TransferResult(
+                int(existing[0]), False, Money(int(debit_balance)), Money(int(credit_balance))
+            )
+        if r.reverses is not None:
+            reversal = conn.execute(_BY_REVERSED, {"value": r.reverses}).first()
+            if reversal is not None:
+                raise LedgerError(
+                    f"transfer {r.reverses} was already reversed by transfer {reversal[0]}",
+                    code="already_reversed",
+                )
+        if not allow_negative and debit_balance < r.cents:
+            raise InsufficientFunds(
+                f"{r.debit} holds {Money(int(debit_balance))}, {Money(r.cents)} needed"
+            )
+        raise RuntimeError(f"transfer {r.key!r} was neither posted nor refused")  # a bug
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def verify(self) -> list[str]:
+        """Check every invariant on the stored data; return findings (empty: all good)."""
+        findings: list[str] = []
+        with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # One snapshot for all checks, even while transfers are being posted.
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            for message, sql in _CHECKS:
+                rows = conn.exec_driver_sql(f"{sql} LIMIT {_FINDING_LIMIT}").fetchall()
+                findings.extend(message.format(*row) for row in rows)
+            conn.rollback()
+        return findings

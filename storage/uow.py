@@ -1,0 +1,84 @@
+"""The unit of work: one SQLAlchemy session, one transaction, rolled back unless committed.
+
+    with UnitOfWork(session_factory) as uow:
+        uow.session.add(intent)
+        uow.ledger.post_transfer(idempotency_key=f"intent:{intent.id}", ...)
+        uow.commit()
+
+``uow.ledger`` is the ledger bound to the session's connection, so postings, intents and
+outbox rows commit or roll back together. Retrying a whole unit of work after a transient
+failure is the caller's job (``storage.db.is_retryable`` says which failures qualify).
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+from handlers.money import Money
+from storage.ledger import HistoryEntry, Ledger, TransferResult
+
+
+class SessionLedger:
+    """The ledger API, every call joining the session's current transaction."""
+
+    def __init__(self, ledger: Ledger, session: Session) -> None:
+        self._ledger = ledger
+        self._session = session
+
+    def _conn(self) -> Connection:
+        # ORM rows added before a ledger call reach the database first, in order.
+        self._session.flush()
+        return self._session.connection()
+
+    def open_account(self, code: str, kind: str, owner_user_id: int | None = None) -> int:
+        return self._ledger.open_account(code, kind, owner_user_id, conn=self._conn())
+
+    def post_transfer(self, **kwargs: Any) -> TransferResult:
+        return self._ledger.post_transfer(**kwargs, conn=self._conn())
+
+    def reverse(self, transfer_id: int, *, idempotency_key: str) -> TransferResult:
+        return self._ledger.reverse(transfer_id, idempotency_key=idempotency_key, conn=self._conn())
+
+    def balance(self, code: str) -> Money:
+        return self._ledger.balance(code, conn=self._conn())
+
+    def history(self, code: str, limit: int = 10) -> list[HistoryEntry]:
+        return self._ledger.history(code, limit, conn=self._conn())
+
+
+class UnitOfWork:
+    """``with UnitOfWork(factory) as uow: ...; uow.commit()``; anything else rolls back."""
+
+    session: Session
+    ledger: SessionLedger
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        bind = self.session.get_bind()
+        engine = bind.engine if isinstance(bind, Connection) else bind
+        self.ledger = SessionLedger(Ledger(engine), self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()  # a no-op after commit(); undoes everything otherwise
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
