@@ -22,9 +22,23 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
+class UnresolvedRecipient:
+    """A handle the X API gave no user id for (a DM without mention ids, an unknown account).
+
+    The caller resolves it to a user id (``XGateway`` user lookup) before making an intent, and
+    refuses when it does not exist or is the author or the bot: the grammar cannot know that.
+    """
+
+    handle: str
+
+
+AnyRecipient = Recipient | UnresolvedRecipient
+
+
+@dataclass(frozen=True, slots=True)
 class SendMoney:
     amount: Money
-    recipient: Recipient
+    recipient: AnyRecipient
     memo: str
     lang: Lang
 
@@ -32,7 +46,7 @@ class SendMoney:
 @dataclass(frozen=True, slots=True)
 class Donate:
     amount: Money
-    recipient: Recipient
+    recipient: AnyRecipient
     memo: str
     lang: Lang
 
@@ -42,7 +56,7 @@ class RequestMoney:
     """Ask ``payer`` to pay the author."""
 
     amount: Money
-    payer: Recipient
+    payer: AnyRecipient
     memo: str
     lang: Lang
 

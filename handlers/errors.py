@@ -38,6 +38,33 @@ class BusinessError(TweetpayError):
             self.code = code
 
 
+class GrammarError(BusinessError):
+    """The text is not a command we can act on.
+
+    ``handlers.grammar.parse`` *returns* it (so no caller can forget it) with ``code`` (stable,
+    for logs and tests), ``lang`` (that of the message) and ``text``, the reply to send, which
+    fits in a post.
+    """
+
+    code = "grammar_error"
+
+    def __init__(self, code: str, lang: str, text: str) -> None:
+        super().__init__(text, code=code)
+        self.lang = lang
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GrammarError):
+            return NotImplemented
+        return (self.code, self.lang, self.text) == (other.code, other.lang, other.text)
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.lang, self.text))
+
+    def __repr__(self) -> str:
+        return f"GrammarError({self.code!r}, {self.lang!r})"
+
+
 class LedgerError(BusinessError):
     code = "ledger_error"
 
