@@ -145,6 +145,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "C'est noté : plus aucun message de notre part jusqu'à votre prochain message.",
         "en": "Noted: no more messages from us until you write to us again.",
     },
+    "unknown_handle": {
+        "fr": "Nous ne trouvons aucun compte X nommé « {handle} ». Vérifiez l'orthographe.",
+        "en": "We cannot find any X account named \"{handle}\". Please check the spelling.",
+    },
     "not_available_yet": {
         "fr": "Cette fonction arrive bientôt.",
         "en": "This feature is coming soon.",

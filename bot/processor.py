@@ -1,0 +1,204 @@
+"""Handle inbox events: parse, load facts, decide (pure), write the decision in ONE transaction.
+
+For each pending inbox row, the grammar reads the text, the facts are loaded, the handler
+decides, and one unit of work marks the row done and writes the intent, its token hash and
+the outbox messages together: a crash leaves either all of it or none of it, and the row stays
+pending to be handled again. A row that raises a bug is marked failed (with the error) so it
+cannot block the rows behind it; that is logged loudly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from bot.logging import get_logger
+from bot.security import new_token
+from handlers.commands import (
+    Command,
+    Donate,
+    Recipient,
+    RequestMoney,
+    SendMoney,
+    ShowBalance,
+    ShowHistory,
+    UnresolvedRecipient,
+)
+from handlers.decide import Decision, Event, Facts, Policy, decide, refuse_text
+from handlers.errors import GrammarError
+from handlers.grammar import Caps, parse
+from handlers.grammar_texts import message
+from handlers.money import Lang, Money
+from handlers.texts import render
+from storage import inbox, intents
+from storage.ledger import user_account_code
+from storage.models import InboxEvent
+from storage.sealing import Sealer
+from storage.uow import UnitOfWork
+
+log = get_logger(__name__)
+
+Clock = Callable[[], dt.datetime]
+# A handle → (numeric id, handle) lookup through the gateway (cached there); None if unknown.
+Resolver = Callable[[str], tuple[int, str] | None]
+
+
+def policy_from_settings(settings: Any) -> Policy:
+    return Policy(
+        cap_person=settings.cap_person, cap_pro=settings.cap_pro,
+        min_amount=settings.min_amount,
+        ttl=dt.timedelta(seconds=settings.confirmation_ttl_seconds),
+        public_link_fallback=settings.public_link_fallback,
+    )
+
+
+def _counterparty(command: Command) -> Recipient | UnresolvedRecipient | None:
+    if isinstance(command, SendMoney | Donate):
+        return command.recipient
+    if isinstance(command, RequestMoney):
+        return command.payer
+    return None
+
+
+def _with_counterparty(command: Command, who: Recipient) -> Command:
+    if isinstance(command, SendMoney | Donate):
+        return replace(command, recipient=who)
+    if isinstance(command, RequestMoney):
+        return replace(command, payer=who)
+    return command
+
+
+def history_line(entry: Any, lang: Lang) -> str:
+    day = entry.created_at.strftime("%d/%m" if lang == "fr" else "%m/%d")
+    memo = f" {entry.memo}" if entry.memo else ""
+    return f"{day} {entry.amount.format(lang)}{memo}"
+
+
+class Processor:
+    def __init__(self, session_factory: Any, sealer: Sealer, clock: Clock, settings: Any, *,
+                 bot_user_id: int, bot_handle: str, resolve: Resolver) -> None:
+        self._sessions = session_factory
+        self._sealer = sealer
+        self._clock = clock
+        self._settings = settings
+        self._bot_user_id = bot_user_id
+        self._bot_handle = bot_handle
+        self._resolve = resolve
+        self._policy = policy_from_settings(settings)
+        self._caps = Caps.from_settings(settings)
+        self._base_url = settings.public_base_url.rstrip("/")
+
+    def process_pending(self, limit: int = 200) -> int:
+        with self._sessions() as session:
+            ids = [row.id for row in inbox.pending(session, limit)]
+        done = 0
+        for row_id in ids:
+            done += self.process(row_id)
+        return done
+
+    def process(self, row_id: int) -> bool:
+        with self._sessions() as session:
+            row = session.get(InboxEvent, row_id)
+            if row is None or row.status != "pending":
+                return False
+            source, payload = row.source, json.loads(row.payload)
+        event = Event(
+            source="dm" if source == "dm" else "mention",
+            event_id=payload.get("event_id") or payload.get("tweet_id") or str(row_id),
+            author_id=int(payload["author_id"]), author_handle=payload.get("author_handle", ""),
+            tweet_id=payload.get("tweet_id"),
+        )
+        try:
+            parsed = self._parse(event, payload)
+            return self._decide_and_write(row_id, event, parsed)
+        except Exception as exc:
+            log.exception("processor.bug", inbox_id=row_id, source=source)
+            with self._sessions.begin() as session:
+                row = session.get(InboxEvent, row_id)
+                if row is not None and row.status == "pending":
+                    inbox.mark(row, "failed", self._clock(), f"{type(exc).__name__}: {exc}")
+            return False
+
+    def _parse(self, event: Event, payload: dict[str, Any]) -> Command | GrammarError:
+        parsed = parse(
+            payload.get("text", ""), payload.get("entities") or None,
+            bot_user_id=self._bot_user_id, author_id=event.author_id,
+            channel="dm" if event.source == "dm" else "tweet", caps=self._caps,
+            bot_username=self._bot_handle, author_username=event.author_handle or None,
+        )
+        if isinstance(parsed, GrammarError):
+            return parsed
+        who = _counterparty(parsed)
+        if isinstance(who, UnresolvedRecipient):
+            # I/O outside the transaction: the gateway caches lookups.
+            found = self._resolve(who.handle)
+            if found is None:
+                return GrammarError("unknown_handle", parsed.lang,
+                                    render("unknown_handle", parsed.lang, handle=who.handle))
+            uid, handle = found
+            if uid == self._bot_user_id:
+                return GrammarError("bot_recipient", parsed.lang,
+                                    message("bot_recipient", parsed.lang))
+            if uid == event.author_id:
+                return GrammarError("self_recipient", parsed.lang,
+                                    message("self_recipient", parsed.lang))
+            parsed = _with_counterparty(parsed, Recipient(uid, handle))
+        return parsed
+
+    def _decide_and_write(self, row_id: int, event: Event,
+                          parsed: Command | GrammarError) -> bool:
+        now = self._clock()
+        with UnitOfWork(self._sessions) as uow:
+            session = uow.session
+            row = inbox.claim(session, row_id)
+            if row is None:
+                return False  # handled by someone else meanwhile
+            lang = parsed.lang if hasattr(parsed, "lang") else "fr"
+            intents.touch_contact(session, event.author_id, event.author_handle,
+                                  via_dm=event.source == "dm",
+                                  lang=lang if lang in ("fr", "en") else None, now=now)
+            if isinstance(parsed, GrammarError):
+                decision = refuse_text(event, parsed.text, parsed.code)
+            else:
+                decision = decide(parsed, event, self._facts(uow, event, parsed, now))
+            intents.apply(session, self._sealer, decision, source_event_id=event.key,
+                          author_id=event.author_id, now=now)
+            inbox.mark(row, "done", now)
+            uow.commit()
+        log.info("processor.handled", inbox_id=row_id, source=event.source,
+                 reason=decision.reason)
+        return True
+
+    def _facts(self, uow: UnitOfWork, event: Event, command: Command,
+               now: dt.datetime) -> Facts:
+        session = uow.session
+        author = intents.as_party(intents.find_user(session, event.author_id))
+        who = _counterparty(command)
+        counterparty = None
+        if isinstance(who, Recipient):
+            counterparty = intents.as_party(intents.find_user(session, who.x_user_id))
+        balance: Money | None = None
+        lines: tuple[str, ...] = ()
+        if author is not None and event.source == "dm":
+            code = user_account_code(author.x_user_id)
+            if isinstance(command, ShowBalance):
+                balance = uow.ledger.balance(code)
+            elif isinstance(command, ShowHistory):
+                entries = uow.ledger.history(code, command.count)
+                lines = tuple(history_line(e, command.lang) for e in entries)
+        pending = intents.as_pending(intents.pending_for(session, event.author_id))
+        token, token_hash = new_token()
+        return Facts(
+            now=now, policy=self._policy, author=author, counterparty=counterparty,
+            balance=balance, history_lines=lines, pending=pending,
+            link=f"{self._base_url}/c/{token}", token_hash=token_hash,
+            reference=intents.new_reference(),
+        )
+
+
+def decision_summary(decision: Decision) -> dict[str, Any]:
+    """For tests and benchmarks: what a decision sends, without texts."""
+    return {"reason": decision.reason, "messages": [type(o).__name__ for o in decision.outgoing]}

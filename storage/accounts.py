@@ -1,0 +1,42 @@
+"""Users and their wallets: opening an account binds a wallet to a numeric X user id."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from handlers.money import Money
+from storage.ledger import CARD_FUNDING, user_account_code
+from storage.models import User
+from storage.uow import UnitOfWork
+
+
+def open_user(uow: UnitOfWork, *, x_user_id: int, handle: str, now: dt.datetime,
+              kind: str = "personal", pin_hash: str | None = None, display_name: str = "",
+              lang: str = "fr", terms_accepted: bool = True) -> User:
+    """Create the user and its wallet (idempotent on the X user id)."""
+    session = uow.session
+    user = session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
+    if user is None:
+        user = User(
+            x_user_id=x_user_id, handle=handle, display_name=display_name or handle,
+            kind=kind, status="active", lang=lang, pin_hash=pin_hash, failed_pin_attempts=0,
+            terms_accepted_at=now if terms_accepted else None, created_at=now,
+        )
+        session.add(user)
+        session.flush()
+    uow.ledger.open_account(user_account_code(x_user_id), "pro" if kind == "pro" else "user",
+                            user.id)
+    return user
+
+
+def top_up(uow: UnitOfWork, *, x_user_id: int, amount: Money, charge_id: str) -> int:
+    """Card funding → wallet, idempotent on the provider's charge id. No fee: the whole
+    amount reaches the wallet."""
+    result = uow.ledger.post_transfer(
+        idempotency_key=f"topup:{charge_id}", debit=CARD_FUNDING,
+        credit=user_account_code(x_user_id), amount=amount, kind="topup",
+        memo="card top-up",
+    )
+    return result.transfer_id
