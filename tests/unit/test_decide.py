@@ -1,0 +1,143 @@
+"""The pure decision layer: one inbound event and its facts in, messages and intents out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from handlers.commands import (
+    Cancel,
+    Donate,
+    Help,
+    Recipient,
+    RequestMoney,
+    SendMoney,
+    ShowBalance,
+    Stop,
+)
+from handlers.decide import Event, Facts, Party, PendingIntent, Policy, decide
+from handlers.money import Money
+from handlers.outcomes import LINK_PLACEHOLDER, PRIORITY_LINK, DirectMessage, PublicReply
+from handlers.text_length import fits_in_tweet
+
+NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+POLICY = Policy(Money(25_000), Money(50_000), Money(1), dt.timedelta(minutes=10))
+ALICE = Party(1001, "alice")
+BOB = Party(1002, "bob")
+ACF = Party(1004, "ACF", kind="pro")
+MENTION = Event("mention", "555", 1001, "alice", tweet_id="555")
+DM = Event("dm", "777", 1001, "alice")
+
+
+def facts(**kw: object) -> Facts:
+    base: dict[str, object] = dict(now=NOW, policy=POLICY, author=ALICE, counterparty=BOB,
+                                   link="https://pay.example/c/SECRET", token_hash="h" * 64,
+                                   reference="K7QX2M")
+    base.update(kw)
+    return Facts(**base)  # type: ignore[arg-type]
+
+
+def send(cents: int = 1299, to: Party = BOB, lang: str = "fr") -> SendMoney:
+    return SendMoney(Money(cents), Recipient(to.x_user_id, to.handle), "resto", lang)  # type: ignore[arg-type]
+
+
+def test_public_send_acknowledges_publicly_and_sends_link_by_dm() -> None:
+    d = decide(send(), MENTION, facts())
+    reply, dm = d.outgoing
+    assert isinstance(reply, PublicReply) and reply.in_reply_to_tweet_id == "555"
+    assert "http" not in reply.text and "@" not in reply.text and fits_in_tweet(reply.text)
+    assert "12,99" in reply.text
+    assert isinstance(dm, DirectMessage) and dm.recipient_x_user_id == ALICE.x_user_id
+    assert dm.priority == PRIORITY_LINK and LINK_PLACEHOLDER in dm.text
+    assert dm.link == "https://pay.example/c/SECRET" and "SECRET" not in dm.text
+    assert dm.fallback_tweet_id == "555"
+    intent = d.new_intent
+    assert intent is not None
+    assert (intent.payer_x_user_id, intent.payee_x_user_id) == (1001, 1002)
+    assert intent.amount == Money(1299) and intent.expires_at == NOW + dt.timedelta(minutes=10)
+    assert intent.channel == "tweet" and intent.tweet_id == "555"
+
+
+def test_dm_send_writes_nothing_public() -> None:
+    d = decide(send(lang="en"), DM, facts())
+    assert all(isinstance(o, DirectMessage) for o in d.outgoing)
+    assert len(d.outgoing) == 1 and d.new_intent is not None and d.new_intent.channel == "dm"
+    assert "€12.99" in d.outgoing[0].text
+
+
+def test_unknown_sender_public_gets_invitation_without_link() -> None:
+    d = decide(send(), MENTION, facts(author=None))
+    (reply,) = d.outgoing
+    assert isinstance(reply, PublicReply) and "#inscription" in reply.text
+    assert "http" not in reply.text and d.new_intent is None
+
+
+def test_unknown_sender_by_dm_is_pointed_to_signup_by_dm() -> None:
+    d = decide(send(), DM, facts(author=None))
+    (dm,) = d.outgoing
+    assert isinstance(dm, DirectMessage) and "#inscription" in dm.text and d.new_intent is None
+
+
+def test_recipient_without_account_is_not_mentioned_publicly() -> None:
+    d = decide(send(), MENTION, facts(counterparty=None))
+    (reply,) = d.outgoing
+    assert "@" not in reply.text and d.new_intent is None
+
+
+@pytest.mark.parametrize(("to", "cents", "ok"), [
+    (BOB, 25_000, True), (BOB, 25_001, False), (ACF, 50_000, True), (ACF, 50_001, False),
+])
+def test_caps_depend_on_the_recipient_kind(to: Party, cents: int, ok: bool) -> None:
+    d = decide(send(cents, to), MENTION, facts(counterparty=to))
+    assert (d.new_intent is not None) is ok
+    if not ok:
+        assert "250,00" in d.outgoing[0].text or "500,00" in d.outgoing[0].text
+
+
+def test_donation_to_a_person_is_refused_with_the_reason() -> None:
+    cmd = Donate(Money(1000), Recipient(BOB.x_user_id, "bob"), "", "fr")
+    d = decide(cmd, MENTION, facts())
+    assert d.new_intent is None and "#envoyer" in d.outgoing[0].text
+
+
+def test_locked_author_is_refused() -> None:
+    locked = Party(1001, "alice", locked_until=NOW + dt.timedelta(minutes=5))
+    d = decide(send(), DM, facts(author=locked))
+    assert d.new_intent is None and d.reason == "locked"
+
+
+def test_request_sends_the_link_to_the_payer() -> None:
+    cmd = RequestMoney(Money(500), Recipient(BOB.x_user_id, "bob"), "pizza", "fr")
+    d = decide(cmd, MENTION, facts())
+    link = [o for o in d.outgoing if isinstance(o, DirectMessage)]
+    assert len(link) == 1 and link[0].recipient_x_user_id == BOB.x_user_id
+    assert link[0].fallback_tweet_id is None  # bob did not summon the bot in this thread
+    assert d.new_intent is not None and d.new_intent.payer_x_user_id == BOB.x_user_id
+    assert d.new_intent.payee_x_user_id == ALICE.x_user_id
+
+
+def test_balance_is_never_disclosed_publicly() -> None:
+    d = decide(ShowBalance("fr"), MENTION, facts(balance=Money(4242)))
+    assert "42" not in d.outgoing[0].text
+    d = decide(ShowBalance("fr"), DM, facts(balance=Money(4242)))
+    assert "42,42" in d.outgoing[0].text
+
+
+def test_cancel_by_reference_and_all() -> None:
+    pending = (PendingIntent(1, "AAAA22"), PendingIntent(2, "BBBB33"))
+    assert decide(Cancel("fr", "bbbb33"), DM, facts(pending=pending)).cancel_intent_ids == (2,)
+    assert decide(Cancel("fr"), DM, facts(pending=pending)).cancel_intent_ids == (1, 2)
+    assert decide(Cancel("fr", "ZZZZ99"), DM, facts(pending=pending)).cancel_intent_ids == ()
+
+
+def test_stop_marks_the_contact() -> None:
+    assert decide(Stop("en"), DM, facts()).stop_contact
+
+
+def test_every_public_text_fits_a_tweet() -> None:
+    for lang in ("fr", "en"):
+        for cmd in (Help(lang), send(99_999_999, ACF, lang)):  # type: ignore[arg-type]
+            for o in decide(cmd, MENTION, facts(counterparty=ACF)).outgoing:
+                if isinstance(o, PublicReply):
+                    assert fits_in_tweet(o.text), o.text
