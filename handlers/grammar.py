@@ -143,10 +143,9 @@ def parse(
         return _error("no_command", "fr")
     if len(text) > MAX_TEXT:
         return _error("too_long", _lang_of_words(text[:500]))
-    if any(ch in _BIDI_CONTROLS for ch in text):
-        return _error("hidden_characters", _lang_of_words(text))
-    if _hidden_in_command_tag(text):
-        return _error("hidden_characters", _lang_of_words(text))
+    hidden_tag = _hidden_in_command_tag(text)
+    if hidden_tag is not None:
+        return _error("hidden_characters", hidden_tag or _lang_of_words(text))
 
     ents = _reconcile(text, entities)
     commands = [(h, COMMAND_TAGS[_fold(h.tag)]) for h in ents.hashtags
@@ -155,6 +154,8 @@ def parse(
         return _error("no_command", _lang_of_words(text))
     tag, (kind, tag_lang) = commands[0]
     lang = tag_lang or _lang_of_words(text)
+    if any(ch in _BIDI_CONTROLS for ch in text):
+        return _error("hidden_characters", lang)
     if len(commands) > 1:
         return _error("two_commands", lang)
 
@@ -204,7 +205,9 @@ def _payment(text: str, kind: Kind, lang: Lang, tag: Hashtag, items: list[_Item]
         return _error("hidden_characters", lang)
     first_word = next((i for i in after if i.kind == "word"), None)
     if first_word and any(ch in _INVISIBLE for ch in text[first_word.start:first_word.end]):
-        return _error("hidden_characters", lang)
+        raw = text[first_word.start:first_word.end]
+        if _has_digit(raw) or raw.lstrip("".join(_INVISIBLE))[:1] in "€$£@＠":
+            return _error("hidden_characters", lang)
 
     # Amount.
     leading_ids = {id(i) for i in leading}
@@ -318,16 +321,19 @@ def _fold(tag: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def _hidden_in_command_tag(text: str) -> bool:
-    """``#env\u200boyer``: a command hashtag with invisible characters in or around it."""
+def _hidden_in_command_tag(text: str) -> Lang | Literal[""] | None:
+    """``#env\u200boyer``: a command hashtag with invisible characters in or around it.
+
+    Returns the tag's language ("" for ``#stop``) when there is one, else None.
+    """
     if not any(ch in _INVISIBLE for ch in text):
-        return False
+        return None
     for token in text.split():
         cleaned = "".join(ch for ch in token if ch not in _INVISIBLE)
-        if cleaned != token and cleaned[:1] in HASH_SIGNS \
-                and _fold(_strip_punct(cleaned[1:])) in COMMAND_TAGS:
-            return True
-    return False
+        tag = _fold(_strip_punct(cleaned[1:]))
+        if cleaned != token and cleaned[:1] in HASH_SIGNS and tag in COMMAND_TAGS:
+            return COMMAND_TAGS[tag][1] or ""
+    return None
 
 
 def _reconcile(text: str, given: Entities | Mapping[str, Any] | None) -> Entities:
@@ -374,9 +380,10 @@ def _scan(text: str, ents: Entities) -> list[_Item]:
             pos = entity.end
             continue
         match = AMOUNT.match(text, pos)
-        if match and _ends_cleanly(text, match.end(), starts):
-            items.append(_Item("amount", pos, match.end(), reading=read_amount(match)))
-            pos = match.end()
+        end = _clean_end(text, match.end(), starts) if match else None
+        if match and end is not None:
+            items.append(_Item("amount", pos, end, reading=read_amount(match)))
+            pos = end
             continue
         end = pos + 1
         while end < n and not text[end].isspace() and end not in starts:
@@ -386,11 +393,14 @@ def _scan(text: str, ents: Entities) -> list[_Item]:
     return items
 
 
-def _ends_cleanly(text: str, end: int, starts: Mapping[int, object]) -> bool:
-    """An amount ends at a space, the end, an entity, or punctuation followed by those."""
-    while end < len(text) and text[end] in _TRAILING_PUNCT:
+def _clean_end(text: str, end: int, starts: Mapping[int, object]) -> int | None:
+    """Where an amount ends, its trailing punctuation included: at a space, the end of the
+    text or an entity. None when it runs into something else (``12€/mois``)."""
+    while end < len(text) and text[end] in _TRAILING_PUNCT and end not in starts:
         end += 1
-    return end == len(text) or text[end].isspace() or end in starts
+    if end == len(text) or text[end].isspace() or end in starts:
+        return end
+    return None
 
 
 def _leading_mentions(items: list[_Item], before: int) -> list[_Item]:
