@@ -40,7 +40,7 @@ from handlers.outcomes import (
 AWAITING = "awaiting_confirmation"
 REASON_TOO_MANY_WRONG_PINS = "too_many_wrong_pins"
 REASON_INSUFFICIENT_FUNDS = "insufficient_funds"
-REASON_PAYEE_UNAVAILABLE = "payee_unavailable"
+REASON_ACCOUNT_UNAVAILABLE = "account_unavailable"
 
 # Notices, FR and EN. Public texts carry no link and no @mention (DESIGN.md X platform rules);
 # the reference makes each public text unique (X refuses a duplicate tweet).

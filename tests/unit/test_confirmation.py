@@ -153,8 +153,9 @@ def test_first_wrong_pin_counts_on_intent_and_account() -> None:
 
 
 def test_third_wrong_pin_on_one_intent_cancels_it() -> None:
-    decision = decide(Token(), Intent(wrong_pin_attempts=2), Payer(failed_pin_attempts=2), False,
-                      NOW, POLICY)
+    decision = decide(
+        Token(), Intent(wrong_pin_attempts=2), Payer(failed_pin_attempts=2), False, NOW, POLICY
+    )
     assert isinstance(decision, WrongPin)
     assert decision.cancel_intent and decision.attempts_left == 0
     assert decision.lock_until is None and decision.alerts == ()
@@ -190,7 +191,11 @@ def test_policy_from_settings() -> None:
 
 def test_notices_for_a_public_intent() -> None:
     notices = confirmation_notices(
-        Intent(), Payer(), payee_lang="en", payee_reachable=True, thread_reachable=True,
+        Intent(),
+        Payer(),
+        payee_lang="en",
+        payee_reachable=True,
+        thread_reachable=True,
         policy=POLICY,
     )
     received, done = notices
@@ -209,8 +214,12 @@ def test_notices_for_a_public_intent() -> None:
 
 def test_notices_for_a_dm_intent_and_the_optional_receipt() -> None:
     notices = confirmation_notices(
-        Intent(tweet_id=None, memo=""), Payer(), payee_lang=None, payee_reachable=True,
-        thread_reachable=True, policy=PinPolicy(dm_receipt_to_sender=True),
+        Intent(tweet_id=None, memo=""),
+        Payer(),
+        payee_lang=None,
+        payee_reachable=True,
+        thread_reachable=True,
+        policy=PinPolicy(dm_receipt_to_sender=True),
     )
     received, receipt = notices
     assert isinstance(received, DirectMessage) and "(—)" in received.text
@@ -220,7 +229,14 @@ def test_notices_for_a_dm_intent_and_the_optional_receipt() -> None:
 
 
 def test_stopped_users_get_nothing() -> None:
-    assert confirmation_notices(
-        Intent(), Payer(), payee_lang="fr", payee_reachable=False, thread_reachable=False,
-        policy=POLICY,
-    ) == []
+    assert (
+        confirmation_notices(
+            Intent(),
+            Payer(),
+            payee_lang="fr",
+            payee_reachable=False,
+            thread_reachable=False,
+            policy=POLICY,
+        )
+        == []
+    )

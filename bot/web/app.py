@@ -1,0 +1,435 @@
+"""The confirmation pages as a Starlette app.
+
+    GET  /c/<token>   shows amount, payee, memo, expiry and the PIN form; reads only
+                      (link-preview crawlers fetch URLs), whatever the link's state
+    POST /c/<token>   checks the link and the PIN, then confirms in one transaction
+                      (``storage.confirmations.ConfirmationService``)
+    GET  /healthz     ``SELECT 1`` on the database: 200 or 503
+
+Every response carries ``Cache-Control: no-store``, ``Referrer-Policy: no-referrer`` and a CSP
+that allows no script at all, no framing (``frame-ancestors 'none'``) and form posts only to
+ourselves. The pages work without JavaScript.
+
+CSRF: the POST carries no session or cookie; the unguessable token in the URL is the
+capability, and the PIN is needed on top of it. We still refuse a POST a browser marks as
+cross-site (``Sec-Fetch-Site`` other than ``same-origin``/``none``) or whose ``Origin`` is
+another site's (``Origin: null`` is accepted: ``Referrer-Policy: no-referrer`` makes browsers
+send it on same-origin posts). The form also sends back the amount and payee it showed, which
+must equal the intent's: the PIN authorises exactly what the page displayed.
+
+Neither the token, the URL nor the PIN is ever logged (uvicorn's access log is off in
+``bot.web.server`` for that reason).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.logging import get_logger
+from bot.security import PinHasher
+from bot.web.i18n import accept_language, pick_lang, translator
+from handlers.confirmation import (
+    REASON_INSUFFICIENT_FUNDS,
+    PinPolicy,
+    Refusal,
+    Refused,
+    Shown,
+)
+from handlers.money import Lang
+from storage.confirmations import ConfirmationService, Facts, Outcome, Result
+from storage.sealing import Sealer
+
+Clock = Callable[[], dt.datetime]
+HERE = Path(__file__).resolve().parent
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
+MAX_PIN_LENGTH = 64
+
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    (b"x-robots-tag", b"noindex, nofollow"),
+]
+
+REFUSAL_STATUS = {
+    Refusal.UNKNOWN: 404,
+    Refusal.EXPIRED: 410,
+    Refusal.USED: 409,
+    Refusal.NOT_AWAITING: 409,
+    Refusal.MISMATCH: 409,
+    Refusal.INACTIVE: 403,
+    Refusal.LOCKED: 429,
+}
+
+log = get_logger("bot.web")
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: the DESIGN.md headers on every HTTP response, errors included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in SECURITY_HEADERS}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message["headers"] = kept + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class Pages:
+    """The route handlers, closed over the service and the settings they need."""
+
+    def __init__(self, service: ConfirmationService, settings: Any, clock: Clock) -> None:
+        self.service = service
+        self.settings = settings
+        self.clock = clock
+        env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+        self.templates = Jinja2Templates(env=env)
+        self.allowed_origins = {_origin(settings.public_base_url)}
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def lang_for(self, request: Request, facts: Facts | None) -> Lang:
+        return pick_lang(
+            request.query_params.get("lang"),
+            facts.lang if facts is not None else None,
+            accept_language(request.headers.get("accept-language")),
+        )
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        *,
+        lang: Lang,
+        title: str,
+        status: int = 200,
+        facts: Facts | None = None,
+        headers: dict[str, str] | None = None,
+        **context: Any,
+    ) -> Response:
+        t = translator(lang)
+        now = self.clock()
+        ctx: dict[str, Any] = {
+            "lang": lang,
+            "t": t,
+            "title": t(title),
+            "brand": self.settings.bot_handle,
+            "other_lang_query": "en" if lang == "fr" else "fr",
+            "facts": facts,
+            "show_expiry": False,
+            **context,
+        }
+        if facts is not None:
+            ctx["amount_text"] = facts.amount.format(lang)
+            ctx["expires_time"] = facts.expires_at.astimezone(dt.UTC).strftime("%H:%M")
+            seconds = (facts.expires_at - now).total_seconds()
+            ctx["minutes_left"] = max(0, math.ceil(seconds / 60))
+        return self.templates.TemplateResponse(
+            request, template, ctx, status_code=status, headers=headers
+        )
+
+    def message(
+        self,
+        request: Request,
+        *,
+        title: str,
+        body: str,
+        status: int,
+        tone: str = "bad",
+        facts: Facts | None = None,
+        lang: Lang | None = None,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> Response:
+        lang = lang or self.lang_for(request, facts)
+        return self.render(
+            request,
+            "message.html",
+            lang=lang,
+            title=title,
+            status=status,
+            facts=facts,
+            headers=headers,
+            tone=tone,
+            body=translator(lang)(body, **params) if body else "",
+        )
+
+    def form(
+        self,
+        request: Request,
+        facts: Facts,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        **params: Any,
+    ) -> Response:
+        lang = self.lang_for(request, facts)
+        t = translator(lang)
+        lead = {
+            "request": t("lead_request", payee=facts.payee_handle),
+            "donate": t("lead_donate"),
+        }.get(facts.kind, t("lead_send"))
+        return self.render(
+            request,
+            "confirm.html",
+            lang=lang,
+            title="title_confirm",
+            status=status,
+            facts=facts,
+            show_expiry=True,
+            lead=lead,
+            error=t(error, **params) if error else None,
+        )
+
+    def refusal(self, request: Request, refused: Refused, facts: Facts | None) -> Response:
+        status = REFUSAL_STATUS[refused.reason]
+        headers: dict[str, str] = {}
+        if refused.reason is Refusal.LOCKED:
+            assert refused.locked_until is not None
+            lang = self.lang_for(request, facts)
+            seconds = math.ceil((refused.locked_until - self.clock()).total_seconds())
+            headers["Retry-After"] = str(max(seconds, 1))
+            return self.message(
+                request,
+                title="title_locked",
+                body="locked_get_body",
+                status=status,
+                lang=lang,
+                headers=headers,
+                until=refused.locked_until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+            )
+        body = {
+            Refusal.UNKNOWN: "unknown_body",
+            Refusal.EXPIRED: "expired_body",
+            Refusal.USED: "used_body",
+            Refusal.MISMATCH: "mismatch_body",
+            Refusal.INACTIVE: "inactive_body",
+        }.get(refused.reason, "")
+        if refused.reason is Refusal.USED and refused.intent_status == "confirmed" and facts:
+            return self.message(
+                request,
+                title="title_dead_link",
+                body="used_confirmed_body",
+                status=status,
+                facts=facts,
+                reference=facts.reference,
+            )
+        if refused.reason is Refusal.NOT_AWAITING:
+            body = f"status_{refused.intent_status}"
+            if refused.intent_status == "expired":
+                status = 410
+        return self.message(request, title="title_dead_link", body=body, status=status, facts=None)
+
+    def cross_site(self, request: Request) -> bool:
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return True
+        origin = request.headers.get("origin")
+        if origin is None or origin == "null":
+            return False
+        own = f"{request.url.scheme}://{request.url.netloc}".lower()
+        return origin.lower() not in self.allowed_origins | {own}
+
+    # -- routes -------------------------------------------------------------------------
+
+    async def show(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        if not TOKEN_SHAPE.fullmatch(token):
+            return self.refusal(request, Refused(Refusal.UNKNOWN), None)
+        view = await run_in_threadpool(self.service.look, token)
+        if view.refusal is not None:
+            return self.refusal(request, view.refusal, view.facts)
+        assert view.facts is not None
+        return self.form(request, view.facts)
+
+    async def confirm(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        if not TOKEN_SHAPE.fullmatch(token):
+            return self.refusal(request, Refused(Refusal.UNKNOWN), None)
+        if self.cross_site(request):
+            log.warning("confirmation_refused", reason="cross_site")
+            return self.message(request, title="title_error", body="forbidden_body", status=403)
+        async with request.form(max_files=0, max_fields=8) as form:
+            pin = str(form.get("pin") or "")
+            amount_field, payee_field = form.get("amount_cents"), form.get("payee")
+        try:
+            shown = Shown(int(str(amount_field)), int(str(payee_field)))
+        except ValueError:
+            return self.message(request, title="title_error", body="bad_form_body", status=400)
+        if not pin.strip():
+            view = await run_in_threadpool(self.service.look, token)
+            if view.refusal is not None or view.facts is None:
+                return self.refusal(request, view.refusal or Refused(Refusal.UNKNOWN), None)
+            return self.form(request, view.facts, status=400, error="enter_code")
+        result = await run_in_threadpool(
+            self.service.confirm, token, pin.strip()[:MAX_PIN_LENGTH], shown
+        )
+        log.info(
+            "confirmation",
+            outcome=result.outcome.value,
+            reference=result.facts.reference if result.facts else None,
+            refusal=result.refusal.reason.value if result.refusal else None,
+        )
+        return self.result_page(request, result)
+
+    def result_page(self, request: Request, result: Result) -> Response:
+        facts = result.facts
+        if result.outcome is Outcome.CONFIRMED:
+            assert facts is not None
+            lang = self.lang_for(request, facts)
+            return self.message(
+                request,
+                title="title_done",
+                body="done_body",
+                status=200,
+                tone="ok",
+                facts=facts,
+                lang=lang,
+                amount=facts.amount.format(lang),
+                payee=facts.payee_handle,
+            )
+        if result.outcome is Outcome.WRONG_PIN:
+            assert facts is not None
+            return self.form(
+                request, facts, status=400, error="wrong_code", left=result.attempts_left
+            )
+        if result.outcome is Outcome.CANCELLED:
+            return self.message(
+                request,
+                title="title_cancelled",
+                body="cancelled_body",
+                status=403,
+                facts=facts,
+            )
+        if result.outcome is Outcome.LOCKED and result.refusal is None:
+            assert result.locked_until is not None
+            lang = self.lang_for(request, facts)
+            seconds = math.ceil((result.locked_until - self.clock()).total_seconds())
+            return self.message(
+                request,
+                title="title_locked",
+                body="locked_body",
+                status=429,
+                lang=lang,
+                headers={"Retry-After": str(max(seconds, 1))},
+                until=result.locked_until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+            )
+        if result.outcome is Outcome.FAILED:
+            assert facts is not None
+            lang = self.lang_for(request, facts)
+            if result.failure_reason == REASON_INSUFFICIENT_FUNDS:
+                return self.message(
+                    request,
+                    title="title_failed",
+                    body="insufficient_funds_body",
+                    status=402,
+                    facts=facts,
+                    lang=lang,
+                    amount=facts.amount.format(lang),
+                )
+            return self.message(
+                request,
+                title="title_failed",
+                body="account_unavailable_body",
+                status=409,
+                facts=facts,
+                lang=lang,
+            )
+        assert result.refusal is not None
+        return self.refusal(request, result.refusal, facts)
+
+    async def healthz(self, request: Request) -> Response:
+        try:
+            await run_in_threadpool(self.service.ping)
+        except Exception as exc:  # any failure means "not healthy"; say which kind
+            log.error("healthz_failed", error=type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "database": "error"}, 503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    async def favicon(self, request: Request) -> Response:
+        return Response(status_code=204)
+
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        body = "not_found_body" if status == 404 else ""
+        return self.message(request, title="title_error", body=body, status=status)
+
+
+def create_app(
+    settings: Any,
+    session_factory: Any,
+    *,
+    clock: Clock | None = None,
+    pin_hasher: PinHasher | None = None,
+    sealer: Sealer | None = None,
+    service: ConfirmationService | None = None,
+) -> Starlette:
+    """The web app over ``session_factory`` (a SQLAlchemy ``sessionmaker``).
+
+    ``clock`` returns aware UTC datetimes (tests pass a fake); ``pin_hasher`` and ``sealer``
+    default to the settings' pepper and data keys.
+    """
+    clock = clock or (lambda: dt.datetime.now(dt.UTC))
+    if service is None:
+        service = ConfirmationService(
+            session_factory,
+            pin_hasher=pin_hasher or PinHasher(settings.pin_pepper.get_secret_value()),
+            sealer=sealer or Sealer([k.get_secret_value() for k in settings.data_keys]),
+            policy=PinPolicy.from_settings(settings),
+            clock=clock,
+        )
+    pages = Pages(service, settings, clock)
+    routes = [
+        Route("/c/{token}", pages.show, methods=["GET"]),
+        Route("/c/{token}", pages.confirm, methods=["POST"]),
+        Route("/healthz", pages.healthz, methods=["GET"]),
+        Route("/favicon.ico", pages.favicon, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: pages.http_error, 500: pages.http_error},
+    )
+    app.add_middleware(SecurityHeaders)
+    app.state.service = service
+    return app
