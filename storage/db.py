@@ -45,7 +45,9 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs.setdefault("pool_size", PG_POOL_SIZE)
         kwargs.setdefault("max_overflow", PG_MAX_OVERFLOW)
-        kwargs.setdefault("pool_pre_ping", True)
+        # No pre-ping (a round trip per checkout): a dead connection fails once, the pool
+        # is invalidated, and run_transaction retries on a fresh one.
+        kwargs.setdefault("pool_recycle", 1800)
         return create_engine(parsed, echo=echo, **kwargs)
     raise ValueError(f"unsupported database URL scheme: {parsed.drivername}")
 
@@ -73,7 +75,8 @@ def _sqlite_engine(url: str, *, echo: bool, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: this runs once per transaction, on the ledger's hot path.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     return engine
 
@@ -85,6 +88,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def is_retryable(exc: BaseException) -> bool:
     """A transient concurrency failure: PG serialization/deadlock, SQLite locked/busy."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True  # server restarted or connection dropped: the pool reconnects
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate in RETRYABLE_SQLSTATES:
@@ -104,7 +109,9 @@ def run_transaction(engine: Engine, fn: Callable[[Connection], T], attempts: int
     """Run ``fn(conn)`` in a transaction; commit on return, roll back on exception.
 
     Retries (with jittered backoff) only the failures in ``is_retryable``; ``fn`` must be safe
-    to run again from the start, which holds because its previous attempt was rolled back.
+    to run again from the start. A failed attempt was rolled back, except when the connection
+    died during COMMIT, where the outcome is unknown: ledger transfers are idempotent by key,
+    so the retry then returns the transfer that did commit.
     Business errors raised by ``fn`` roll back and propagate at once.
     """
     for attempt in range(attempts):

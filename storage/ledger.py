@@ -215,9 +215,20 @@ class Ledger:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # On PostgreSQL a transfer is one statement, hence atomic on its own: running it in
+        # autocommit saves the COMMIT round trip, so the hot row is locked only while the
+        # server executes it. (Joined to a caller's transaction, it waits for their commit.)
+        self._posting_engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
 
     def _run(self, conn: Connection | None, fn: Callable[[Connection], T]) -> T:
         return fn(conn) if conn is not None else run_transaction(self._engine, fn)
+
+    def _run_posting(self, conn: Connection | None, fn: Callable[[Connection], T]) -> T:
+        return fn(conn) if conn is not None else run_transaction(self._posting_engine, fn)
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -311,7 +322,7 @@ class Ledger:
         request = _Request(
             idempotency_key, debit, credit, amount.cents, kind, memo, reverses_transfer_id
         )
-        return self._run(conn, lambda c: self._post(c, request))
+        return self._run_posting(conn, lambda c: self._post(c, request))
 
     def reverse(
         self, transfer_id: int, *, idempotency_key: str, conn: Connection | None = None
@@ -333,7 +344,7 @@ class Ledger:
             )
             return self._post(c, request)
 
-        return self._run(conn, work)
+        return self._run_posting(conn, work)
 
     def _post(self, conn: Connection, request: _Request) -> TransferResult:
         if conn.dialect.name == "postgresql":
@@ -341,32 +352,37 @@ class Ledger:
         return self._post_sqlite(conn, request)
 
     def _post_sqlite(self, conn: Connection, r: _Request) -> TransferResult:
-        # The transaction began with BEGIN IMMEDIATE: nobody else writes until we commit,
-        # so what we read here is still true when we write.
-        rows = conn.exec_driver_sql(_SQLITE_ACCOUNTS, (r.debit, r.credit)).fetchall()
-        accounts = {row[1]: row for row in rows}
-        debit, credit = accounts.get(r.debit), accounts.get(r.credit)
-        if debit is None or credit is None:
-            raise UnknownAccount(f"no account {r.debit if debit is None else r.credit}")
-        debit_id, debit_balance, allow_negative = debit[0], debit[2], debit[3]
-        credit_id, credit_balance = credit[0], credit[2]
-        if not allow_negative and debit_balance < r.cents:
-            return self._not_posted(conn, r, debit_balance, credit_balance, allow_negative)
-        now = _now_param("sqlite")
-        inserted = conn.exec_driver_sql(
-            _SQLITE_INSERT_TRANSFER,
-            (r.key, r.kind, debit_id, credit_id, r.cents, r.memo, r.reverses, now),
-        ).first()
-        if inserted is None:
-            return self._not_posted(conn, r, debit_balance, credit_balance, allow_negative)
-        transfer_id = inserted[0]
-        conn.exec_driver_sql(
-            _SQLITE_UPDATE_BALANCES, (debit_id, -r.cents, r.cents, debit_id, credit_id)
-        )
-        conn.exec_driver_sql(
-            _SQLITE_INSERT_POSTINGS,
-            (transfer_id, debit_id, -r.cents, now, transfer_id, credit_id, r.cents, now),
-        )
+        # The transaction began with BEGIN IMMEDIATE: nobody else writes until we commit, so
+        # what we read here is still true when we write. The statements go straight to the
+        # driver cursor, inside SQLAlchemy's transaction: per-statement overhead matters here.
+        cursor = conn.connection.cursor()
+        try:
+            rows = cursor.execute(_SQLITE_ACCOUNTS, (r.debit, r.credit)).fetchall()
+            accounts = {row[1]: row for row in rows}
+            debit, credit = accounts.get(r.debit), accounts.get(r.credit)
+            if debit is None or credit is None:
+                raise UnknownAccount(f"no account {r.debit if debit is None else r.credit}")
+            debit_id, debit_balance, allow_negative = debit[0], debit[2], debit[3]
+            credit_id, credit_balance = credit[0], credit[2]
+            if not allow_negative and debit_balance < r.cents:
+                return self._not_posted(conn, r, debit_balance, credit_balance, allow_negative)
+            now = _now_param("sqlite")
+            inserted = cursor.execute(
+                _SQLITE_INSERT_TRANSFER,
+                (r.key, r.kind, debit_id, credit_id, r.cents, r.memo, r.reverses, now),
+            ).fetchone()
+            if inserted is None:
+                return self._not_posted(conn, r, debit_balance, credit_balance, allow_negative)
+            transfer_id = inserted[0]
+            cursor.execute(
+                _SQLITE_UPDATE_BALANCES, (debit_id, -r.cents, r.cents, debit_id, credit_id)
+            )
+            cursor.execute(
+                _SQLITE_INSERT_POSTINGS,
+                (transfer_id, debit_id, -r.cents, now, transfer_id, credit_id, r.cents, now),
+            )
+        finally:
+            cursor.close()
         return TransferResult(
             transfer_id, True, Money(debit_balance - r.cents), Money(credit_balance + r.cents)
         )

@@ -166,4 +166,3 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def ledger(engine: Engine) -> Ledger:
     return Ledger(engine)
-
