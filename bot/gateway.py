@@ -230,6 +230,11 @@ class TweepyGateway(XGateway):
 
     # -- plumbing --
 
+    @property
+    def session(self) -> requests.Session:
+        """The HTTP session under tweepy (tests hook it to see every answer)."""
+        return self._client.session
+
     def budget(self, endpoint: str) -> RateBudget | None:
         with self._lock:
             return self._budgets.get(endpoint)
