@@ -66,5 +66,31 @@ def ledger_verify() -> None:
     click.echo("ledger ok: balances sum to 0, each equals its postings, none overdrawn")
 
 
+@main.command("worker")
+@click.option("--sandbox", is_flag=True, help="Seed the sandbox users and print how to play.")
+def worker(sandbox: bool) -> None:
+    """Run ingest, the outbox sender and the scheduler (the Procfile's worker)."""
+    from bot.app import run_worker
+
+    run_worker(_settings(), sandbox=sandbox)
+
+
+@main.command("web")
+def web() -> None:
+    """Run the web app (confirmation pages) under uvicorn (the Procfile's web)."""
+    from bot.app import run_web
+
+    run_web(_settings())
+
+
+@main.command("run")
+@click.option("--sandbox", is_flag=True, help="Seed the sandbox users and print how to play.")
+def run(sandbox: bool) -> None:
+    """Run the worker and the web app in one process (with the emulator by default)."""
+    from bot.app import run_all
+
+    run_all(_settings(), sandbox=sandbox)
+
+
 if __name__ == "__main__":
     main()

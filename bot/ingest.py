@@ -51,8 +51,9 @@ def mention_payload(tweet: Any) -> dict[str, Any]:
         "entities": tweet.entities or {},
         "conversation_id": tweet.conversation_id,
         "in_reply_to_user_id": tweet.in_reply_to_user_id,
-        "referenced_tweets": list(tweet.referenced_tweets or []),
-        "created_at": str(tweet.created_at) if tweet.created_at else None,
+        "referenced_tweets": [{"type": ref.type, "id": ref.id}
+                              for ref in tweet.referenced_tweets or ()],
+        "created_at": tweet.created_at.isoformat() if tweet.created_at else None,
     }
 
 
@@ -62,9 +63,10 @@ def dm_payload(event: Any) -> dict[str, Any]:
         "author_id": int(event.sender_id),
         "author_handle": getattr(event, "sender_handle", "") or "",
         "text": event.text,
-        "entities": event.entities or {},
+        # DM events carry no entities we can trust: the grammar computes them from the text.
+        "entities": getattr(event, "entities", None) or {},
         "dm_conversation_id": event.dm_conversation_id,
-        "created_at": str(event.created_at) if event.created_at else None,
+        "created_at": event.created_at.isoformat() if event.created_at else None,
     }
 
 
@@ -88,7 +90,7 @@ class Ingest:
         new = 0
         with self._sessions.begin() as session:
             newest = since
-            for tweet in batch.tweets:
+            for tweet in batch.mentions:
                 newest = _later(newest, str(tweet.id))
                 payload = mention_payload(tweet)
                 if payload["author_id"] == self._bot_user_id or is_retweet(payload):

@@ -86,7 +86,8 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", production: bool =
     )
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(name)s %(message)s")
     # Libraries log request URLs, which may carry tokens: keep them quiet.
-    for noisy in ("urllib3", "requests_oauthlib", "oauthlib", "tweepy", "httpx"):
+    for noisy in ("urllib3", "requests_oauthlib", "oauthlib", "tweepy", "httpx", "apscheduler",
+                  "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

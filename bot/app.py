@@ -1,0 +1,108 @@
+"""Process entry points: the worker, the web app, or both (with the embedded emulator when no
+X API base URL is configured: the sandbox)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from bot.logging import get_logger
+from bot.worker import Runtime, build_runtime, make_scheduler, utcnow
+from config import Settings
+from storage.migrate import upgrade
+
+log = get_logger(__name__)
+
+
+@contextlib.contextmanager
+def x_api(settings: Settings) -> Iterator[tuple[str, Any, Any]]:
+    """The X API to talk to: X itself, or the embedded emulator (started here) by default.
+
+    Yields ``(base_url, credentials, emulator_state_or_None)``.
+    """
+    if not settings.uses_emulator:
+        yield settings.x_api_base_url, None, None
+        return
+    from bot.emulator.server import EmulatorServer
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server = EmulatorServer(settings.emulator_port,
+                            state_file=settings.data_dir / "emulator-state.json")
+    server.start()
+    try:
+        yield server.base_url, server.credentials, server.state
+    finally:
+        server.stop()
+
+
+# The sandbox answers within seconds: poll mentions every 3 s (the emulator keeps X's limit
+# of 300 per 15 min, one call every 3 s). DM polling keeps X's pace (15 per 15 min).
+SANDBOX_OVERRIDES = {"poll_mentions_seconds": 3.0, "outbox_seconds": 1.0, "expiry_seconds": 10.0}
+
+
+def sandbox_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update=SANDBOX_OVERRIDES)
+
+
+def _prepare(settings: Settings, base_url: str, credentials: Any) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.sqlalchemy_url)
+    return build_runtime(settings, base_url=base_url, credentials=credentials, clock=utcnow)
+
+
+def _seed(runtime: Runtime, state: Any, base_url: str) -> None:
+    from bot.sandbox import instructions, sandbox_users, seed_accounts
+
+    users = sandbox_users(state)
+    seed_accounts(runtime.sessions, runtime.settings, users, utcnow())
+    web = runtime.settings.public_base_url
+    print(instructions(base_url, web, users), flush=True)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def run_worker(settings: Settings, *, sandbox: bool = False) -> None:
+    settings = sandbox_settings(settings) if sandbox else settings
+    with x_api(settings) as (base_url, credentials, state):
+        runtime = _prepare(settings, base_url, credentials)
+        if sandbox and state is not None:
+            _seed(runtime, state, base_url)
+        scheduler = make_scheduler(runtime)
+        scheduler.start()
+        log.info("worker.started", x_api=base_url)
+        try:
+            _wait_for_signal()
+        finally:
+            scheduler.shutdown(wait=True)
+
+
+def run_web(settings: Settings) -> None:
+    from bot.web.server import serve
+
+    upgrade(settings.sqlalchemy_url)
+    serve(settings)
+
+
+def run_all(settings: Settings, *, sandbox: bool = False) -> None:
+    """Worker and web app in one process (the README's run command)."""
+    from bot.web.server import build_server
+
+    settings = sandbox_settings(settings) if sandbox else settings
+    with x_api(settings) as (base_url, credentials, state):
+        runtime = _prepare(settings, base_url, credentials)
+        if sandbox and state is not None:
+            _seed(runtime, state, base_url)
+        scheduler = make_scheduler(runtime)
+        scheduler.start()
+        try:
+            build_server(settings).run()  # returns on Ctrl-C / SIGTERM
+        finally:
+            scheduler.shutdown(wait=True)
