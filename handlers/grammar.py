@@ -267,7 +267,8 @@ def _payment(text: str, kind: Kind, lang: Lang, tag: Hashtag, items: list[_Item]
                                else UnresolvedRecipient(chosen.username))
 
     # Memo: what is left once the command's own parts are taken out.
-    removed = [*leading, amount_item, *mentions]
+    bots = [i for i in items if i.kind == "mention" and _is(i.mention, bot_id, bot_name)]
+    removed = [*leading, amount_item, *mentions, *bots]
     spans = sorted([(i.start, i.end) for i in removed] + [(tag.start, tag.end)])
     memo = clean_memo(_without(text, spans))
     if kind == "send":

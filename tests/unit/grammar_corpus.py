@@ -138,7 +138,7 @@ CORPUS: list[Case] = [
     C("@Smoney #Send €0.50 @bob", S(50, "bob", "", "en")),
     C("@Smoney #send 1,234.56 € @bob", E("above_cap", "en")),
     C("@Smoney #send €1,234.56 @bob", E("above_cap", "en")),
-    C("Thanks! @Smoney #send €7 @bob", S(700, "bob", "Thanks! @Smoney", "en")),
+    C("Thanks! @Smoney #send €7 @bob", S(700, "bob", "Thanks!", "en")),
     # --- reply chains: leading @handles are context -----------------------------------------
     C("@alice @Smoney #envoyer 12€ @bob", S(1200, "bob")),
     C("@bob @Smoney #envoyer 12€ @carol", S(1200, "carol")),
