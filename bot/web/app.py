@@ -154,7 +154,10 @@ class Pages:
             "t": t,
             "title": t(title),
             "brand": self.settings.bot_handle,
-            "other_lang_query": "en" if lang == "fr" else "fr",
+            # A POST result cannot be re-rendered in another language without posting again.
+            "other_lang_query": None
+            if request.method == "POST"
+            else ("en" if lang == "fr" else "fr"),
             "facts": facts,
             "show_expiry": False,
             **context,
@@ -179,6 +182,7 @@ class Pages:
         facts: Facts | None = None,
         lang: Lang | None = None,
         headers: dict[str, str] | None = None,
+        done_at: str | None = None,
         **params: Any,
     ) -> Response:
         lang = lang or self.lang_for(request, facts)
@@ -191,6 +195,7 @@ class Pages:
             facts=facts,
             headers=headers,
             tone=tone,
+            done_at=done_at,
             body=translator(lang)(body, **params) if body else "",
         )
 
@@ -327,6 +332,7 @@ class Pages:
                 lang=lang,
                 amount=facts.amount.format(lang),
                 payee=facts.payee_handle,
+                done_at=self.clock().astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             )
         if result.outcome is Outcome.WRONG_PIN:
             assert facts is not None

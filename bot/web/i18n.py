@@ -29,6 +29,7 @@ STRINGS: dict[str, dict[Lang, str]] = {
     "memo": {"fr": "Message", "en": "Note"},
     "no_memo": {"fr": "(aucun)", "en": "(none)"},
     "reference": {"fr": "Référence", "en": "Reference"},
+    "date": {"fr": "Date", "en": "Date"},
     "expires": {"fr": "Valable jusqu’à", "en": "Valid until"},
     "expires_value": {
         "fr": "{time} UTC (encore {minutes} min)",

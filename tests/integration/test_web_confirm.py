@@ -283,6 +283,7 @@ def test_right_pin_confirms_moves_exactly_the_money_and_queues_exactly_the_notic
     assert "Paiement effectué" in response.text and "12,99\u00a0€ ont été envoyés à @bob" in (
         response.text
     )
+    assert "2024-05-01 12:00 UTC" in response.text and "REF001" in response.text
     assert world.balance(ALICE) == 5000 - 1299 and world.balance(BOB) == 1299
 
     intent = world.get(PaymentIntent, id=intent_id)
