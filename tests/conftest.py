@@ -2,8 +2,10 @@
 
 - ``sqlite_url`` / ``sqlite_engine``: a fresh SQLite file in ``tmp_path`` holding the migrated
   schema (migrated once per session through Alembic, then copied: fast).
-- ``pg_url`` / ``pg_engine``: a fresh PostgreSQL database per test, created from a template
-  database migrated once per session; skipped unless ``TWEETPAY_TEST_POSTGRES_URL`` is set.
+- ``pg_url`` / ``pg_engine``: a PostgreSQL database migrated once per session (per xdist
+  worker), emptied back to its just-migrated state before each test (rows deleted, ids
+  restarted, system accounts re-seeded); skipped unless ``TWEETPAY_TEST_POSTGRES_URL`` is
+  set. Dispose your engines: a transaction left open would block the next test's reset.
 - ``database_url`` / ``engine``: parametrized over both engines ("sqlite", "postgres"); the
   postgres case carries the ``postgres`` marker.
 - ``blank_database_url``: an empty database (no schema) on either engine, for migration tests.
@@ -19,13 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from storage.db import make_engine, make_session_factory
-from storage.ledger import Ledger
+from storage.ledger import CARD_FUNDING, ESCROW, Ledger
 from storage.migrate import upgrade
 
 PG_URL_ENV = "TWEETPAY_TEST_POSTGRES_URL"
@@ -100,24 +102,57 @@ def _drop_database(admin: Engine, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_template(pg_admin: Engine, pg_server_url: str) -> Iterator[str]:
-    name = _unique_name("tweetpay_template")
+def pg_database(pg_admin: Engine, pg_server_url: str) -> Iterator[str]:
+    """One migrated database per test session (per xdist worker); tests reset it."""
+    name = _unique_name("tweetpay_test")
     _create_database(pg_admin, name)
     try:
-        upgrade(_pg_database_url(pg_server_url, name))
-        yield name
+        url = _pg_database_url(pg_server_url, name)
+        upgrade(url)
+        yield url
     finally:
         _drop_database(pg_admin, name)
+
+
+def _reset_pg(url: str) -> None:
+    """Empty every table and re-seed the system accounts: the state right after migrating.
+
+    Far faster than CREATE DATABASE or TRUNCATE per test. ``session_replication_role =
+    replica`` (superuser, as on the test server) switches off the append-only and foreign-key
+    triggers for this one transaction only; ids restart at 1.
+    """
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            tables = (
+                conn.execute(
+                    text(
+                        "SELECT quote_ident(tablename) FROM pg_tables"
+                        " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for table in tables:
+                conn.exec_driver_sql(f"DELETE FROM {table}")
+            conn.exec_driver_sql(
+                "SELECT setval(c.oid, 1, false) FROM pg_class c"
+                " WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
+            )
+            ledger = Ledger(engine)
+            ledger.open_account(CARD_FUNDING, "card_funding", conn=conn)
+            ledger.open_account(ESCROW, "escrow", conn=conn)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
-def pg_url(pg_admin: Engine, pg_template: str, pg_server_url: str) -> Iterator[str]:
-    name = _unique_name("tweetpay_test")
-    _create_database(pg_admin, name, template=pg_template)
-    try:
-        yield _pg_database_url(pg_server_url, name)
-    finally:
-        _drop_database(pg_admin, name)
+def pg_url(pg_database: str) -> str:
+    """The session's PostgreSQL database, emptied back to its just-migrated state."""
+    _reset_pg(pg_database)
+    return pg_database
 
 
 @pytest.fixture
