@@ -252,7 +252,8 @@ class OutboxSender:
                 row.attempts = max(0, row.attempts - 1)  # waiting on a limit is not a failure
             delay = dt.timedelta(seconds=backoff(row.attempts, self._rng))
             row.status = "pending"
-            row.next_attempt_at = max(at or now, now) if at else now + delay
+            # A reset time is X's clock: trust it, but never wait past one rate-limit window.
+            row.next_attempt_at = min(max(at, now), now + WINDOW_15) if at else now + delay
             row.last_error = f"{type(exc).__name__}: {exc}"[:500]
         stats.retried += 1
         log.info("outbox.retry", outbox_id=row_id, error=type(exc).__name__)

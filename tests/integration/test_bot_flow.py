@@ -1,0 +1,219 @@
+"""The bot end to end, on SQLite and PostgreSQL: the emulator over real HTTP, the real tweepy
+gateway, the worker's jobs driven one tick at a time under a controllable clock, and the
+confirmation page through Starlette's test client on the same database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import Engine, func, select
+from starlette.testclient import TestClient
+
+from bot.sandbox import SandboxUser, sandbox_users, seed_accounts
+from bot.web.app import create_app
+from bot.worker import Runtime, build_runtime
+from config import load_settings
+from handlers.money import Money
+from storage.ledger import Ledger, user_account_code
+from storage.models import InboxEvent, OutboxMessage, PaymentIntent
+
+PIN = {"alice": "482916", "bob": "739251"}
+LINK = re.compile(r"https?://\S+/c/([A-Za-z0-9_\-]+)")
+
+
+class FakeClock:
+    def __init__(self, now: dt.datetime | None = None) -> None:
+        # Starts at the real time: the emulator stamps rate-limit resets with its own clock.
+        self.now = now or dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@dataclass
+class World:
+    runtime: Runtime
+    emulator: object
+    web: TestClient
+    clock: FakeClock
+    ledger: Ledger
+    users: dict[str, SandboxUser]
+    engine: Engine
+
+    def tweet(self, author: str, text: str, **links: object) -> str:
+        return str(self.emulator.control.tweet(author, text, **links)["id"])  # type: ignore[attr-defined]
+
+    def dm(self, sender: str, text: str) -> str:
+        return str(self.emulator.control.dm(sender, text)["id"])  # type: ignore[attr-defined]
+
+    def posts(self) -> dict[str, list[dict[str, object]]]:
+        return self.emulator.control.bot_posts()  # type: ignore[attr-defined,no-any-return]
+
+    def dms_to(self, handle: str) -> list[str]:
+        uid = str(self.users[handle].x_user_id) if handle in self.users else handle
+        return [str(d["text"]) for d in self.posts()["dms"] if str(d.get("recipient_id")) == uid]
+
+    def link_for(self, handle: str) -> str:
+        texts = [t for t in self.dms_to(handle) if LINK.search(t)]
+        assert texts, f"no link DM to {handle}"
+        match = LINK.search(texts[-1])
+        assert match
+        return match.group(1)
+
+    def confirm(self, token: str, pin: str) -> tuple[int, str]:
+        page = self.web.get(f"/c/{token}")
+        if page.status_code != 200:
+            return page.status_code, page.text  # a person sees this page and stops there
+        fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+        fields["pin"] = pin
+        response = self.web.post(f"/c/{token}", data=fields,
+                                 headers={"Origin": "http://testserver"})
+        return response.status_code, response.text
+
+    def balance(self, handle: str) -> Money:
+        return self.ledger.balance(user_account_code(self.users[handle].x_user_id))
+
+    def intents(self) -> list[PaymentIntent]:
+        with self.runtime.sessions() as session:
+            return list(session.scalars(select(PaymentIntent).order_by(PaymentIntent.id)))
+
+    def count(self, model: type) -> int:
+        with self.runtime.sessions() as session:
+            return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.fixture
+def world(engine: Engine, emulator: object) -> Iterator[World]:
+    settings = load_settings(public_base_url="http://testserver")
+    clock = FakeClock()
+    state = emulator.state  # type: ignore[attr-defined]
+    # Tests poll DMs on every tick; the emulator otherwise keeps X's 15 per 15 minutes.
+    state.set_rate_limit("dm_events", 10_000)
+    runtime = build_runtime(settings, base_url=emulator.base_url,  # type: ignore[attr-defined]
+                            credentials=emulator.credentials,  # type: ignore[attr-defined]
+                            clock=clock, engine=engine)
+    users = sandbox_users(state)
+    seed_accounts(runtime.sessions, settings, users, clock())
+    app = create_app(settings, runtime.sessions, clock=clock, sealer=runtime.sealer)
+    with TestClient(app, base_url="http://testserver") as web:
+        yield World(runtime, emulator, web, clock, Ledger(engine),
+                    {u.handle: u for u in users}, engine)
+
+
+def test_public_tweet_payment_end_to_end(world: World) -> None:
+    tweet_id = world.tweet("alice", "@Smoney #envoyer 12,99€ @bob merci pour le resto")
+    world.runtime.tick()
+    posts = world.posts()
+    (ack,) = posts["tweets"]
+    assert ack["in_reply_to_user_id"] == str(world.users["alice"].x_user_id)
+    assert "http" not in str(ack["text"]) and "@" not in str(ack["text"])
+    status, page = world.confirm(world.link_for("alice"), PIN["alice"])
+    assert status == 200 and "12,99" in page
+    assert world.balance("alice") == Money(10_000 - 1299)
+    assert world.balance("bob") == Money(5_000 + 1299)
+    world.runtime.tick()
+    (received,) = world.dms_to("bob")
+    assert "12,99" in received and "@alice" in received
+    posts = world.posts()
+    assert len(posts["tweets"]) == 2  # the acknowledgement and the "done" reply
+    done = posts["tweets"][1]
+    assert done["referenced_tweets"] == [{"type": "replied_to", "id": tweet_id}]
+    # A payment costs two DMs (link, notice) and two posts (ack, done): DESIGN.md's budget.
+    assert (len(posts["dms"]), len(posts["tweets"])) == (2, 2)
+    assert world.ledger.verify() == []
+
+
+def test_dm_payment_writes_nothing_public(world: World) -> None:
+    world.dm("alice", "#send €20 @bob rent")
+    world.runtime.tick()
+    status, _ = world.confirm(world.link_for("alice"), PIN["alice"])
+    assert status == 200
+    world.runtime.tick()
+    posts = world.posts()
+    assert posts["tweets"] == []
+    assert len(posts["dms"]) == 2 and "20,00" in world.dms_to("bob")[0]  # in bob's language
+    assert world.balance("bob") == Money(7_000)
+
+
+def test_unconfirmed_request_expires_and_tells_the_initiator(world: World) -> None:
+    world.tweet("alice", "@Smoney #envoyer 5€ @bob")
+    world.runtime.tick()
+    token = world.link_for("alice")
+    world.clock.advance(minutes=10, seconds=1)
+    world.runtime.tick()
+    (intent,) = world.intents()
+    assert intent.status == "expired"
+    assert any("expir" in t for t in world.dms_to("alice"))
+    status, _ = world.confirm(token, PIN["alice"])
+    assert status == 410
+    assert world.balance("alice") == Money(10_000)
+
+
+def test_the_same_mention_delivered_twice_is_handled_once(world: World) -> None:
+    world.tweet("alice", "@Smoney #envoyer 5€ @bob")
+    world.runtime.tick()
+    with world.runtime.sessions.begin() as session:  # forget the cursor: X sends it again
+        from storage.models import Cursor
+
+        session.query(Cursor).delete()
+    world.runtime.tick()
+    assert world.count(InboxEvent) == 1 and len(world.intents()) == 1
+    assert len(world.posts()["tweets"]) == 1
+
+
+def test_stranger_is_invited_publicly_without_link(world: World) -> None:
+    world.tweet("carol", "@Smoney #envoyer 5€ @bob")
+    world.runtime.tick()
+    (reply,) = world.posts()["tweets"]
+    assert "#inscription" in str(reply["text"]) and "http" not in str(reply["text"])
+    assert world.posts()["dms"] == [] and world.intents() == []
+
+
+def test_cap_exceeded_is_refused_with_the_cap(world: World) -> None:
+    world.tweet("alice", "@Smoney #envoyer 250,01€ @bob")
+    world.runtime.tick()
+    (reply,) = world.posts()["tweets"]
+    assert "250,00" in str(reply["text"]) and world.intents() == []
+
+
+def test_x_failing_for_a_while_delays_but_loses_nothing(world: World) -> None:
+    world.tweet("alice", "@Smoney #envoyer 5€ @bob")
+    world.runtime.ingest.poll_mentions()
+    world.runtime.processor.process_pending()
+    world.emulator.state.add_fault("create_tweet", "500", count=2)  # type: ignore[attr-defined]
+    # The 429 says "reset in 1 s" (X's clock): the gateway holds DMs back until then.
+    world.emulator.state.add_fault("send_dm", "429", count=1, delay=1)  # type: ignore[attr-defined]
+    for _ in range(8):
+        world.runtime.send_outbox()
+        world.clock.advance(minutes=16)
+        time.sleep(0.25)
+    posts = world.posts()
+    assert len(posts["tweets"]) == 1 and len(posts["dms"]) == 1
+    with world.runtime.sessions() as session:
+        rows = list(session.scalars(select(OutboxMessage)))
+    assert {r.status for r in rows} == {"sent"} and all(r.sealed_link is None for r in rows)
+
+
+def test_worker_stopped_between_decision_and_send_resumes_without_doubling(
+    world: World, emulator: object
+) -> None:
+    world.tweet("alice", "@Smoney #envoyer 5€ @bob")
+    world.runtime.ingest.poll_mentions()
+    world.runtime.processor.process_pending()  # decided and committed; nothing sent yet
+    assert world.posts() == {"tweets": [], "dms": []}
+    restarted = build_runtime(world.runtime.settings, base_url=emulator.base_url,  # type: ignore[attr-defined]
+                              credentials=emulator.credentials,  # type: ignore[attr-defined]
+                              clock=world.clock, engine=world.engine)
+    restarted.tick()
+    restarted.tick()
+    posts = world.posts()
+    assert len(posts["tweets"]) == 1 and len(posts["dms"]) == 1
