@@ -92,5 +92,24 @@ def run(sandbox: bool) -> None:
     run_all(_settings(), sandbox=sandbox)
 
 
+@main.command("emulator")
+@click.option("--port", type=int, default=None, help="Default: TWEETPAY_EMULATOR_PORT (8765).")
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Persist the emulator's world here (default: <data_dir>/x-emulator.json).",
+)
+@click.option("--memory", is_flag=True, help="Keep the world in memory only.")
+def emulator(port: int | None, state_file: str | None, memory: bool) -> None:
+    """Run the local X API v2 emulator alone, in the foreground."""
+    from bot.emulator import serve
+
+    settings = _settings()
+    if not memory and state_file is None:
+        state_file = str(settings.data_dir / "x-emulator.json")
+    serve(settings.emulator_port if port is None else port, None if memory else state_file)
+
+
 if __name__ == "__main__":
     main()

@@ -39,7 +39,8 @@ class FaultInjector:
             await asyncio.sleep(fault.delay)
             await self.app(scope, receive, send)
         elif fault.kind == "malformed":
-            await _respond(send, 200, "application/json", b'{"data": {"id": "12', [])
+            marker = [(b"x-emulator-fault", b"malformed")]  # so schema checks can skip it
+            await _respond(send, 200, "application/json", b'{"data": {"id": "12', marker)
         elif fault.kind == "reset":
             _reset_connection(receive)
             # uvicorn notices the lost connection on the next loop turn and then drops what

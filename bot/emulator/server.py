@@ -10,6 +10,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 import uvicorn
@@ -18,6 +19,15 @@ from bot.emulator.app import create_app
 from bot.emulator.state import BotCredentials, EmulatorState, seed_sandbox
 
 HOST = "127.0.0.1"
+
+
+def _listening_socket(port: int) -> socket.socket:
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on sockets that say they are
+    # TCP, and without it every keep-alive answer waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, port))
+    return sock
 
 
 class EmulatorServer:
@@ -38,9 +48,7 @@ class EmulatorServer:
     ) -> None:
         self.state = state if state is not None else EmulatorState(state_file)
         self.credentials: BotCredentials | None = seed_sandbox(self.state) if seed else None
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((HOST, port))
+        self._socket = _listening_socket(port)
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
             create_app(self.state),
@@ -122,14 +130,15 @@ def usage(base_url: str, credentials: BotCredentials | None) -> str:
 
 
 def serve(
-    port: int = 8765, state_file: str | os.PathLike[str] | None = None, *, echo=print
+    port: int = 8765,
+    state_file: str | os.PathLike[str] | None = None,
+    *,
+    echo: Callable[[str], object] = print,
 ) -> None:
     """Serve in the foreground until interrupted (``tweetpay emulator``)."""
     state = EmulatorState(state_file)
     credentials = seed_sandbox(state)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((HOST, port))
+    sock = _listening_socket(port)
     echo(usage(f"http://{HOST}:{sock.getsockname()[1]}", credentials))
     config = uvicorn.Config(
         create_app(state), log_level="info", lifespan="off", timeout_graceful_shutdown=1
