@@ -480,8 +480,13 @@ def make_gateway(
     credentials: HasCredentials | None = None,
     timeout: float | None = None,
     user_cache_ttl: float = 300.0,
+    clock: Callable[[], float] = time.time,
 ) -> TweepyGateway:
-    """A gateway for ``base_url`` (default ``settings.x_api_base_url``) with the bot's keys."""
+    """A gateway for ``base_url`` (default ``settings.x_api_base_url``) with the bot's keys.
+
+    ``clock`` (epoch seconds) decides when a spent budget is over; pass the emulator's clock
+    (``state.now``) in tests that move it forward.
+    """
     base_url = base_url or settings.x_api_base_url
     if not base_url:
         raise ValueError("no X API base URL: start the emulator or set TWEETPAY_X_API_BASE_URL")
@@ -498,7 +503,7 @@ def make_gateway(
     target = base_url if _redirects(base_url) else TWEEPY_API_ORIGIN
     adapter = HostRedirect(target, timeout or settings.x_timeout_seconds)
     client.session.mount(TWEEPY_API_ORIGIN, adapter)
-    return TweepyGateway(client, user_cache_ttl=user_cache_ttl)
+    return TweepyGateway(client, user_cache_ttl=user_cache_ttl, clock=clock)
 
 
 # -- account linking (OAuth 2.0 authorization code with PKCE) ------------------------------------

@@ -172,7 +172,7 @@ def test_each_fault_becomes_its_typed_error_then_recovers(
             seconds=20
         )
         assert gateway.budget(endpoint).remaining == 0
-        emulator.control.advance_clock(0)  # the gateway now refuses by itself until the reset
+        # the gateway now refuses by itself until the reset
         with pytest.raises(RateLimited):
             call(gateway)
         return
@@ -239,3 +239,18 @@ def test_real_429_from_the_limit_carries_the_reset(gateway, emulator):
         gateway.dm_events(None)
     assert caught.value.reset_at is not None
     assert gateway.budget("dm_events").remaining == 0
+
+
+def test_spent_budget_ends_at_the_reset_by_the_given_clock(emulator):
+    gateway = make_gateway(
+        load_settings(),
+        base_url=emulator.base_url,
+        credentials=emulator.credentials,
+        clock=emulator.state.now,
+    )
+    emulator.control.rate_limit("create_tweet", 1)
+    gateway.post("un")
+    with pytest.raises(RateLimited):
+        gateway.post("deux")
+    emulator.control.advance_clock(901)
+    assert gateway.post("deux")
