@@ -177,6 +177,11 @@ class XGateway(ABC):
     @abstractmethod
     def user_by_id(self, user_id: int | str) -> XUser | None: ...
 
+    @abstractmethod
+    def recent_dm_texts(self, recipient_id: int | str) -> list[str]:
+        """Texts of the DMs the bot itself sent to ``recipient_id`` lately (first page only):
+        the outbox uses it after a crash to tell a sent DM from a lost one."""
+
     def budget(self, endpoint: str) -> RateBudget | None:
         """What X said is left for ``endpoint`` (e.g. ``send_dm``); None if not known yet."""
         return None
@@ -362,6 +367,23 @@ class TweepyGateway(XGateway):
             if reached or not token or (max_pages is not None and pages >= max_pages):
                 break
         return sorted(found.values(), key=lambda e: int(e.id))
+
+    def recent_dm_texts(self, recipient_id: int | str) -> list[str]:
+        body = self._call(
+            "dm_events",
+            self._client.get_direct_message_events,
+            user_auth=True,
+            max_results=100,
+            event_types=["MessageCreate"],
+            dm_event_fields=_DM_FIELDS,
+        )
+        pair = "-".join(str(i) for i in sorted((int(self._user_id), int(recipient_id))))
+        return [
+            item.get("text", "")
+            for item in body.get("data", [])
+            if str(item.get("sender_id")) == str(self._user_id)
+            and item.get("dm_conversation_id") == pair
+        ]
 
     def reply(self, in_reply_to_tweet_id: str, text: str) -> str:
         body = self._call(

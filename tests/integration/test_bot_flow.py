@@ -217,3 +217,41 @@ def test_worker_stopped_between_decision_and_send_resumes_without_doubling(
     restarted.tick()
     posts = world.posts()
     assert len(posts["tweets"]) == 1 and len(posts["dms"]) == 1
+
+
+def test_crash_after_x_accepted_a_dm_does_not_send_it_twice(world: World) -> None:
+    """The narrowest window: X took the DM, then the worker died before recording it."""
+    world.dm("alice", "#envoyer 5€ @bob")
+    world.runtime.ingest.poll_dms()
+    world.runtime.processor.process_pending()
+    sender = world.runtime.sender
+    (row_id,) = sender._claim(10)  # claimed and committed as "sending"
+    with world.runtime.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        text = sender._text(row)
+    world.runtime.gateway.send_dm(world.users["alice"].x_user_id, text)  # ...then the crash
+    world.clock.advance(minutes=3)  # past the claim's lease
+    world.runtime.send_outbox()
+    assert len(world.dms_to("alice")) == 1
+    with world.runtime.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None and row.status == "sent" and row.remote_id == "recovered"
+
+
+def test_crash_after_x_accepted_a_reply_does_not_post_it_twice(world: World) -> None:
+    world.tweet("carol", "@Smoney #envoyer 5€ @bob")  # a stranger: one public reply
+    world.runtime.ingest.poll_mentions()
+    world.runtime.processor.process_pending()
+    sender = world.runtime.sender
+    (row_id,) = sender._claim(10)
+    with world.runtime.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        world.runtime.gateway.reply(str(row.in_reply_to_tweet_id), row.text)
+    world.clock.advance(minutes=3)
+    world.runtime.send_outbox()
+    assert len(world.posts()["tweets"]) == 1  # X refused the duplicate: we know it went out
+    with world.runtime.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None and row.status == "sent"
