@@ -27,9 +27,10 @@ import datetime as dt
 import enum
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,8 +110,107 @@ class Result:
     transfer_id: int | None = None
 
 
+# -- rows, read with Core (no ORM identity map on the hot path) -------------------------------
+
+_T = ConfirmationToken.__table__
+_I = PaymentIntent.__table__
+_U = User.__table__
+_PAYEE = _U.alias("payee")
+_PAYEE_CONTACT = Contact.__table__.alias("payee_contact")
+_INITIATOR_CONTACT = Contact.__table__.alias("initiator_contact")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    id: int
+    purpose: str
+    x_user_id: int
+    intent_id: int | None
+    amount_cents: int | None
+    payee_x_user_id: int | None
+    expires_at: dt.datetime
+    used_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IntentRow:
+    id: int
+    reference: str
+    kind: str
+    lang: str
+    initiator_x_user_id: int
+    payer_x_user_id: int
+    payee_x_user_id: int
+    payee_handle: str
+    amount_cents: int
+    memo: str
+    status: str
+    wrong_pin_attempts: int
+    tweet_id: str | None
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PayerRow:
+    id: int
+    x_user_id: int
+    handle: str
+    status: str
+    lang: str
+    pin_hash: str | None
+    failed_pin_attempts: int
+    locked_until: dt.datetime | None
+
+
+def _columns(table: Any, row_type: type, prefix: str) -> list[Any]:
+    return [table.c[name].label(f"{prefix}{name}") for name in row_type.__dataclass_fields__]
+
+
+def _build(row: Any, row_type: type, prefix: str) -> Any:
+    values = {name: row._mapping[f"{prefix}{name}"] for name in row_type.__dataclass_fields__}
+    return None if values["id"] is None else row_type(**values)
+
+
+_JOINED = _T.outerjoin(_I, _I.c.id == _T.c.intent_id).outerjoin(
+    _U, _U.c.x_user_id == _I.c.payer_x_user_id
+)
+_READ = (
+    select(
+        *_columns(_T, TokenRow, "t_"), *_columns(_I, IntentRow, "i_"), *_columns(_U, PayerRow, "u_")
+    )
+    .select_from(_JOINED)
+    .where(_T.c.token_hash == bindparam("token_hash"))
+)
+# Under lock: the same rows, plus what the notices need about the payee and the initiator.
+_LOCK = (
+    select(
+        *_columns(_T, TokenRow, "t_"),
+        *_columns(_I, IntentRow, "i_"),
+        *_columns(_U, PayerRow, "u_"),
+        _PAYEE.c.lang.label("payee_lang"),
+        _PAYEE.c.status.label("payee_status"),
+        _PAYEE_CONTACT.c.stopped.label("payee_stopped"),
+        _INITIATOR_CONTACT.c.stopped.label("initiator_stopped"),
+    )
+    .select_from(
+        _T.join(_I, _I.c.id == _T.c.intent_id)
+        .join(_U, _U.c.x_user_id == _I.c.payer_x_user_id)
+        .outerjoin(_PAYEE, _PAYEE.c.x_user_id == _I.c.payee_x_user_id)
+        .outerjoin(_PAYEE_CONTACT, _PAYEE_CONTACT.c.x_user_id == _I.c.payee_x_user_id)
+        .outerjoin(_INITIATOR_CONTACT, _INITIATOR_CONTACT.c.x_user_id == _I.c.initiator_x_user_id)
+    )
+    .where(_T.c.token_hash == bindparam("token_hash"))
+    # PostgreSQL: lock the token, the intent and the payer (not the outer-joined rows);
+    # SQLite: BEGIN IMMEDIATE already holds the write lock.
+    .with_for_update(of=[_T, _I, _U])
+)
+
+
 def _facts(
-    token: ConfirmationToken | None, intent: PaymentIntent | None, payer: User | None
+    token: TokenRow | None,
+    intent: IntentRow | None,
+    payer: PayerRow | None,
+    status: str | None = None,
 ) -> Facts | None:
     # A token that does not bind its intent shows nothing of it.
     if token is None or intent is None or token.intent_id != intent.id:
@@ -125,7 +225,7 @@ def _facts(
         payer_handle=payer.handle if payer is not None else "",
         memo=intent.memo,
         expires_at=min(intent.expires_at, token.expires_at),
-        status=intent.status,
+        status=status or intent.status,
     )
 
 
@@ -145,24 +245,21 @@ class ConfirmationService:
         self._policy = policy
         self._clock = clock
 
-    def _read(
-        self, session: Session, token_hash: str
-    ) -> tuple[ConfirmationToken | None, PaymentIntent | None, User | None]:
-        row = session.execute(
-            select(ConfirmationToken, PaymentIntent, User)
-            .outerjoin(PaymentIntent, PaymentIntent.id == ConfirmationToken.intent_id)
-            .outerjoin(User, User.x_user_id == PaymentIntent.payer_x_user_id)
-            .where(ConfirmationToken.token_hash == token_hash)
-        ).first()
+    def _read(self, token_hash: str) -> tuple[TokenRow | None, IntentRow | None, PayerRow | None]:
+        with self._sessions() as session:
+            row = session.connection().execute(_READ, {"token_hash": token_hash}).first()
         if row is None:
             return None, None, None
-        return row[0], row[1], row[2]
+        return (
+            _build(row, TokenRow, "t_"),
+            _build(row, IntentRow, "i_"),
+            _build(row, PayerRow, "u_"),
+        )
 
     def look(self, token: str) -> LinkView:
         """Read only: what the page shows for this link now."""
         now = self._clock()
-        with self._sessions() as session:
-            tok, intent, payer = self._read(session, hash_token(token))
+        tok, intent, payer = self._read(hash_token(token))
         refused = check_link(tok, intent, now)
         facts = _facts(tok, intent, payer)
         if refused is None:
@@ -176,19 +273,17 @@ class ConfirmationService:
         """Check the link and the PIN; write the decision in one transaction."""
         token_hash = hash_token(token)
         now = self._clock()
-        with self._sessions() as session:
-            tok, intent, payer = self._read(session, token_hash)
+        tok, intent, payer = self._read(token_hash)
         refused = check_link(tok, intent, now, shown) or check_payer(payer, now)
         if refused is not None:
             return self._refused(refused, _facts(tok, intent, payer))
-        assert tok is not None and intent is not None and payer is not None
+        assert payer is not None
         checked_hash = payer.pin_hash or ""
-        matched = self._pins.verify(checked_hash, pin)
-        intent_id = intent.id
+        matched = self._pins.verify(checked_hash, pin)  # ~25 ms of CPU, outside any lock
 
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                return self._write(token_hash, intent_id, pin, checked_hash, matched, shown)
+                return self._write(token_hash, pin, checked_hash, matched, shown)
             except DBAPIError as exc:
                 if attempt + 1 >= WRITE_ATTEMPTS or not is_retryable(exc):
                     raise
@@ -204,71 +299,55 @@ class ConfirmationService:
         return Result(Outcome.REFUSED, facts, refused)
 
     def _write(
-        self,
-        token_hash: str,
-        intent_id: int,
-        pin: str,
-        checked_hash: str,
-        matched: bool,
-        shown: Shown | None,
+        self, token_hash: str, pin: str, checked_hash: str, matched: bool, shown: Shown | None
     ) -> Result:
         with UnitOfWork(self._sessions) as uow:
-            session = uow.session
-            intent = session.scalars(
-                select(PaymentIntent)
-                .where(PaymentIntent.id == intent_id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).first()
-            tok = session.scalars(
-                select(ConfirmationToken)
-                .where(ConfirmationToken.token_hash == token_hash)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).first()
-            payer = None
-            if intent is not None:
-                payer = session.scalars(
-                    select(User)
-                    .where(User.x_user_id == intent.payer_x_user_id)
-                    .with_for_update()
-                    .execution_options(populate_existing=True)
-                ).first()
-            if payer is not None and payer.pin_hash and payer.pin_hash != checked_hash:
+            conn = uow.session.connection()
+            row = conn.execute(_LOCK, {"token_hash": token_hash}).first()
+            if row is None:  # the intent or the payer vanished meanwhile
+                return self._refused(Refused(Refusal.UNKNOWN), None)
+            tok = _build(row, TokenRow, "t_")
+            intent = _build(row, IntentRow, "i_")
+            payer = _build(row, PayerRow, "u_")
+            if payer.pin_hash and payer.pin_hash != checked_hash:
                 # The PIN changed between the read and the lock (rare): check the new one.
                 matched = self._pins.verify(payer.pin_hash, pin)
             now = self._clock()
             decision = decide(tok, intent, payer, matched, now, self._policy, shown)
-            facts = _facts(tok, intent, payer)
             if isinstance(decision, Refused):
-                return self._refused(decision, facts)  # rolled back: nothing written
-            assert tok is not None and intent is not None and payer is not None
+                return self._refused(decision, _facts(tok, intent, payer))  # nothing written
             if isinstance(decision, WrongPin):
-                result = self._wrong_pin(session, decision, intent, payer, facts, now)
+                result = self._wrong_pin(
+                    uow, decision, intent, payer, _facts(tok, intent, payer), now
+                )
             else:
-                result = self._confirmed(uow, decision, tok, intent, payer, facts, now)
+                result = self._confirmed(uow, decision, row, tok, intent, payer, now)
             uow.commit()
             return result
 
     def _wrong_pin(
         self,
-        session: Session,
+        uow: UnitOfWork,
         decision: WrongPin,
-        intent: PaymentIntent,
-        payer: User,
+        intent: IntentRow,
+        payer: PayerRow,
         facts: Facts | None,
         now: dt.datetime,
     ) -> Result:
-        intent.wrong_pin_attempts = decision.intent_attempts
-        payer.failed_pin_attempts = decision.account_failures
+        conn = uow.session.connection()
+        intent_values: dict[str, Any] = {"wrong_pin_attempts": decision.intent_attempts}
         if decision.cancel_intent:
-            intent.status = "cancelled"
-            intent.failure_reason = REASON_TOO_MANY_WRONG_PINS
-            intent.decided_at = now
+            intent_values |= {
+                "status": "cancelled",
+                "failure_reason": REASON_TOO_MANY_WRONG_PINS,
+                "decided_at": now,
+            }
+        conn.execute(update(_I).where(_I.c.id == intent.id).values(**intent_values))
+        payer_values: dict[str, Any] = {"failed_pin_attempts": decision.account_failures}
         if decision.lock_until is not None:
-            payer.locked_until = decision.lock_until
-        outbox.enqueue(session, self._sealer, decision.alerts, now)
-        session.flush()
+            payer_values["locked_until"] = decision.lock_until
+        conn.execute(update(_U).where(_U.c.id == payer.id).values(**payer_values))
+        outbox.enqueue(uow.session, self._sealer, decision.alerts, now)
         if decision.lock_until is not None:
             outcome = Outcome.LOCKED
         elif decision.cancel_intent:
@@ -280,23 +359,24 @@ class ConfirmationService:
             facts,
             attempts_left=decision.attempts_left,
             locked_until=decision.lock_until,
-            failure_reason=intent.failure_reason if decision.cancel_intent else None,
+            failure_reason=REASON_TOO_MANY_WRONG_PINS if decision.cancel_intent else None,
         )
 
     def _confirmed(
         self,
         uow: UnitOfWork,
         decision: Confirm,
-        tok: ConfirmationToken,
-        intent: PaymentIntent,
-        payer: User,
-        facts: Facts | None,
+        row: Any,
+        tok: TokenRow,
+        intent: IntentRow,
+        payer: PayerRow,
         now: dt.datetime,
     ) -> Result:
-        session = uow.session
-        tok.used_at = now
-        payer.failed_pin_attempts = 0
-        intent.decided_at = now
+        conn = uow.session.connection()
+        # The link is spent whatever the ledger says: the intent becomes terminal either way.
+        conn.execute(update(_T).where(_T.c.id == tok.id).values(used_at=now))
+        if payer.failed_pin_attempts:
+            conn.execute(update(_U).where(_U.c.id == payer.id).values(failed_pin_attempts=0))
         try:
             # A refused transfer writes nothing (storage.ledger invariant 5): no savepoint.
             transfer = uow.ledger.post_transfer(
@@ -308,60 +388,48 @@ class ConfirmationService:
                 memo=intent.memo,
             )
         except InsufficientFunds:
-            return self._failed(session, intent, facts, REASON_INSUFFICIENT_FUNDS)
+            return self._failed(conn, tok, intent, payer, REASON_INSUFFICIENT_FUNDS, now)
         except UnknownAccount:
-            return self._failed(session, intent, facts, REASON_ACCOUNT_UNAVAILABLE)
-        intent.status = "confirmed"
-        intent.transfer_id = transfer.transfer_id
-        payee = session.scalars(
-            select(User).where(User.x_user_id == intent.payee_x_user_id)
-        ).first()
-        contacts = {
-            c.x_user_id: c
-            for c in session.scalars(
-                select(Contact).where(
-                    Contact.x_user_id.in_({intent.payee_x_user_id, intent.initiator_x_user_id})
-                )
-            )
-        }
-        payee_contact = contacts.get(intent.payee_x_user_id)
-        initiator_contact = contacts.get(intent.initiator_x_user_id)
+            return self._failed(conn, tok, intent, payer, REASON_ACCOUNT_UNAVAILABLE, now)
+        conn.execute(
+            update(_I)
+            .where(_I.c.id == intent.id)
+            .values(status="confirmed", decided_at=now, transfer_id=transfer.transfer_id)
+        )
+        m = row._mapping
         notices = confirmation_notices(
             intent,
             payer,
-            payee_lang=payee.lang if payee is not None else None,
+            payee_lang=m["payee_lang"],
             # Account holders consented to DMs at sign-up; #stop still wins.
-            payee_reachable=(
-                payee is not None
-                and payee.status == "active"
-                and not (payee_contact is not None and payee_contact.stopped)
-            ),
-            thread_reachable=not (initiator_contact is not None and initiator_contact.stopped),
+            payee_reachable=m["payee_status"] == "active" and not m["payee_stopped"],
+            thread_reachable=not m["initiator_stopped"],
             policy=self._policy,
         )
-        outbox.enqueue(session, self._sealer, notices, now)
-        session.flush()
+        outbox.enqueue(uow.session, self._sealer, notices, now)
         return Result(
             Outcome.CONFIRMED,
-            _refresh(facts, "confirmed"),
+            _facts(tok, intent, payer, "confirmed"),
             transfer_id=transfer.transfer_id,
         )
 
     @staticmethod
     def _failed(
-        session: Session, intent: PaymentIntent, facts: Facts | None, reason: str
+        conn: Connection,
+        tok: TokenRow,
+        intent: IntentRow,
+        payer: PayerRow,
+        reason: str,
+        now: dt.datetime,
     ) -> Result:
-        intent.status = "failed"
-        intent.failure_reason = reason
-        session.flush()
-        return Result(Outcome.FAILED, _refresh(facts, "failed"), failure_reason=reason)
+        conn.execute(
+            update(_I)
+            .where(_I.c.id == intent.id)
+            .values(status="failed", failure_reason=reason, decided_at=now)
+        )
+        return Result(Outcome.FAILED, _facts(tok, intent, payer, "failed"), failure_reason=reason)
 
     def ping(self) -> None:
         """Raise unless the database answers ``SELECT 1`` (for /healthz)."""
         with self._sessions() as session:
-            session.execute(select(1)).scalar_one()
-            session.rollback()
-
-
-def _refresh(facts: Facts | None, status: str) -> Facts | None:
-    return None if facts is None else replace(facts, status=status)
+            session.connection().execute(select(1)).scalar_one()
