@@ -18,6 +18,7 @@ from typing import Any
 from bot.logging import get_logger
 from bot.security import new_token
 from handlers.commands import (
+    Cancel,
     Command,
     Donate,
     Recipient,
@@ -27,7 +28,15 @@ from handlers.commands import (
     ShowHistory,
     UnresolvedRecipient,
 )
-from handlers.decide import Decision, Event, Facts, Policy, decide, refuse_text
+from handlers.decide import (
+    Decision,
+    Event,
+    Facts,
+    PendingIntent,
+    Policy,
+    decide,
+    refuse_text,
+)
 from handlers.errors import GrammarError
 from handlers.grammar import Caps, parse
 from handlers.grammar_texts import message
@@ -189,7 +198,9 @@ class Processor:
             elif isinstance(command, ShowHistory):
                 entries = uow.ledger.history(code, command.count)
                 lines = tuple(history_line(e, command.lang) for e in entries)
-        pending = intents.as_pending(intents.pending_for(session, event.author_id))
+        pending: tuple[PendingIntent, ...] = ()
+        if isinstance(command, Cancel):
+            pending = intents.as_pending(intents.pending_for(session, event.author_id))
         token, token_hash = new_token()
         return Facts(
             now=now, policy=self._policy, author=author, counterparty=counterparty,

@@ -1,0 +1,131 @@
+"""Benchmark the bot end to end: N mentions through the emulator, over real HTTP.
+
+    .venv/bin/python -m benchmarks.bot [--n 5000] [--batch 500]
+
+Prints mentions handled per second (fetch + parse + decide + one transaction each), the
+latency from the fetch to the reply being queued (p50, p99), and the X API calls spent per
+completed payment, public and by DM (polls, lookups and sends, counted on the wire).
+Mentions are pushed in batches below X's 800 reachable mentions, as a real burst would be
+polled. SQLite file (WAL, synchronous=FULL) in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.emulator.server import EmulatorServer
+from bot.sandbox import sandbox_users, seed_accounts
+from bot.web.app import create_app
+from bot.worker import build_runtime, utcnow
+from config import load_settings
+from storage.migrate import upgrade
+
+PIN_ALICE = "482916"
+
+
+def _count_calls(gateway: Any) -> list[str]:
+    calls: list[str] = []
+
+    def hook(response: Any, *args: Any, **kwargs: Any) -> None:
+        calls.append(f"{response.request.method} {response.request.path_url.split('?')[0]}")
+
+    gateway.session.hooks["response"].append(hook)
+    return calls
+
+
+def _confirm(web: Any, token: str, pin: str) -> int:
+    page = web.get(f"/c/{token}")
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+    fields["pin"] = pin
+    return int(web.post(f"/c/{token}", data=fields,
+                        headers={"Origin": "http://testserver"}).status_code)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args()
+
+    from starlette.testclient import TestClient
+
+    with tempfile.TemporaryDirectory() as tmp, EmulatorServer() as emulator:
+        url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        settings = load_settings(database_url=url, public_base_url="http://testserver")
+        upgrade(url)
+        state = emulator.state
+        for endpoint in ("mentions", "create_tweet", "send_dm", "dm_events", "user_by_username"):
+            state.set_rate_limit(endpoint, 1_000_000)
+        runtime = build_runtime(settings, base_url=emulator.base_url,
+                                credentials=emulator.credentials, clock=utcnow)
+        users = sandbox_users(state)
+        seed_accounts(runtime.sessions, settings, users, utcnow())
+        alice = next(u for u in users if u.handle == "alice")
+
+        # 1. Throughput and latency of handling mentions.
+        latencies: list[float] = []
+        handled = 0
+        busy = 0.0
+        for start in range(0, args.n, args.batch):
+            for i in range(start, min(args.n, start + args.batch)):
+                state.post_tweet(str(alice.x_user_id),
+                                 f"@Smoney #envoyer {1 + i % 200},{i % 100:02d}€ @bob n°{i}")
+            t0 = time.perf_counter()
+            runtime.ingest.poll_mentions()
+            with runtime.sessions() as session:
+                from storage import inbox
+
+                ids = [row.id for row in inbox.pending(session, args.batch + 10)]
+            for row_id in ids:
+                handled += runtime.processor.process(row_id)
+                latencies.append(time.perf_counter() - t0)
+            busy += time.perf_counter() - t0
+        latencies.sort()
+        p50 = statistics.median(latencies) * 1000
+        p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+        print(f"mentions handled : {handled} in {busy:.2f} s = {handled / busy:,.0f}/s "
+              f"(batches of {args.batch})")
+        print(f"fetch -> reply queued latency: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
+              f"(a batch is fetched at once, then handled in order)")
+
+        # 2. X API calls per completed payment (fresh state, nothing else pending).
+        with runtime.sessions.begin() as session:
+            from storage.models import OutboxMessage
+
+            session.query(OutboxMessage).update({"status": "cancelled"})
+        app = create_app(settings, runtime.sessions, sealer=runtime.sealer)
+        with TestClient(app, base_url="http://testserver") as web:
+            for channel in ("public", "dm"):
+                calls = _count_calls(runtime.gateway)
+                before = len(state.bot_posts()["dms"])
+                if channel == "public":
+                    state.post_tweet(str(alice.x_user_id), "@Smoney #envoyer 3€ @bob bench")
+                    runtime.poll_mentions()
+                else:
+                    state.send_dm(str(alice.x_user_id), str(state.bot_user_id),
+                                  "#envoyer 4€ @bob bench")
+                    runtime.poll_dms()
+                while runtime.send_outbox():
+                    pass
+                dms = state.bot_posts()["dms"][before:]
+                link = re.search(r"/c/([A-Za-z0-9_\-]+)", dms[-1].text)
+                assert link, "no confirmation link was sent"
+                assert _confirm(web, link.group(1), PIN_ALICE) == 200
+                while runtime.send_outbox():
+                    pass
+                runtime.gateway.session.hooks["response"].clear()
+                sends = [c for c in calls if c.startswith("POST")]
+                print(f"X API calls per {channel} payment: {len(calls)} "
+                      f"({len(sends)} sends: {sum('/dm_' in c for c in sends)} DMs, "
+                      f"{sum(c.endswith('/tweets') for c in sends)} posts; "
+                      f"{len(calls) - len(sends)} reads: {sorted(set(calls) - set(sends))})")
+
+
+if __name__ == "__main__":
+    main()
