@@ -26,6 +26,7 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(PY) -m benchmarks.ledger
 	$(PY) -m benchmarks.grammar
+	$(PY) -m benchmarks.bot
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis
