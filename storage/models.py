@@ -278,3 +278,78 @@ class Cursor(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Card(Base):
+    """A saved card: never its number. The provider's token, the last four digits and the
+    expiry travel together, Fernet-sealed (``storage.sealing``), in ``sealed``."""
+
+    __tablename__ = "cards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Charge(Base):
+    """A card top-up attempt; a succeeded charge posts card funding → wallet once, keyed by
+    the provider's charge id."""
+
+    __tablename__ = "charges"
+    __table_args__ = (
+        CheckConstraint("status IN ('succeeded', 'declined', 'failed')", name="status"),
+        CheckConstraint("amount_cents > 0", name="positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_charge_id: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    decline_code: Mapped[str | None] = mapped_column(String(64))
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A short account-page session; only the SHA-256 of the cookie value is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class EscrowHold(Base):
+    """Money confirmed for someone without an account, held in escrow for their numeric X
+    user id until they sign up (claimed), the sender cancels, or the claim period ends."""
+
+    __tablename__ = "escrow_holds"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('held', 'claimed', 'refunded', 'cancelled')", name="status"
+        ),
+        Index("ix_escrow_holds_status_deadline", "status", "claim_deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    intent_id: Mapped[int] = mapped_column(ForeignKey("payment_intents.id"), unique=True)
+    sender_x_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    recipient_x_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    recipient_handle: Mapped[str] = mapped_column(String(32))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="held")
+    hold_transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"))
+    release_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    claim_deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
