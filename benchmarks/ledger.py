@@ -116,60 +116,82 @@ def _pairs(n: int, hot: bool, worker: int) -> list[tuple[str, str]]:
     return pairs
 
 
-def _timed(clients: int, n: int, make_worker: Callable[[int], Callable[[], None]]) -> float:
-    workers = [make_worker(w) for w in range(clients)]
+def _run_threads(workers: list[Callable[[], None]]) -> float:
     threads = [threading.Thread(target=w) for w in workers]
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return clients * n / (time.perf_counter() - start)
+    return time.perf_counter() - start
 
 
-def bench_sqlite(n: int) -> tuple[float, float]:
+def _interleaved(
+    rounds: int, ours: Callable[[int], float], bare: Callable[[int], float], per_round: int
+) -> tuple[float, float]:
+    """Alternate our chunk and the baseline's, so load from other processes hits both alike."""
+    ours_time = bare_time = 0.0
+    for r in range(rounds):
+        if r % 2:
+            ours_time += ours(r)
+            bare_time += bare(r)
+        else:
+            bare_time += bare(r)
+            ours_time += ours(r)
+    return per_round * rounds / ours_time, per_round * rounds / bare_time
+
+
+def bench_sqlite(n: int, rounds: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         ours_url = f"sqlite:///{Path(tmp) / 'ledger.sqlite3'}"
         bare_path = Path(tmp) / "bare.sqlite3"
-        upgrade(ours_url)
-        upgrade(f"sqlite:///{bare_path}")
         codes = [f"user:{i}" for i in range(ACCOUNTS)]
+        for url in (ours_url, f"sqlite:///{bare_path}"):
+            upgrade(url)
+            setup = make_engine(url)
+            _fund(Ledger(setup), codes)
+            setup.dispose()
         engine = make_engine(ours_url)
         ledger = Ledger(engine)
-        _fund(ledger, codes)
-        _fund(Ledger(bare_engine := make_engine(f"sqlite:///{bare_path}")), codes)
-        bare_engine.dispose()
-        pairs = _pairs(n, hot=False, worker=0)
+        conn = sqlite3.connect(bare_path, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        per_round = max(n // rounds, 1)
+        pairs = _pairs(per_round, hot=False, worker=0)
         run = uuid.uuid4().hex[:8]
 
-        def ours() -> None:
+        def ours(r: int) -> float:
+            start = time.perf_counter()
             for i, (d, c) in enumerate(pairs):
                 ledger.post_transfer(
-                    idempotency_key=f"{run}:{i}",
+                    idempotency_key=f"{run}:{r}:{i}",
                     debit=d,
                     credit=c,
                     amount=Money(1 + i % 500),
                     kind="payment",
                 )
+            return time.perf_counter() - start
 
-        def bare() -> None:
-            conn = sqlite3.connect(bare_path, isolation_level=None)
-            for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
-                conn.execute(f"PRAGMA {pragma}")
+        def bare(r: int) -> float:
+            start = time.perf_counter()
             for i, (d, c) in enumerate(pairs):
-                _naive_sqlite(conn, f"{run}:{i}", d, c, 1 + i % 500)
-            conn.close()
+                _naive_sqlite(conn, f"{run}:{r}:{i}", d, c, 1 + i % 500)
+            return time.perf_counter() - start
 
-        bare_rate = _timed(1, n, lambda _w: bare)
-        ours_rate = _timed(1, n, lambda _w: ours)
-        assert not ledger.verify(), ledger.verify()
+        rates = _interleaved(rounds, ours, bare, per_round)
+        conn.close()
+        findings = ledger.verify()
+        assert not findings, findings
         engine.dispose()
-        return ours_rate, bare_rate
+        return rates
 
 
-def bench_postgres(server_url: str, n: int, clients: int, hot: bool) -> tuple[float, float]:
+def bench_postgres(
+    server_url: str, n: int, clients: int, hot: bool, rounds: int
+) -> tuple[float, float]:
     admin = psycopg.connect(_libpq(server_url), autocommit=True)
     names = [f"tweetpay_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    conns: list[psycopg.Connection] = []
     try:
         for name in names:
             admin.execute(f'CREATE DATABASE "{name}"')
@@ -177,46 +199,50 @@ def bench_postgres(server_url: str, n: int, clients: int, hot: bool) -> tuple[fl
         codes = [f"user:{i}" for i in range(ACCOUNTS)]
         for url in (ours_url, bare_url):
             upgrade(url)
-            engine = make_engine(url)
-            _fund(Ledger(engine), codes)
-            engine.dispose()
+            setup = make_engine(url)
+            _fund(Ledger(setup), codes)
+            setup.dispose()
         run = uuid.uuid4().hex[:8]
         engine = make_engine(ours_url, pool_size=clients)
         ledger = Ledger(engine)
+        conns = [psycopg.connect(_libpq(bare_url), autocommit=True) for _ in range(clients)]
+        per_round = max(n // rounds, 1)
+        pairs = [_pairs(per_round, hot, w) for w in range(clients)]
 
-        def ours(worker: int) -> Callable[[], None]:
-            pairs = _pairs(n, hot, worker)
+        def ours(r: int) -> float:
+            def worker(w: int) -> Callable[[], None]:
+                def go() -> None:
+                    for i, (d, c) in enumerate(pairs[w]):
+                        ledger.post_transfer(
+                            idempotency_key=f"{run}:{r}:{w}:{i}",
+                            debit=d,
+                            credit=c,
+                            amount=Money(1 + i % 500),
+                            kind="payment",
+                        )
 
-            def go() -> None:
-                for i, (d, c) in enumerate(pairs):
-                    ledger.post_transfer(
-                        idempotency_key=f"{run}:{worker}:{i}",
-                        debit=d,
-                        credit=c,
-                        amount=Money(1 + i % 500),
-                        kind="payment",
-                    )
+                return go
 
-            return go
+            return _run_threads([worker(w) for w in range(clients)])
 
-        def bare(worker: int) -> Callable[[], None]:
-            pairs = _pairs(n, hot, worker)
-            conn = psycopg.connect(_libpq(bare_url), autocommit=True)
+        def bare(r: int) -> float:
+            def worker(w: int) -> Callable[[], None]:
+                def go() -> None:
+                    for i, (d, c) in enumerate(pairs[w]):
+                        _naive_pg(conns[w], f"{run}:{r}:{w}:{i}", d, c, 1 + i % 500)
 
-            def go() -> None:
-                for i, (d, c) in enumerate(pairs):
-                    _naive_pg(conn, f"{run}:{worker}:{i}", d, c, 1 + i % 500)
-                conn.close()
+                return go
 
-            return go
+            return _run_threads([worker(w) for w in range(clients)])
 
-        bare_rate = _timed(clients, n, bare)
-        ours_rate = _timed(clients, n, ours)
+        ours_rate, bare_rate = _interleaved(rounds, ours, bare, per_round * clients)
         findings = ledger.verify()
         assert not findings, findings
         engine.dispose()
         return ours_rate, bare_rate
     finally:
+        for conn in conns:
+            conn.close()
         for name in names:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
@@ -231,23 +257,23 @@ def _libpq(url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=3000, help="transfers per client (SQLite: x2)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--n", type=int, default=3000, help="transfers per engine and side")
+    parser.add_argument("--rounds", type=int, default=6, help="alternating chunks per side")
     parser.add_argument("--postgres-url", default=os.environ.get("TWEETPAY_TEST_POSTGRES_URL"))
     args = parser.parse_args(argv)
 
     rows: list[tuple[str, float, float]] = []
-    ours, bare = bench_sqlite(args.n * 2)
+    ours, bare = bench_sqlite(args.n * 2, args.rounds)
     rows.append(("SQLite WAL, synchronous=FULL", ours, bare))
     if args.postgres_url:
-        per_client = max(args.n // 4, 50)
         for label, clients, hot in (
             ("PostgreSQL, 1 client", 1, False),
             ("PostgreSQL, 8 clients, many accounts", 8, False),
             ("PostgreSQL, 8 clients, one hot account", 8, True),
         ):
-            n = args.n if clients == 1 else per_client
-            ours, bare = bench_postgres(args.postgres_url, n, clients, hot)
+            n = args.n if clients == 1 else max(args.n // clients, args.rounds)
+            ours, bare = bench_postgres(args.postgres_url, n, clients, hot, args.rounds)
             rows.append((label, ours, bare))
     else:
         print("PostgreSQL skipped: pass --postgres-url or set TWEETPAY_TEST_POSTGRES_URL")
