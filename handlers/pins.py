@@ -19,6 +19,7 @@ PIN study). So we refuse, each with its own message:
 from __future__ import annotations
 
 import enum
+import itertools
 import re
 
 from handlers.money import Lang
@@ -90,7 +91,7 @@ MESSAGES: dict[PinProblem, dict[Lang, str]] = {
 
 
 def _steps(pin: str) -> set[int]:
-    return {(int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:], strict=False)}
+    return {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(pin)}
 
 
 def weakness(pin: str) -> PinProblem | None:
