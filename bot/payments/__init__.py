@@ -1,0 +1,96 @@
+"""The payment provider port: tokenize a card, charge a token, refund a charge.
+
+One small interface per outside service (STYLE.md): ``PaymentProvider`` is what the top-up
+service (``storage.topups``) talks to; ``SandboxProvider`` (``bot.payments.sandbox``) is the
+embedded default and the fake of the tests. A real acquirer goes behind the same three methods.
+
+Errors (all ``BusinessError``: they become a page message, never a crash)::
+
+    PaymentError            the provider refused the request (code says why)
+    └── CardRefused         the card details are unusable (bad number, expired, bad CVC…)
+
+A *declined* charge is not an error: ``charge`` returns a ``ChargeResult`` whose status is
+``"declined"`` with the provider's ``decline_code``, exactly as acquirers report it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from handlers.errors import BusinessError
+from handlers.money import Money
+
+ChargeStatus = Literal["succeeded", "declined"]
+
+
+class PaymentError(BusinessError):
+    """The provider refused the request; ``code`` is its machine-readable reason."""
+
+    code = "payment_error"
+
+
+class CardRefused(PaymentError):
+    """Card details refused at tokenization: ``invalid_number``, ``incorrect_number`` (Luhn),
+    ``invalid_expiry_month``, ``invalid_expiry_year``, ``expired_card``, ``invalid_cvc``,
+    ``card_not_supported``."""
+
+    code = "card_refused"
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(message or code, code=code)
+
+
+@dataclass(frozen=True, slots=True)
+class CardToken:
+    """What the provider gives back for a card: never the number, a token to charge."""
+
+    token: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    brand: str
+
+    def __repr__(self) -> str:  # the token is a credential: keep it out of logs
+        return f"CardToken(brand={self.brand!r}, last4={self.last4!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeResult:
+    id: str
+    status: ChargeStatus
+    amount: Money
+    decline_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    id: str
+    charge_id: str
+    amount: Money
+
+
+class PaymentProvider(Protocol):
+    """A card acquirer. ``charge`` is idempotent on ``idempotency_key``: the same key returns
+    the same charge (never a second one), whatever the number of retries."""
+
+    name: str
+
+    def tokenize(self, number: str, exp_month: int, exp_year: int, cvc: str) -> CardToken:
+        """Validate the card and return its token; raise ``CardRefused`` on bad input."""
+        ...
+
+    def charge(self, token: str, amount: Money, idempotency_key: str) -> ChargeResult: ...
+
+    def refund(self, charge_id: str, amount: Money) -> RefundResult: ...
+
+
+__all__ = [
+    "CardRefused",
+    "CardToken",
+    "ChargeResult",
+    "ChargeStatus",
+    "PaymentError",
+    "PaymentProvider",
+    "RefundResult",
+]
