@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,9 +52,9 @@ from handlers.confirmation import (
 )
 from handlers.errors import InsufficientFunds, UnknownAccount
 from handlers.money import Money
-from storage import outbox
+from storage import escrow, outbox
 from storage.db import backoff_seconds, is_retryable
-from storage.ledger import user_account_code
+from storage.ledger import ESCROW, user_account_code
 from storage.models import ConfirmationToken, Contact, PaymentIntent, User
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork
@@ -167,8 +167,10 @@ def _columns(table: Any, row_type: type, prefix: str) -> list[Any]:
 
 
 def _build(row: Any, row_type: type, prefix: str) -> Any:
-    values = {name: row._mapping[f"{prefix}{name}"] for name in row_type.__dataclass_fields__}
-    return None if values["id"] is None else row_type(**values)
+    names = row_type.__dataclass_fields__
+    start = row._fields.index(f"{prefix}id")  # the columns of one row type are contiguous
+    values = tuple(row)[start : start + len(names)]
+    return None if values[0] is None else row_type(*values)
 
 
 _JOINED = _T.outerjoin(_I, _I.c.id == _T.c.intent_id).outerjoin(
@@ -238,16 +240,19 @@ class ConfirmationService:
         sealer: Sealer,
         policy: PinPolicy,
         clock: Clock,
+        claim_period: dt.timedelta = dt.timedelta(days=14),
     ) -> None:
         self._sessions = session_factory
+        self._claim_period = claim_period
+        self._engine: Engine = session_factory.kw["bind"]
         self._pins = pin_hasher
         self._sealer = sealer
         self._policy = policy
         self._clock = clock
 
     def _read(self, token_hash: str) -> tuple[TokenRow | None, IntentRow | None, PayerRow | None]:
-        with self._sessions() as session:
-            row = session.connection().execute(_READ, {"token_hash": token_hash}).first()
+        with self._engine.connect() as conn:
+            row = conn.execute(_READ, {"token_hash": token_hash}).first()
         if row is None:
             return None, None, None
         return (
@@ -377,12 +382,15 @@ class ConfirmationService:
         conn.execute(update(_T).where(_T.c.id == tok.id).values(used_at=now))
         if payer.failed_pin_attempts:
             conn.execute(update(_U).where(_U.c.id == payer.id).values(failed_pin_attempts=0))
+        m = row._mapping
+        # A payee without an account: the money waits in escrow for their numeric id.
+        escrowed = m["payee_status"] is None
         try:
             # A refused transfer writes nothing (storage.ledger invariant 5): no savepoint.
             transfer = uow.ledger.post_transfer(
                 idempotency_key=decision.idempotency_key,
                 debit=user_account_code(intent.payer_x_user_id),
-                credit=user_account_code(intent.payee_x_user_id),
+                credit=ESCROW if escrowed else user_account_code(intent.payee_x_user_id),
                 amount=Money(intent.amount_cents),
                 kind=TRANSFER_KIND,
                 memo=intent.memo,
@@ -396,7 +404,6 @@ class ConfirmationService:
             .where(_I.c.id == intent.id)
             .values(status="confirmed", decided_at=now, transfer_id=transfer.transfer_id)
         )
-        m = row._mapping
         notices = confirmation_notices(
             intent,
             payer,
@@ -406,6 +413,15 @@ class ConfirmationService:
             thread_reachable=not m["initiator_stopped"],
             policy=self._policy,
         )
+        if escrowed:
+            hold = escrow.record_hold(
+                uow.session, intent_id=intent.id, sender_x_user_id=intent.payer_x_user_id,
+                recipient_x_user_id=intent.payee_x_user_id,
+                recipient_handle=intent.payee_handle, amount=Money(intent.amount_cents),
+                hold_transfer_id=transfer.transfer_id, now=now,
+                claim_period=self._claim_period,
+            )
+            notices += escrow.invitation(uow.session, hold, payer.handle)
         outbox.enqueue(uow.session, self._sealer, notices, now)
         return Result(
             Outcome.CONFIRMED,
@@ -431,5 +447,5 @@ class ConfirmationService:
 
     def ping(self) -> None:
         """Raise unless the database answers ``SELECT 1`` (for /healthz)."""
-        with self._sessions() as session:
-            session.connection().execute(select(1)).scalar_one()
+        with self._engine.connect() as conn:
+            conn.execute(select(1)).scalar_one()
