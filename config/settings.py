@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     min_amount: MoneySetting = Money(1)
     limit_24h: MoneySetting = Money(50_000)
     limit_30d: MoneySetting = Money(150_000)
+    topup_max: MoneySetting = Money(100_000)  # one card top-up, at most (min: min_amount)
 
     confirmation_ttl_seconds: int = Field(default=600, gt=0, le=600)
     claim_period_days: int = Field(default=14, gt=0)
