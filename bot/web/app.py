@@ -60,6 +60,7 @@ Clock = Callable[[], dt.datetime]
 HERE = Path(__file__).resolve().parent
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 MAX_PIN_LENGTH = 64
+MAX_FORM_BYTES = 4096  # the form is a PIN and two numbers
 
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -294,6 +295,9 @@ class Pages:
         if self.cross_site(request):
             log.warning("confirmation_refused", reason="cross_site")
             return self.message(request, title="title_error", body="forbidden_body", status=403)
+        length = request.headers.get("content-length", "")
+        if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+            return self.message(request, title="title_error", body="bad_form_body", status=413)
         async with request.form(max_files=0, max_fields=8) as form:
             pin = str(form.get("pin") or "")
             amount_field, payee_field = form.get("amount_cents"), form.get("payee")
@@ -423,6 +427,7 @@ def create_app(
             sealer=sealer or Sealer([k.get_secret_value() for k in settings.data_keys]),
             policy=PinPolicy.from_settings(settings),
             clock=clock,
+            claim_period=dt.timedelta(days=settings.claim_period_days),
         )
     pages = Pages(service, settings, clock)
     routes = [

@@ -504,6 +504,14 @@ def test_form_must_send_back_what_the_page_showed(world: World) -> None:
     assert world.snapshot() == before
 
 
+def test_oversized_form_is_refused(world: World) -> None:
+    token, _ = world.intent()
+    before = world.snapshot()
+    response = world.post(token, PIN, memo="x" * 5000)
+    assert response.status_code == 413
+    assert world.snapshot() == before
+
+
 def test_empty_pin_is_asked_again_without_counting(world: World) -> None:
     token, _ = world.intent()
     before = world.snapshot()
