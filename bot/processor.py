@@ -24,8 +24,10 @@ from handlers.commands import (
     Recipient,
     RequestMoney,
     SendMoney,
+    ShowAccount,
     ShowBalance,
     ShowHistory,
+    SignUp,
     UnresolvedRecipient,
 )
 from handlers.decide import (
@@ -55,12 +57,17 @@ Clock = Callable[[], dt.datetime]
 Resolver = Callable[[str], tuple[int, str] | None]
 
 
+# One-time links: /c/ confirms a payment, /s/ signs up, /l/ logs in to the account page.
+LINK_PATHS: dict[type, str] = {SignUp: "s", ShowAccount: "l"}
+
+
 def policy_from_settings(settings: Any) -> Policy:
     return Policy(
         cap_person=settings.cap_person, cap_pro=settings.cap_pro,
         min_amount=settings.min_amount,
         ttl=dt.timedelta(seconds=settings.confirmation_ttl_seconds),
         public_link_fallback=settings.public_link_fallback,
+        claim_days=settings.claim_period_days, bot_handle=settings.bot_handle,
     )
 
 
@@ -173,7 +180,7 @@ class Processor:
                 decision = refuse_text(event, parsed.text, parsed.code)
             else:
                 decision = decide(parsed, event, self._facts(uow, event, parsed, now))
-            intents.apply(session, self._sealer, decision, source_event_id=event.key,
+            intents.apply(uow, self._sealer, decision, source_event_id=event.key,
                           author_id=event.author_id, now=now)
             inbox.mark(row, "done", now)
             uow.commit()
@@ -199,13 +206,16 @@ class Processor:
                 entries = uow.ledger.history(code, command.count)
                 lines = tuple(history_line(e, command.lang) for e in entries)
         pending: tuple[PendingIntent, ...] = ()
+        held: tuple[PendingIntent, ...] = ()
         if isinstance(command, Cancel):
             pending = intents.as_pending(intents.pending_for(session, event.author_id))
+            held = intents.held_for_cancel(session, event.author_id)
         token, token_hash = new_token()
+        path = LINK_PATHS.get(type(command), "c")
         return Facts(
             now=now, policy=self._policy, author=author, counterparty=counterparty,
-            balance=balance, history_lines=lines, pending=pending,
-            link=f"{self._base_url}/c/{token}", token_hash=token_hash,
+            balance=balance, history_lines=lines, pending=pending, held=held,
+            link=f"{self._base_url}/{path}/{token}", token_hash=token_hash,
             reference=intents.new_reference(),
         )
 

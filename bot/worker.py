@@ -3,9 +3,10 @@ APScheduler jobs that drive it. ``tweetpay worker`` runs the jobs; ``tweetpay ru
 beside the web app; the sandbox adds the emulator.
 
 Jobs: poll mentions, poll DMs (each followed by handling the new inbox rows), send the
-outbox, expire stale intents. Each job runs at most once at a time and coalesces missed runs;
-the expiry job also runs at start, so deadlines that passed while the worker was down are
-caught up at once (``expire_due`` takes every intent past its TTL, not just the recent ones).
+outbox, expire stale intents, remind and refund unclaimed escrow. Each job runs at most
+once at a time and coalesces missed runs; every job also runs at start, so deadlines that
+passed while the worker was down are caught up at once (``expire_due`` takes every intent
+past its TTL, not just the recent ones; ``escrow.process_due`` every hold past its deadline).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from bot.outbox_sender import OutboxSender
 from bot.processor import Processor
 from config import Settings
 from handlers.errors import GatewayError
-from storage import intents
+from storage import escrow, intents
 from storage.db import make_engine, make_session_factory
 from storage.sealing import Sealer
+from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -55,6 +57,14 @@ class Runtime:
         with self.sessions.begin() as session:
             return len(intents.expire_due(session, self.sealer, self.clock()))
 
+    def escrow_due(self) -> tuple[int, int]:
+        """Claim-period reminders and refunds (all deadlines passed, after any outage)."""
+        period = dt.timedelta(days=self.settings.claim_period_days)
+        with UnitOfWork(self.sessions) as uow:
+            done = escrow.process_due(uow, self.sealer, self.clock(), period)
+            uow.commit()
+        return done
+
     def poll_mentions(self) -> int:
         self.ingest.poll_mentions()
         return self.processor.process_pending()
@@ -71,6 +81,7 @@ class Runtime:
         self.poll_mentions()
         self.poll_dms()
         self.expire()
+        self.escrow_due()
         while self.send_outbox():
             pass
 
@@ -120,6 +131,7 @@ def make_scheduler(runtime: Runtime) -> BackgroundScheduler:
         ("poll_dms", runtime.poll_dms, s.poll_dms_seconds),
         ("outbox", runtime.send_outbox, s.outbox_seconds),
         ("expire", runtime.expire, s.expiry_seconds),
+        ("escrow", runtime.escrow_due, s.expiry_seconds),
     ]
     for name, fn, seconds in jobs:
         scheduler.add_job(_guarded(name, fn), "interval", seconds=seconds, id=name,

@@ -81,6 +81,8 @@ class Policy:
     min_amount: Money
     ttl: dt.timedelta
     public_link_fallback: bool = True
+    claim_days: int = 14
+    bot_handle: str = "Smoney"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class Facts:
     balance: Money | None = None
     history_lines: tuple[str, ...] = ()
     pending: tuple[PendingIntent, ...] = ()
+    held: tuple[PendingIntent, ...] = ()  # escrow holds the author may still cancel
     link: str = ""  # the one-time link prepared for a new intent (sealed at rest)
     token_hash: str = ""
     reference: str = ""
@@ -117,10 +120,22 @@ class NewIntent:
 
 
 @dataclass(frozen=True, slots=True)
+class NewLinkToken:
+    """A one-time sign-up or login link for the author (only the hash is kept)."""
+
+    purpose: Literal["signup", "login"]
+    x_user_id: int
+    token_hash: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     outgoing: tuple[Outgoing, ...] = ()
     new_intent: NewIntent | None = None
+    new_token: NewLinkToken | None = None
     cancel_intent_ids: tuple[int, ...] = ()
+    cancel_hold_ids: tuple[int, ...] = ()
     stop_contact: bool = False
     reason: str = ""  # short machine-readable summary for logs and metrics
     extra: dict[str, Any] = field(default_factory=dict)
@@ -162,15 +177,19 @@ def _refuse_author(event: Event, facts: Facts, lang: Lang) -> Decision | None:
 
 
 def _payment(event: Event, facts: Facts, *, kind: Literal["send", "donate"], amount: Money,
-             recipient: Recipient, memo: str, lang: Lang) -> Decision:
+             recipient: Recipient | object, memo: str, lang: Lang) -> Decision:
     refusal = _refuse_author(event, facts, lang)
     if refusal:
         return refusal
     payee = facts.counterparty
     policy = facts.policy
+    escrow = payee is None
     if payee is None:
-        return answer(event, lang, render("recipient_no_account", lang), private=False,
-                      reason="recipient_no_account")
+        if kind == "donate" or not isinstance(recipient, Recipient):
+            return answer(event, lang, render("recipient_no_account", lang), private=False,
+                          reason="recipient_no_account")
+        # No account yet: the money will wait in escrow for this numeric id (issue 6).
+        payee = Party(recipient.x_user_id, recipient.handle)
     if kind == "donate" and payee.kind != "pro":
         return answer(event, lang, render("donate_needs_pro", lang), private=False,
                       reason="donate_needs_pro")
@@ -185,11 +204,14 @@ def _payment(event: Event, facts: Facts, *, kind: Literal["send", "donate"], amo
     intent = _new_intent(event, facts, kind=kind, lang=lang, payer=facts.author,
                          payee=payee, amount=amount, memo=memo)
     ttl_min = int(policy.ttl.total_seconds() // 60)
+    text = render("confirm_link_dm", lang, amount=amount, payee="@" + payee.handle,
+                  memo_or_dash=memo_or_dash(memo), link=LINK_PLACEHOLDER, ttl=ttl_min,
+                  reference=facts.reference)
+    if escrow:
+        text += "\n" + render("recipient_invite_hint", lang, days=policy.claim_days,
+                              bot=policy.bot_handle, reference=facts.reference)
     link_dm = DirectMessage(
-        f"{event.key}:link", facts.author.x_user_id,
-        render("confirm_link_dm", lang, amount=amount, payee="@" + payee.handle,
-               memo_or_dash=memo_or_dash(memo), link=LINK_PLACEHOLDER, ttl=ttl_min,
-               reference=facts.reference),
+        f"{event.key}:link", facts.author.x_user_id, text,
         priority=PRIORITY_LINK, link=facts.link,
         fallback_tweet_id=event.tweet_id if policy.public_link_fallback else None,
     )
@@ -199,7 +221,8 @@ def _payment(event: Event, facts: Facts, *, kind: Literal["send", "donate"], amo
         outgoing.insert(0, _reply(event, render(
             "ack_check_dm", lang, amount=amount, payee_kind=payee_kind, ttl=ttl_min,
             reference=facts.reference)))
-    return Decision(outgoing=tuple(outgoing), new_intent=intent, reason=f"intent_{kind}")
+    reason = f"intent_{kind}_escrow" if escrow else f"intent_{kind}"
+    return Decision(outgoing=tuple(outgoing), new_intent=intent, reason=reason)
 
 
 def _new_intent(event: Event, facts: Facts, *, kind: Literal["send", "donate", "request"],
@@ -295,22 +318,27 @@ def show_history(cmd: ShowHistory, event: Event, facts: Facts) -> Decision:
 
 
 def cancel(cmd: Cancel, event: Event, facts: Facts) -> Decision:
+    """Pending intents (all, or one by reference); a held escrow only by its reference, so
+    that a bare #annuler never takes back money already promised to someone."""
     lang = cmd.lang
     targets = facts.pending
+    holds: tuple[PendingIntent, ...] = ()
     if cmd.reference is not None:
-        targets = tuple(p for p in targets if p.reference.upper() == cmd.reference.upper())
-        if not targets:
+        ref = cmd.reference.upper()
+        targets = tuple(p for p in targets if p.reference.upper() == ref)
+        holds = tuple(h for h in facts.held if h.reference.upper() == ref)
+        if not targets and not holds:
             return answer(event, lang, render("unknown_reference", lang,
                                               reference=cmd.reference),
                           private=False, reason="cancel_unknown")
-    if not targets:
+    if not targets and not holds:
         return answer(event, lang, render("nothing_to_cancel", lang), private=False,
                       reason="cancel_none")
-    refs = ", ".join(p.reference for p in targets)
+    refs = ", ".join(p.reference for p in targets + holds)
     decision = answer(event, lang, render("cancelled", lang, references=refs), private=False,
                       reason="cancelled")
     return Decision(outgoing=decision.outgoing, cancel_intent_ids=tuple(p.id for p in targets),
-                    reason="cancelled")
+                    cancel_hold_ids=tuple(h.id for h in holds), reason="cancelled")
 
 
 def show_help(cmd: Help, event: Event, facts: Facts) -> Decision:
@@ -325,12 +353,37 @@ def stop(cmd: Stop, event: Event, facts: Facts) -> Decision:
     return Decision(outgoing=decision.outgoing, stop_contact=True, reason="stop")
 
 
-def not_yet(cmd: SignUp | ShowAccount, event: Event, facts: Facts) -> Decision:
-    if facts.author is None and event.source == "mention":
-        return answer(event, cmd.lang, render("invite_signup_public", cmd.lang), private=False,
-                      reason="no_account")
-    return answer(event, cmd.lang, render("not_available_yet", cmd.lang), private=False,
-                  reason="not_available_yet")
+def _link_decision(event: Event, facts: Facts, lang: Lang, purpose: Literal["signup", "login"],
+                   text_key: str) -> Decision:
+    ttl_min = int(facts.policy.ttl.total_seconds() // 60)
+    dm = DirectMessage(f"{event.key}:{purpose}", event.author_id,
+                       render(text_key, lang, ttl=ttl_min, link=LINK_PLACEHOLDER),
+                       priority=PRIORITY_LINK, link=facts.link)
+    token = NewLinkToken(purpose, event.author_id, facts.token_hash,
+                         facts.now + facts.policy.ttl)
+    return Decision(outgoing=(dm,), new_token=token, reason=f"{purpose}_link")
+
+
+def sign_up(cmd: SignUp, event: Event, facts: Facts) -> Decision:
+    """By DM only: the DM'd link proves control of the X account; a stranger's public tweet
+    gets a public invitation to DM us, without a link (DESIGN.md X platform rules)."""
+    if facts.author is not None:
+        return answer(event, cmd.lang, render("already_signed_up", cmd.lang), private=False,
+                      reason="already_signed_up")
+    if event.source != "dm":
+        return answer(event, cmd.lang, render("invite_signup_public", cmd.lang),
+                      private=False, reason="invite_signup")
+    return _link_decision(event, facts, cmd.lang, "signup", "signup_link_dm")
+
+
+def show_account(cmd: ShowAccount, event: Event, facts: Facts) -> Decision:
+    if event.source != "dm":
+        return answer(event, cmd.lang, render("dm_only_link", cmd.lang), private=False,
+                      reason="private_only")
+    refusal = _refuse_author(event, facts, cmd.lang)
+    if refusal:
+        return refusal
+    return _link_decision(event, facts, cmd.lang, "login", "login_link_dm")
 
 
 Handler = Callable[[Any, Event, Facts], Decision]
@@ -344,8 +397,8 @@ HANDLERS: dict[type, Handler] = {
     Cancel: cancel,
     Help: show_help,
     Stop: stop,
-    SignUp: not_yet,
-    ShowAccount: not_yet,
+    SignUp: sign_up,
+    ShowAccount: show_account,
 }
 
 

@@ -149,6 +149,61 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "Nous ne trouvons aucun compte X nommé « {handle} ». Vérifiez l'orthographe.",
         "en": "We cannot find any X account named \"{handle}\". Please check the spelling.",
     },
+    "recipient_invite_hint": {
+        "fr": "Le destinataire n'a pas encore de compte : une fois confirmé, l'argent l'attendra "
+        "{days} jours. Dites-lui d'écrire #inscription en message privé à @{bot} pour le "
+        "récupérer ; d'ici là, #annuler {reference} vous le rend.",
+        "en": "The recipient has no account yet: once confirmed, the money waits {days} days "
+        "for them. Tell them to DM #signup to @{bot} to claim it; until then, #cancel "
+        "{reference} gives it back to you.",
+    },
+    "escrow_invite_dm": {
+        "fr": "{sender} vous a envoyé {amount}. Pour le recevoir, écrivez-nous #inscription "
+        "ici avant le {deadline}.",
+        "en": "{sender} sent you {amount}. To receive it, send us #signup here before "
+        "{deadline}.",
+    },
+    "escrow_claimed_recipient_dm": {
+        "fr": "Bienvenue ! {amount} de {sender} sont arrivés sur votre compte.",
+        "en": "Welcome! {amount} from {sender} has arrived in your account.",
+    },
+    "escrow_claimed_sender_dm": {
+        "fr": "{recipient} a ouvert son compte : vos {amount} lui sont parvenus.",
+        "en": "{recipient} opened an account: your {amount} reached them.",
+    },
+    "escrow_reminder_dm": {
+        "fr": "Rappel : {recipient} n'a pas encore récupéré vos {amount}. Sans inscription "
+        "avant le {deadline}, ils vous seront rendus.",
+        "en": "Reminder: {recipient} has not claimed your {amount} yet. Without a sign-up "
+        "before {deadline}, it comes back to you.",
+    },
+    "escrow_refunded_dm": {
+        "fr": "{recipient} n'a pas récupéré vos {amount} à temps : ils sont de retour sur "
+        "votre compte.",
+        "en": "{recipient} did not claim your {amount} in time: it is back in your account.",
+    },
+    "escrow_cancelled": {
+        "fr": "Annulé : {amount} en attente pour {recipient} vous sont rendus.",
+        "en": "Cancelled: {amount} waiting for {recipient} is back in your account.",
+    },
+    "signup_link_dm": {
+        "fr": "Votre lien d'inscription (usage unique, valable {ttl} min) : {link} — vous y "
+        "choisirez votre code secret.",
+        "en": "Your sign-up link (one-time, valid {ttl} min): {link} — you will choose your "
+        "secret code there.",
+    },
+    "already_signed_up": {
+        "fr": "Vous avez déjà un compte. Écrivez #compte pour ouvrir votre espace.",
+        "en": "You already have an account. Send #account to open your account page.",
+    },
+    "login_link_dm": {
+        "fr": "Votre lien vers votre compte (usage unique, valable {ttl} min) : {link}",
+        "en": "Your link to your account page (one-time, valid {ttl} min): {link}",
+    },
+    "dm_only_link": {
+        "fr": "Pour des raisons de sécurité, écrivez-nous cette commande en message privé.",
+        "en": "For your security, please send us this command by DM.",
+    },
     "not_available_yet": {
         "fr": "Cette fonction arrive bientôt.",
         "en": "This feature is coming soon.",

@@ -15,9 +15,10 @@ from handlers.decide import Decision, NewIntent, Party, PendingIntent
 from handlers.money import Money
 from handlers.outcomes import PRIORITY_NOTICE, DirectMessage
 from handlers.texts import render
-from storage import outbox
-from storage.models import ConfirmationToken, Contact, PaymentIntent, User
+from storage import escrow, outbox
+from storage.models import ConfirmationToken, Contact, EscrowHold, PaymentIntent, User
 from storage.sealing import Sealer
+from storage.uow import UnitOfWork
 
 # Crockford's base32 without look-alikes: a reference people can read back and type.
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -70,6 +71,16 @@ def as_pending(intents: list[PaymentIntent]) -> tuple[PendingIntent, ...]:
     return tuple(PendingIntent(i.id, i.reference) for i in intents)
 
 
+def held_for_cancel(session: Session, x_user_id: int) -> tuple[PendingIntent, ...]:
+    """The author's escrow holds still waiting, named by their intent's reference."""
+    rows = session.execute(
+        select(EscrowHold.id, PaymentIntent.reference)
+        .join(PaymentIntent, PaymentIntent.id == EscrowHold.intent_id)
+        .where(EscrowHold.sender_x_user_id == x_user_id, EscrowHold.status == "held")
+    )
+    return tuple(PendingIntent(hold_id, ref) for hold_id, ref in rows)
+
+
 def _create_intent(session: Session, new: NewIntent, source_event_id: str,
                    now: dt.datetime) -> PaymentIntent:
     intent = PaymentIntent(
@@ -90,9 +101,12 @@ def _create_intent(session: Session, new: NewIntent, source_event_id: str,
     return intent
 
 
-def apply(session: Session, sealer: Sealer, decision: Decision, *, source_event_id: str,
+def apply(uow: UnitOfWork, sealer: Sealer, decision: Decision, *, source_event_id: str,
           author_id: int, now: dt.datetime) -> PaymentIntent | None:
-    """Write a decision: the intent and its token hash, cancellations, the outbox rows."""
+    """Write a decision: the intent and its token hash, link tokens, cancellations (escrow
+    refunds included, through the ledger), the outbox rows — all in the caller's unit of
+    work."""
+    session = uow.session
     intent = None
     outgoing = list(decision.outgoing)
     if decision.new_intent is not None:
@@ -108,6 +122,18 @@ def apply(session: Session, sealer: Sealer, decision: Decision, *, source_event_
             row.status = "cancelled"
             row.failure_reason = "cancelled_by_user"
             row.decided_at = now
+    if decision.new_token is not None:
+        new = decision.new_token
+        session.add(ConfirmationToken(
+            token_hash=new.token_hash, purpose=new.purpose, x_user_id=new.x_user_id,
+            created_at=now, expires_at=new.expires_at,
+        ))
+    for hold in session.scalars(
+        select(EscrowHold).where(EscrowHold.id.in_(decision.cancel_hold_ids),
+                                 EscrowHold.sender_x_user_id == author_id,
+                                 EscrowHold.status == "held")
+    ) if decision.cancel_hold_ids else ():
+        escrow.cancel(uow, hold, now)
     if decision.stop_contact:
         contact = session.get(Contact, author_id)
         if contact is not None:

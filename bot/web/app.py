@@ -53,13 +53,14 @@ from handlers.confirmation import (
     Shown,
 )
 from handlers.money import Lang
+from handlers.pins import PIN_LENGTH
 from storage.confirmations import ConfirmationService, Facts, Outcome, Result
 from storage.sealing import Sealer
 
 Clock = Callable[[], dt.datetime]
 HERE = Path(__file__).resolve().parent
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
-MAX_PIN_LENGTH = 64
+PIN_SHAPE = re.compile(f"[0-9]{{{PIN_LENGTH}}}")  # ASCII digits only, as handlers.pins sets them
 MAX_FORM_BYTES = 4096  # the form is a PIN and two numbers
 
 CSP = (
@@ -299,20 +300,20 @@ class Pages:
         if not length.isdigit() or int(length) > MAX_FORM_BYTES:
             return self.message(request, title="title_error", body="bad_form_body", status=413)
         async with request.form(max_files=0, max_fields=8) as form:
-            pin = str(form.get("pin") or "")
+            pin = str(form.get("pin") or "").strip()
             amount_field, payee_field = form.get("amount_cents"), form.get("payee")
         try:
             shown = Shown(int(str(amount_field)), int(str(payee_field)))
         except ValueError:
             return self.message(request, title="title_error", body="bad_form_body", status=400)
-        if not pin.strip():
+        if not PIN_SHAPE.fullmatch(pin):
+            # Not a PIN at all (empty, letters, wrong length): ask again, count nothing; it
+            # can never match, so it tells nobody anything and costs no Argon2id.
             view = await run_in_threadpool(self.service.look, token)
             if view.refusal is not None or view.facts is None:
-                return self.refusal(request, view.refusal or Refused(Refusal.UNKNOWN), None)
+                return self.refusal(request, view.refusal or Refused(Refusal.UNKNOWN), view.facts)
             return self.form(request, view.facts, status=400, error="enter_code")
-        result = await run_in_threadpool(
-            self.service.confirm, token, pin.strip()[:MAX_PIN_LENGTH], shown
-        )
+        result = await run_in_threadpool(self.service.confirm, token, pin, shown)
         log.info(
             "confirmation",
             outcome=result.outcome.value,

@@ -13,7 +13,9 @@ from handlers.commands import (
     Recipient,
     RequestMoney,
     SendMoney,
+    ShowAccount,
     ShowBalance,
+    SignUp,
     Stop,
 )
 from handlers.decide import Event, Facts, Party, PendingIntent, Policy, decide
@@ -79,10 +81,44 @@ def test_unknown_sender_by_dm_is_pointed_to_signup_by_dm() -> None:
     assert isinstance(dm, DirectMessage) and "#inscription" in dm.text and d.new_intent is None
 
 
-def test_recipient_without_account_is_not_mentioned_publicly() -> None:
+def test_recipient_without_account_gets_escrow_and_is_not_mentioned_publicly() -> None:
     d = decide(send(), MENTION, facts(counterparty=None))
+    reply, link = d.outgoing
+    assert isinstance(reply, PublicReply) and "@" not in reply.text
+    assert isinstance(link, DirectMessage) and "#inscription" in link.text and "14" in link.text
+    assert d.new_intent is not None and d.new_intent.payee_x_user_id == BOB.x_user_id
+    assert d.reason == "intent_send_escrow"
+
+
+def test_donation_to_someone_without_account_is_refused() -> None:
+    cmd = Donate(Money(1000), Recipient(BOB.x_user_id, "bob"), "", "fr")
+    d = decide(cmd, MENTION, facts(counterparty=None))
+    assert d.new_intent is None and d.reason == "recipient_no_account"
+
+
+def test_signup_by_dm_sends_a_link_and_publicly_only_an_invitation() -> None:
+    d = decide(SignUp("fr"), Event("dm", "9", 1003, "carol"), facts(author=None))
+    (dm,) = d.outgoing
+    assert isinstance(dm, DirectMessage) and dm.link and LINK_PLACEHOLDER in dm.text
+    assert d.new_token is not None and d.new_token.purpose == "signup"
+    assert d.new_token.x_user_id == 1003
+    d = decide(SignUp("fr"), Event("mention", "9", 1003, "carol", "9"), facts(author=None))
     (reply,) = d.outgoing
-    assert "@" not in reply.text and d.new_intent is None
+    assert isinstance(reply, PublicReply) and reply.link is None and "http" not in reply.text
+    assert d.new_token is None
+
+
+def test_account_link_only_by_dm_for_holders() -> None:
+    d = decide(ShowAccount("en"), DM, facts())
+    assert d.new_token is not None and d.new_token.purpose == "login"
+    d = decide(ShowAccount("en"), MENTION, facts())
+    assert d.new_token is None and "http" not in d.outgoing[0].text
+
+
+def test_cancel_takes_back_a_held_escrow_only_by_reference() -> None:
+    held = (PendingIntent(7, "HELD77"),)
+    assert decide(Cancel("fr"), DM, facts(held=held)).cancel_hold_ids == ()
+    assert decide(Cancel("fr", "held77"), DM, facts(held=held)).cancel_hold_ids == (7,)
 
 
 @pytest.mark.parametrize(("to", "cents", "ok"), [

@@ -91,10 +91,6 @@ def test_redact_text(text: str) -> None:
     assert REDACTED in redact_text(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/logging.py (not ours): stdlib records bypass redact_secrets; reported",
-)
 def test_stdlib_records_are_redacted_too() -> None:
     # uvicorn's access log and other libraries log through the stdlib, request paths included.
     # A fresh interpreter: pytest's own handlers on the root logger would hide the output.

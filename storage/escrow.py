@@ -1,0 +1,181 @@
+"""Escrow for recipients without an account.
+
+A confirmed payment to someone who has no account moves sender → escrow, held for the
+recipient's numeric X user id (never the handle: money waiting for "@bob" belongs to the id
+@bob resolved to when the intent was made). Then exactly one of:
+
+- claimed: the recipient signs up; escrow → their new wallet; both are told;
+- cancelled: the sender ``#annuler``s it before the claim; escrow → sender;
+- refunded: the claim period ends (default 14 days, a reminder halfway); escrow → sender.
+
+Every move goes through the ledger with an idempotency key derived from the hold, so a
+retried job or a crash between steps can never move the money twice. The scheduler job
+``process_due`` takes every deadline that passed, so an outage delays refunds, never skips
+them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.money import Money
+from handlers.outcomes import PRIORITY_NOTICE, DirectMessage, Outgoing
+from handlers.texts import render
+from storage import outbox
+from storage.ledger import ESCROW, user_account_code
+from storage.models import Contact, EscrowHold, User
+from storage.sealing import Sealer
+from storage.uow import UnitOfWork
+
+
+def _lang(session: Session, x_user_id: int) -> str:
+    user = session.scalars(select(User.lang).where(User.x_user_id == x_user_id)).first()
+    if user in ("fr", "en"):
+        return user
+    contact = session.get(Contact, x_user_id)
+    return contact.lang if contact is not None and contact.lang in ("fr", "en") else "fr"
+
+
+def _handle(session: Session, x_user_id: int) -> str:
+    handle = session.scalars(select(User.handle).where(User.x_user_id == x_user_id)).first()
+    if handle:
+        return handle
+    contact = session.get(Contact, x_user_id)
+    return contact.handle if contact is not None and contact.handle else str(x_user_id)
+
+
+def may_dm(session: Session, x_user_id: int) -> bool:
+    """DESIGN.md: DM only account holders and people who wrote to the bot; #stop wins."""
+    contact = session.get(Contact, x_user_id)
+    if contact is not None and contact.stopped:
+        return False
+    holder = session.scalars(
+        select(User.id).where(User.x_user_id == x_user_id, User.status == "active")
+    ).first()
+    return holder is not None or bool(contact and contact.dm_opt_in)
+
+
+def record_hold(session: Session, *, intent_id: int, sender_x_user_id: int,
+                recipient_x_user_id: int, recipient_handle: str, amount: Money,
+                hold_transfer_id: int, now: dt.datetime, claim_period: dt.timedelta) -> EscrowHold:
+    hold = EscrowHold(
+        intent_id=intent_id, sender_x_user_id=sender_x_user_id,
+        recipient_x_user_id=recipient_x_user_id, recipient_handle=recipient_handle,
+        amount_cents=amount.cents, status="held", hold_transfer_id=hold_transfer_id,
+        created_at=now, claim_deadline=now + claim_period,
+    )
+    session.add(hold)
+    session.flush()
+    return hold
+
+
+def invitation(session: Session, hold: EscrowHold, sender_handle: str) -> list[Outgoing]:
+    """The recipient is told only if they may be DMed (they wrote to the bot before);
+    otherwise the sender's page and reply say how to invite them (no unsolicited mention)."""
+    if not may_dm(session, hold.recipient_x_user_id):
+        return []
+    lang = _lang(session, hold.recipient_x_user_id)
+    return [DirectMessage(
+        f"escrow:{hold.id}:invite", hold.recipient_x_user_id,
+        render("escrow_invite_dm", lang, amount=Money(hold.amount_cents),
+               sender="@" + sender_handle, deadline=hold.claim_deadline.strftime("%Y-%m-%d")),
+        priority=PRIORITY_NOTICE,
+    )]
+
+
+def _release(uow: UnitOfWork, hold: EscrowHold, *, to_x_user_id: int, kind: str,
+             status: str, now: dt.datetime) -> None:
+    result = uow.ledger.post_transfer(
+        idempotency_key=f"escrow:{hold.id}:{kind}", debit=ESCROW,
+        credit=user_account_code(to_x_user_id), amount=Money(hold.amount_cents), kind=kind,
+        memo=f"escrow {hold.id}",
+    )
+    hold.status = status
+    hold.release_transfer_id = result.transfer_id
+    hold.decided_at = now
+
+
+def claim_for(uow: UnitOfWork, sealer: Sealer, x_user_id: int,
+              now: dt.datetime) -> list[EscrowHold]:
+    """On sign-up: every hold waiting for this numeric id moves to the new wallet."""
+    session = uow.session
+    holds = list(session.scalars(
+        select(EscrowHold).where(EscrowHold.recipient_x_user_id == x_user_id,
+                                 EscrowHold.status == "held").order_by(EscrowHold.id)
+    ))
+    notices: list[Outgoing] = []
+    for hold in holds:
+        _release(uow, hold, to_x_user_id=x_user_id, kind="claim", status="claimed", now=now)
+        recipient_lang = _lang(session, x_user_id)
+        sender_lang = _lang(session, hold.sender_x_user_id)
+        amount = Money(hold.amount_cents)
+        notices.append(DirectMessage(
+            f"escrow:{hold.id}:claimed:recipient", x_user_id,
+            render("escrow_claimed_recipient_dm", recipient_lang, amount=amount,
+                   sender="@" + _handle(session, hold.sender_x_user_id)),
+            priority=PRIORITY_NOTICE,
+        ))
+        if may_dm(session, hold.sender_x_user_id):
+            notices.append(DirectMessage(
+                f"escrow:{hold.id}:claimed:sender", hold.sender_x_user_id,
+                render("escrow_claimed_sender_dm", sender_lang, amount=amount,
+                       recipient="@" + hold.recipient_handle),
+                priority=PRIORITY_NOTICE,
+            ))
+    outbox.enqueue(session, sealer, notices, now)
+    return holds
+
+
+def cancel(uow: UnitOfWork, hold: EscrowHold, now: dt.datetime) -> None:
+    """The sender takes the money back before it is claimed."""
+    _release(uow, hold, to_x_user_id=hold.sender_x_user_id, kind="refund", status="cancelled",
+             now=now)
+
+
+def held_by_sender(session: Session, sender_x_user_id: int) -> list[EscrowHold]:
+    return list(session.scalars(
+        select(EscrowHold).where(EscrowHold.sender_x_user_id == sender_x_user_id,
+                                 EscrowHold.status == "held").order_by(EscrowHold.id)
+    ))
+
+
+def process_due(uow: UnitOfWork, sealer: Sealer, now: dt.datetime,
+                claim_period: dt.timedelta, limit: int = 500) -> tuple[int, int]:
+    """Remind halfway, refund at the deadline; returns (reminded, refunded)."""
+    session = uow.session
+    stmt = (select(EscrowHold).where(EscrowHold.status == "held")
+            .order_by(EscrowHold.claim_deadline).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    reminded = refunded = 0
+    notices: list[Outgoing] = []
+    for hold in session.scalars(stmt):
+        lang = _lang(session, hold.sender_x_user_id)
+        amount = Money(hold.amount_cents)
+        if hold.claim_deadline <= now:
+            _release(uow, hold, to_x_user_id=hold.sender_x_user_id, kind="refund",
+                     status="refunded", now=now)
+            refunded += 1
+            if may_dm(session, hold.sender_x_user_id):
+                notices.append(DirectMessage(
+                    f"escrow:{hold.id}:refunded", hold.sender_x_user_id,
+                    render("escrow_refunded_dm", lang, amount=amount,
+                           recipient="@" + hold.recipient_handle),
+                    priority=PRIORITY_NOTICE,
+                ))
+        elif hold.reminded_at is None and hold.claim_deadline - claim_period / 2 <= now:
+            hold.reminded_at = now
+            reminded += 1
+            if may_dm(session, hold.sender_x_user_id):
+                notices.append(DirectMessage(
+                    f"escrow:{hold.id}:reminder", hold.sender_x_user_id,
+                    render("escrow_reminder_dm", lang, amount=amount,
+                           recipient="@" + hold.recipient_handle,
+                           deadline=hold.claim_deadline.strftime("%Y-%m-%d")),
+                    priority=PRIORITY_NOTICE,
+                ))
+    outbox.enqueue(session, sealer, notices, now)
+    return reminded, refunded
