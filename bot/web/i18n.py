@@ -37,8 +37,8 @@ STRINGS: dict[str, dict[Lang, str]] = {
     },
     "pin_label": {"fr": "Votre code secret", "en": "Your secret code"},
     "pin_hint": {
-        "fr": "Le code choisi à l’inscription. Ne le donnez jamais à personne.",
-        "en": "The code you chose when signing up. Never give it to anyone.",
+        "fr": "Les 6 chiffres choisis à l’inscription. Ne les donnez jamais à personne.",
+        "en": "The 6 digits you chose when signing up. Never give them to anyone.",
     },
     "submit": {"fr": "Confirmer {amount}", "en": "Confirm {amount}"},
     "no_fees": {
@@ -49,7 +49,10 @@ STRINGS: dict[str, dict[Lang, str]] = {
         "fr": "Code erroné. Encore {left} essai(s).",
         "en": "Wrong code. {left} attempt(s) left.",
     },
-    "enter_code": {"fr": "Saisissez votre code secret.", "en": "Please enter your secret code."},
+    "enter_code": {
+        "fr": "Saisissez votre code secret : 6 chiffres.",
+        "en": "Please enter your secret code: 6 digits.",
+    },
     "done_body": {
         "fr": "{amount} ont été envoyés à @{payee}. Cette page est votre reçu ; "
         "#historique le garde aussi.",

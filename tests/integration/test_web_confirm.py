@@ -512,12 +512,13 @@ def test_oversized_form_is_refused(world: World) -> None:
     assert world.snapshot() == before
 
 
-def test_empty_pin_is_asked_again_without_counting(world: World) -> None:
+@pytest.mark.parametrize("pin", ["  ", "12345", "1234567", "abcdef", "١٢٣٤٥٦"])
+def test_what_is_not_a_pin_is_asked_again_without_counting(world: World, pin: str) -> None:
     token, _ = world.intent()
     before = world.snapshot()
-    response = world.post(token, "  ")
+    response = world.post(token, pin)
     assert response.status_code == 400 and "Saisissez votre code secret" in response.text
-    assert world.snapshot() == before
+    assert world.snapshot() == before and world.hasher.verified == 0
 
 
 @pytest.mark.parametrize(
