@@ -111,5 +111,94 @@ def emulator(port: int | None, state_file: str | None, memory: bool) -> None:
     serve(settings.emulator_port if port is None else port, None if memory else state_file)
 
 
+@main.group()
+def keys() -> None:
+    """Encryption keys for data at rest (TWEETPAY_DATA_KEYS, newest first)."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-seal every saved card and pending link with the newest key.
+
+    Put the new key first in TWEETPAY_DATA_KEYS (keep the old ones after it), run this,
+    then remove the old keys.
+    """
+    from storage.db import make_engine, make_session_factory
+    from storage.keys import rotate_all
+    from storage.sealing import Sealer
+
+    settings = _settings()
+    sessions = make_session_factory(make_engine(settings.sqlalchemy_url))
+    sealer = Sealer([key.get_secret_value() for key in settings.data_keys])
+    with sessions.begin() as session:
+        counts = rotate_all(session, sealer)
+    click.echo(
+        f"re-sealed with the newest key: {counts['cards']} card(s),"
+        f" {counts['links']} pending link(s)"
+    )
+
+
+@main.group()
+def pro() -> None:
+    """Pro accounts (NGOs, crowdfunding pots)."""
+
+
+@pro.command("create")
+@click.argument("handle")
+@click.option("--name", default="", help="Display name, e.g. \"Action contre la Faim\".")
+@click.option("--x-user-id", type=int, default=None,
+              help="The account's numeric X user id (skips the lookup on X).")
+def pro_create(handle: str, name: str, x_user_id: int | None) -> None:
+    """Open a Pro account for @HANDLE (idempotent): its X id is looked up on X (or on the
+    sandbox emulator when no X API base URL is configured)."""
+    import datetime as dt
+
+    from storage.db import make_engine, make_session_factory
+    from storage.pro import ProRefused, create_pro
+    from storage.uow import UnitOfWork
+
+    settings = _settings()
+    handle = handle.lstrip("@")
+    if x_user_id is None:
+        x_user_id, handle = _look_up(settings, handle)
+    sessions = make_session_factory(make_engine(settings.sqlalchemy_url))
+    with UnitOfWork(sessions) as uow:
+        try:
+            user, created = create_pro(uow, x_user_id=x_user_id, handle=handle, name=name,
+                                       now=dt.datetime.now(dt.UTC))
+        except ProRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+        uow.commit()
+        summary = f"@{user.handle} (X id {user.x_user_id}, \"{user.display_name}\")"
+    if created:
+        click.echo(f"created Pro account {summary} with its pro wallet user:{x_user_id}")
+    else:
+        click.echo(f"Pro account {summary} already exists: nothing changed")
+
+
+def _look_up(settings: Settings, handle: str) -> tuple[int, str]:
+    """The numeric X id of @handle through the gateway (the emulator in the sandbox)."""
+    from bot.emulator.client import ControlClient
+    from bot.gateway import make_gateway
+    from handlers.errors import GatewayError
+
+    base_url, credentials = settings.x_api_base_url, None
+    try:
+        if settings.uses_emulator:
+            base_url = f"http://127.0.0.1:{settings.emulator_port}"
+            credentials = ControlClient(base_url, timeout=settings.x_timeout_seconds).credentials()
+        user = make_gateway(settings, base_url=base_url, credentials=credentials).user_by_handle(
+            handle
+        )
+    except (GatewayError, OSError, RuntimeError) as exc:  # RuntimeError: control API
+        raise click.ClickException(
+            f"cannot look up @{handle} on {base_url} ({type(exc).__name__}); is the X API"
+            " (or `tweetpay emulator`) running? --x-user-id skips the lookup"
+        ) from exc
+    if user is None:
+        raise click.ClickException(f"no X account named @{handle}")
+    return int(user.id), user.username
+
+
 if __name__ == "__main__":
     main()
