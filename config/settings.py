@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -36,7 +36,8 @@ def _to_money(value: Any) -> Money:
     raise ValueError("an amount in euros such as 250 or 250,00")
 
 
-MoneySetting = Annotated[Money, BeforeValidator(_to_money)]
+# NoDecode: an amount such as 250,00 is not JSON; our own validator reads it.
+MoneySetting = Annotated[Money, NoDecode, BeforeValidator(_to_money)]
 
 
 def _sandbox_key(label: str) -> SecretStr:
@@ -73,6 +74,7 @@ class Settings(BaseSettings):
     pin_max_attempts_per_intent: int = Field(default=3, gt=0)
     pin_max_failures_per_account: int = Field(default=5, gt=0, le=5)
     lockout_minutes: int = Field(default=30, gt=0)
+    session_minutes: int = Field(default=15, gt=0, le=60)  # account page (cookie) sessions
 
     bot_handle: str = "Smoney"
     public_base_url: str = "http://127.0.0.1:8000"
@@ -91,7 +93,9 @@ class Settings(BaseSettings):
     x_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # Keys: data keys are Fernet keys, newest first (older ones still decrypt: rotation).
-    data_keys: list[SecretStr] = Field(default_factory=lambda: [SANDBOX_DATA_KEY])
+    data_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=lambda: [SANDBOX_DATA_KEY]
+    )
     pin_pepper: SecretStr = SANDBOX_PIN_PEPPER
 
     # Jobs (seconds).

@@ -17,7 +17,6 @@ from handlers.money import Money
 # own SettingsError without the variable's TWEETPAY_ name. Fix: annotate those fields with
 # pydantic_settings.NoDecode. These cases pin the intended behaviour; strict, so they fail
 # loudly once fixed and the marker must go.
-SETTINGS_DECODE_BUG = pytest.mark.usefixtures()  # fixed: NoDecode on amounts and keys
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +46,6 @@ def test_values_are_cast_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert (url.host, url.database, url.password) == ("db", "tweetpay", "p")
 
 
-@SETTINGS_DECODE_BUG
 @pytest.mark.parametrize(("value", "cents"), [("250", 25_000), ("199,99", 19_999)])
 def test_caps_are_euros(monkeypatch: pytest.MonkeyPatch, value: str, cents: int) -> None:
     monkeypatch.setenv("TWEETPAY_CAP_PERSON", value)
@@ -59,13 +57,13 @@ def test_caps_are_euros(monkeypatch: pytest.MonkeyPatch, value: str, cents: int)
     [
         ("TWEETPAY_DATABASE_URL", "not a url", "not a database URL"),
         ("TWEETPAY_DATABASE_URL", "mysql://u@h/db", "only sqlite"),
-        pytest.param("TWEETPAY_CAP_PERSON", "beaucoup", "not an amount", marks=SETTINGS_DECODE_BUG),
-        pytest.param("TWEETPAY_CAP_PRO", "12.5.0", "not an amount", marks=SETTINGS_DECODE_BUG),
+        pytest.param("TWEETPAY_CAP_PERSON", "beaucoup", "not an amount"),
+        pytest.param("TWEETPAY_CAP_PRO", "12.5.0", "not an amount"),
         ("TWEETPAY_CAP_PRO", '"12.5.0"', "not an amount"),
         ("TWEETPAY_CONFIRMATION_TTL_SECONDS", "0", "greater than 0"),
         ("TWEETPAY_CONFIRMATION_TTL_SECONDS", "3600", "less than or equal to 600"),
         ("TWEETPAY_PIN_MAX_FAILURES_PER_ACCOUNT", "6", "less than or equal to 5"),
-        pytest.param("TWEETPAY_DATA_KEYS", "c2hvcnQ=", "32 bytes", marks=SETTINGS_DECODE_BUG),
+        pytest.param("TWEETPAY_DATA_KEYS", "c2hvcnQ=", "32 bytes"),
         ("TWEETPAY_ENV", "staging", "sandbox"),
     ],
 )
@@ -80,7 +78,6 @@ def test_errors_name_the_variable(
     assert words in message
 
 
-@SETTINGS_DECODE_BUG  # a real Fernet key in TWEETPAY_DATA_KEYS is JSON-decoded and fails
 def test_production_refuses_sandbox_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWEETPAY_ENV", "production")
     with pytest.raises(SettingsError, match="TWEETPAY_DATA_KEYS"):
