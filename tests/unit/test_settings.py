@@ -11,12 +11,8 @@ from sqlalchemy.engine import make_url
 from config import SettingsError, load_settings
 from handlers.money import Money
 
-# config/settings.py bug (reported, not ours to fix): pydantic-settings JSON-decodes "complex"
-# fields (the Money dataclass, list[SecretStr]) before our BeforeValidators run, so
-# TWEETPAY_CAP_PERSON=250 becomes 250 *cents*, "199,99" or a bad key escapes as pydantic's
-# own SettingsError without the variable's TWEETPAY_ name. Fix: annotate those fields with
-# pydantic_settings.NoDecode. These cases pin the intended behaviour; strict, so they fail
-# loudly once fixed and the marker must go.
+# Regression: pydantic-settings used to JSON-decode amounts and keys before our validators, so
+# TWEETPAY_CAP_PERSON=250 meant 250 *cents* and "199,99" crashed (fixed with NoDecode).
 
 
 @pytest.fixture(autouse=True)
