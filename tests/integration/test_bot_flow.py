@@ -20,8 +20,11 @@ from bot.web.app import create_app
 from bot.worker import Runtime, build_runtime
 from config import load_settings
 from handlers.money import Money
-from storage.ledger import Ledger, user_account_code
-from storage.models import InboxEvent, OutboxMessage, PaymentIntent
+from storage.accounts import open_user
+from storage.escrow import claim_for
+from storage.ledger import ESCROW, Ledger, user_account_code
+from storage.models import EscrowHold, InboxEvent, OutboxMessage, PaymentIntent
+from storage.uow import UnitOfWork
 
 PIN = {"alice": "482916", "bob": "739251"}
 LINK = re.compile(r"https?://\S+/c/([A-Za-z0-9_\-]+)")
@@ -255,3 +258,84 @@ def test_crash_after_x_accepted_a_reply_does_not_post_it_twice(world: World) -> 
     with world.runtime.sessions() as session:
         row = session.get(OutboxMessage, row_id)
         assert row is not None and row.status == "sent"
+
+
+# -- escrow: a recipient without an account ----------------------------------------------------
+
+
+def _pay_carol(world: World, text: str = "@Smoney #envoyer 5€ @carol merci") -> str:
+    world.tweet("alice", text)
+    world.runtime.tick()
+    link_dm = [t for t in world.dms_to("alice") if "/c/" in t][-1]
+    assert "#inscription" in link_dm  # how carol claims it, told to the sender only
+    status, _ = world.confirm(world.link_for("alice"), PIN["alice"])
+    assert status == 200
+    world.runtime.tick()
+    (intent,) = [i for i in world.intents() if i.payee_handle == "carol"]
+    return intent.reference
+
+
+def _carol_id(world: World) -> int:
+    return int(world.emulator.state.find_user("carol").id)  # type: ignore[attr-defined]
+
+
+def _held(world: World) -> list[EscrowHold]:
+    with world.runtime.sessions() as session:
+        return list(session.scalars(select(EscrowHold).order_by(EscrowHold.id)))
+
+
+def test_money_for_a_newcomer_waits_in_escrow_until_they_sign_up(world: World) -> None:
+    _pay_carol(world)
+    assert world.balance("alice") == Money(9_500)
+    assert world.ledger.balance(ESCROW) == Money(500)
+    (hold,) = _held(world)
+    assert hold.status == "held" and hold.recipient_x_user_id == _carol_id(world)
+    assert all("@carol" not in str(t["text"]) for t in world.posts()["tweets"])
+    assert world.dms_to(str(_carol_id(world))) == []  # she never wrote to the bot
+    # carol writes to the bot: she gets a sign-up link by DM (her DMs are closed to strangers)
+    world.dm("carol", "#inscription")
+    world.runtime.tick()
+    (signup,) = world.dms_to(str(_carol_id(world)))
+    assert "/s/" in signup
+    # the sign-up page's unit of work: open the account, claim what waits
+    with UnitOfWork(world.runtime.sessions) as uow:
+        open_user(uow, x_user_id=_carol_id(world), handle="carol", now=world.clock())
+        claimed = claim_for(uow, world.runtime.sealer, _carol_id(world), world.clock())
+        uow.commit()
+    assert len(claimed) == 1
+    world.runtime.tick()
+    carol = Ledger(world.engine).balance(user_account_code(_carol_id(world)))
+    assert carol == Money(500) and world.ledger.balance(ESCROW) == Money(0)
+    assert _held(world)[0].status == "claimed"
+    assert any("5,00" in t for t in world.dms_to(str(_carol_id(world)))[1:])
+    assert any("carol" in t and "5,00" in t for t in world.dms_to("alice"))
+    assert world.ledger.verify() == []
+
+
+def test_unclaimed_escrow_is_reminded_halfway_then_refunded(world: World) -> None:
+    _pay_carol(world)
+    world.clock.advance(days=7, seconds=1)
+    world.runtime.tick()
+    assert _held(world)[0].reminded_at is not None
+    assert any("Rappel" in t for t in world.dms_to("alice"))
+    world.clock.advance(days=7)
+    world.runtime.tick()
+    assert _held(world)[0].status == "refunded"
+    assert world.balance("alice") == Money(10_000)
+    assert world.ledger.balance(ESCROW) == Money(0)
+    assert any("de retour" in t for t in world.dms_to("alice"))
+    world.clock.advance(days=30)
+    world.runtime.tick()  # terminal: nothing moves twice
+    assert world.balance("alice") == Money(10_000) and world.ledger.verify() == []
+
+
+def test_sender_cancels_a_held_escrow_by_reference(world: World) -> None:
+    reference = _pay_carol(world)
+    world.dm("alice", "#annuler")  # a bare #annuler never takes back promised money
+    world.runtime.tick()
+    assert _held(world)[0].status == "held"
+    world.dm("alice", f"#annuler {reference}")
+    world.runtime.tick()
+    assert _held(world)[0].status == "cancelled"
+    assert world.balance("alice") == Money(10_000)
+    assert world.ledger.balance(ESCROW) == Money(0) and world.ledger.verify() == []
