@@ -355,6 +355,8 @@ class Ledger:
         # The transaction began with BEGIN IMMEDIATE: nobody else writes until we commit, so
         # what we read here is still true when we write. The statements go straight to the
         # driver cursor, inside SQLAlchemy's transaction: per-statement overhead matters here.
+        if not conn.in_transaction():
+            conn.begin()  # the raw cursor would not autobegin: make sure we are atomic
         cursor = conn.connection.cursor()
         try:
             rows = cursor.execute(_SQLITE_ACCOUNTS, (r.debit, r.credit)).fetchall()

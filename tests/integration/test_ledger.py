@@ -220,3 +220,16 @@ def test_verify_catches_an_unbalanced_transfer(funded: Ledger, engine: Engine) -
     findings = funded.verify()
     assert any(f"transfer {transfer.transfer_id}" in f for f in findings)
     assert any("sum of all postings is 5" in f for f in findings)
+
+
+def test_joined_transaction_rolls_back_with_the_caller(funded: Ledger, engine: Engine) -> None:
+    with engine.connect() as conn:  # no explicit begin: the ledger must not autocommit
+        result = pay(funded, "intent:joined", 400, conn=conn)
+        assert result.created
+        assert funded.balance(BOB, conn=conn) == Money(400)
+        conn.rollback()
+    assert funded.balance(BOB) == Money(0)
+    assert funded.verify() == []
+    with engine.begin() as conn:
+        pay(funded, "intent:joined", 400, conn=conn)
+    assert funded.balance(BOB) == Money(400)
