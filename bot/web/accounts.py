@@ -232,3 +232,35 @@ def account_routes(web: AccountWeb) -> list[Route]:
         Route("/account/logout", account.logout, methods=["POST"]),
         Route("/account/donations.csv", account.donations_csv, methods=["GET"]),
     ]
+
+
+def account_web(
+    settings: Any,
+    session_factory: Any,
+    *,
+    clock: Clock,
+    pin_hasher: PinHasher,
+    sealer: Sealer,
+    provider: Any = None,
+    x_api_base_url: str | None = None,
+) -> AccountWeb:
+    """The defaults ``create_app`` uses: the settings' payment provider (the sandbox
+    acquirer) and the X API (``x_api_base_url``, else the settings', else the embedded
+    emulator on ``emulator_port``) for "Sign in with X"."""
+    from bot.gateway import AccountLink
+
+    if provider is None:
+        from bot.payments.sandbox import make_provider
+
+        provider = make_provider(settings, clock)
+    x_base = (
+        x_api_base_url or settings.x_api_base_url or f"http://127.0.0.1:{settings.emulator_port}"
+    )
+
+    def link(redirect_uri: str) -> AccountLink:
+        return AccountLink(settings, redirect_uri=redirect_uri, base_url=x_base)
+
+    return AccountWeb(
+        settings, session_factory, clock=clock, pins=pin_hasher, sealer=sealer,
+        provider=provider, account_link=link,
+    )

@@ -1,0 +1,477 @@
+"""The login link and the account page: balance, history, cards and top-up, PIN change,
+unlink, log out, and a Pro account's donations (CSV download).
+
+Every POST under /account needs a live session, a same-site request and the session's CSRF
+token (``bot.web.accounts``). Successes redirect (303) back to ``/account`` with what to say
+(``?done=`` a fixed key, or ``?charge=`` a charge of this user, read back from the database),
+so a reload never posts twice; refusals re-render the page with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from bot.logging import get_logger
+from bot.payments import CardRefused, PaymentError
+from bot.security import hash_token, new_token
+from bot.web.account_texts import S as TEXTS
+from bot.web.account_texts import translator
+from bot.web.accounts import TOKEN_SHAPE, AccountWeb
+from handlers.money import AmountError, Lang, Money
+from handlers.pins import PinProblem, check_new_pin
+from storage import pro, topups
+from storage import sessions as web_sessions
+from storage.ledger import CARD_FUNDING, ESCROW, HistoryEntry, user_account_code
+from storage.models import Charge, Contact, User
+from storage.sessions import Holder, PinCheck, PinResult, UnlinkBlocked, UnlinkRefusal
+from storage.uow import UnitOfWork
+
+log = get_logger("bot.web.account")
+
+NONCE_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+HISTORY_LINES = 20
+DONE_KEYS = {"pin_changed": "done_pin_changed", "card_added": "done_card_added"}
+DECLINES = {"generic_decline", "insufficient_funds", "expired_card", "incorrect_cvc"}
+LOGIN_REFUSALS = {
+    web_sessions.LoginRefusal.UNKNOWN: (404, "login_unknown_body"),
+    web_sessions.LoginRefusal.EXPIRED: (410, "login_expired_body"),
+    web_sessions.LoginRefusal.USED: (409, "login_used_body"),
+    web_sessions.LoginRefusal.NO_ACCOUNT: (403, "no_account_body"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One history line as the page shows it."""
+
+    date: str
+    label: str
+    memo: str
+    amount: str
+    incoming: bool
+
+
+@dataclass
+class PageData:
+    balance: Money
+    lines: list[Line]
+    cards: list[topups.CardView]
+    donations: list[pro.Donation] | None
+
+
+class AccountPages:
+    def __init__(self, web: AccountWeb) -> None:
+        self.web = web
+
+    # -- login link -------------------------------------------------------------------------
+
+    def _refused_login(self, request: Request, refused: web_sessions.LoginRefusal,
+                       lang: Lang) -> Response:
+        status, body = LOGIN_REFUSALS[refused]
+        return self.web.message(request, lang=lang, title="title_dead_link", body=body,
+                                status=status)
+
+    def _look_login(self, token: str) -> web_sessions.LoginLink | web_sessions.LoginRefusal:
+        with self.web.sessions() as session:
+            return web_sessions.look_login(session, hash_token(token), self.web.clock())
+
+    async def login_show(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        lang = self.web.lang(request)
+        if not TOKEN_SHAPE.fullmatch(token):
+            return self._refused_login(request, web_sessions.LoginRefusal.UNKNOWN, lang)
+        link = await self.web.db(self._look_login, token)
+        if isinstance(link, web_sessions.LoginRefusal):
+            return self._refused_login(request, link, lang)
+        lang = self.web.lang(request, link.lang)
+        minutes = int(self.web.session_ttl.total_seconds() // 60)
+        return self.web.render(request, "login.html", lang=lang, title="title_login",
+                               handle=link.handle, minutes=minutes)
+
+    async def login_submit(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        lang = self.web.lang(request)
+        if not TOKEN_SHAPE.fullmatch(token):
+            return self._refused_login(request, web_sessions.LoginRefusal.UNKNOWN, lang)
+        if self.web.cross_site(request):
+            return self.web.message(request, lang=lang, title="title_error",
+                                    body="forbidden_body", status=403)
+        cookie, cookie_hash = new_token()
+        result = await self.web.db(self._log_in, token, cookie_hash)
+        if isinstance(result, web_sessions.LoginRefusal):
+            return self._refused_login(request, result, lang)
+        log.info("account_login", user_id=result)
+        response = RedirectResponse("/account", status_code=303)
+        self.web.set_session_cookie(response, cookie)
+        return response
+
+    def _log_in(self, token: str, cookie_hash: str) -> int | web_sessions.LoginRefusal:
+        with UnitOfWork(self.web.sessions) as uow:
+            result = web_sessions.log_in(uow, token_hash=hash_token(token),
+                                         session_hash=cookie_hash, now=self.web.clock(),
+                                         ttl=self.web.session_ttl)
+            if isinstance(result, int):
+                uow.commit()
+            return result
+
+    # -- session ----------------------------------------------------------------------------
+
+    def _holder(self, cookie: str | None) -> Holder | None:
+        if cookie is None:
+            return None
+        with self.web.sessions() as session:
+            return web_sessions.current(session, hash_token(cookie), self.web.clock())
+
+    def no_session(self, request: Request, lang: Lang) -> Response:
+        response = self.web.message(request, lang=lang, title="title_account",
+                                    body="session_body", status=401,
+                                    link=(f"/auth/x?lang={lang}", "sign_in_with_x"))
+        self.web.clear_session_cookie(response)
+        return response
+
+    async def _guard(self, request: Request) -> tuple[Holder, str, Lang] | Response:
+        """The holder of a live session posting our own form, or the page that refuses."""
+        cookie = self.web.cookie(request)
+        holder = await self.web.db(self._holder, cookie)
+        if holder is None or cookie is None:
+            return self.no_session(request, self.web.lang(request))
+        lang = self.web.lang(request, holder.lang)
+        if self.web.cross_site(request):
+            return self.web.message(request, lang=lang, title="title_error",
+                                    body="forbidden_body", status=403)
+        return holder, cookie, lang
+
+    # -- the page ---------------------------------------------------------------------------
+
+    def _data(self, holder: Holder, lang: Lang) -> PageData:
+        code = user_account_code(holder.x_user_id)
+        with UnitOfWork(self.web.sessions) as uow:
+            balance = uow.ledger.balance(code)
+            entries = uow.ledger.history(code, HISTORY_LINES)
+            labels = self._labels(uow, entries)
+            cards = topups.saved_cards(uow.session, self.web.sealer, holder.user_id)
+            donations = (pro.donations_received(uow.session, holder.x_user_id)
+                         if holder.kind == "pro" else None)
+        lines = [
+            Line(date=e.created_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+                 label=labels.get(e.counterparty, ""), memo=e.memo,
+                 amount=("+" if e.amount.cents > 0 else "") + e.amount.format(lang),
+                 incoming=e.amount.cents > 0)
+            for e in entries
+        ]
+        return PageData(balance, lines, cards, donations)
+
+    @staticmethod
+    def _labels(uow: UnitOfWork, entries: list[HistoryEntry]) -> dict[str, str]:
+        ids = {int(e.counterparty.split(":", 1)[1]) for e in entries
+               if e.counterparty.startswith("user:")}
+        labels: dict[str, str] = {}
+        if ids:
+            rows = uow.session.execute(
+                select(User.x_user_id, User.handle).where(User.x_user_id.in_(ids))
+            ).all()
+            rows += uow.session.execute(
+                select(Contact.x_user_id, Contact.handle).where(
+                    Contact.x_user_id.in_(ids - {r[0] for r in rows}))
+            ).all()
+            labels = {user_account_code(x): f"@{h}" for x, h in rows if h}
+        labels[CARD_FUNDING] = "cp_card"
+        labels[ESCROW] = "cp_escrow"
+        return labels
+
+    def _charge(self, holder: Holder, charge_id: str) -> Charge | None:
+        with self.web.sessions() as session:
+            row = session.scalars(
+                select(Charge).where(Charge.provider_charge_id == charge_id)
+            ).first()
+            if row is None or row.user_id != holder.user_id:
+                return None
+            session.expunge(row)
+            return row
+
+    async def page(self, request: Request, holder: Holder, cookie: str, lang: Lang, *,
+                   status: int = 200, notice: str | None = None,
+                   error: str | None = None) -> Response:
+        data = await self.web.db(self._data, holder, lang)
+        t = translator(lang)
+        lines = [Line(ln.date, t(ln.label) if ln.label.startswith("cp_") else
+                      (ln.label or t("cp_unknown")), ln.memo, ln.amount, ln.incoming)
+                 for ln in data.lines]
+        donations = None
+        if data.donations is not None:
+            donations = [
+                {"date": d.date.astimezone(dt.UTC).strftime("%Y-%m-%d"),
+                 "donor": f"@{d.donor_handle}" if d.donor_handle else str(d.donor_x_user_id),
+                 "amount": d.amount.format(lang), "memo": d.memo}
+                for d in reversed(data.donations[-50:])
+            ]
+        return self.web.render(
+            request, "account.html", lang=lang, title="title_account", status=status,
+            holder=holder, balance=data.balance.format(lang), lines=lines,
+            cards=data.cards, donations=donations, notice=notice, error=error,
+            csrf=self.web.csrf_for(cookie), nonce=secrets.token_urlsafe(18),
+            session_until=holder.session_expires_at.astimezone(dt.UTC).strftime("%H:%M"),
+            locked_until=holder.locked_until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+            if holder.locked_until else None,
+        )
+
+    async def show(self, request: Request) -> Response:
+        cookie = self.web.cookie(request)
+        holder = await self.web.db(self._holder, cookie)
+        if holder is None or cookie is None:
+            return self.no_session(request, self.web.lang(request))
+        lang = self.web.lang(request, holder.lang)
+        t = translator(lang)
+        notice = error = None
+        done = request.query_params.get("done")
+        if done in DONE_KEYS:
+            notice = t(DONE_KEYS[done])
+        charge_id = request.query_params.get("charge", "")[:64]
+        if charge_id:
+            charge = await self.web.db(self._charge, holder, charge_id)
+            if charge is not None:
+                amount = Money(charge.amount_cents).format(lang)
+                if charge.status == "succeeded":
+                    notice = t("topup_done", amount=amount)
+                else:
+                    code = charge.decline_code if charge.decline_code in DECLINES else (
+                        "generic_decline")
+                    error = t("topup_declined", amount=amount, reason=t(f"decline_{code}"))
+        return await self.page(request, holder, cookie, lang, notice=notice, error=error)
+
+    # -- POST actions -----------------------------------------------------------------------
+
+    async def _checked(self, request: Request, *names: str
+                       ) -> tuple[Holder, str, Lang, dict[str, str]] | Response:
+        guard = await self._guard(request)
+        if isinstance(guard, Response):
+            return guard
+        holder, cookie, lang = guard
+        f = await self.web.fields(request, "csrf", *names)
+        if not self.web.csrf_ok(cookie, f["csrf"]):
+            log.warning("account_refused", reason="csrf")
+            return self.web.message(request, lang=lang, title="title_error", body="csrf_body",
+                                    status=403, link=("/account", "go_account"))
+        return holder, cookie, lang, f
+
+    async def add_card(self, request: Request) -> Response:
+        checked = await self._checked(request, "number", "exp_month", "exp_year", "cvc")
+        if isinstance(checked, Response):
+            return checked
+        holder, cookie, lang, f = checked
+        t = translator(lang)
+        try:
+            month, year = int(f["exp_month"]), int(f["exp_year"])
+        except ValueError:
+            month = year = 0
+        if year and year < 100:
+            year += 2000
+        try:
+            await self.web.db(self._add_card, holder, f["number"], month, year, f["cvc"])
+        except CardRefused as exc:
+            key = f"cardref_{exc.code}"
+            reason = t(key) if key in TEXTS else t("cardref_card_not_supported")
+            return await self.page(request, holder, cookie, lang, status=400,
+                                   error=t("card_refused", reason=reason))
+        except topups.TopUpRefused:
+            return await self.page(request, holder, cookie, lang, status=403,
+                                   error=t("account_inactive_body"))
+        return RedirectResponse("/account?done=card_added", status_code=303)
+
+    def _add_card(self, holder: Holder, number: str, month: int, year: int, cvc: str) -> None:
+        with UnitOfWork(self.web.sessions) as uow:
+            topups.add_card(uow, self.web.sealer, self.web.provider, user_id=holder.user_id,
+                            number=number, exp_month=month, exp_year=year, cvc=cvc,
+                            now=self.web.clock())
+
+    async def topup(self, request: Request) -> Response:
+        checked = await self._checked(request, "amount", "card", "nonce")
+        if isinstance(checked, Response):
+            return checked
+        holder, cookie, lang, f = checked
+        t = translator(lang)
+        try:
+            amount = Money.parse(f["amount"])
+            card_id = int(f["card"])
+        except (AmountError, ValueError):
+            return await self.page(request, holder, cookie, lang, status=400,
+                                   error=t("topup_amount_invalid"))
+        if not NONCE_SHAPE.fullmatch(f["nonce"]):
+            return await self.page(request, holder, cookie, lang, status=400,
+                                   error=t("csrf_body"))
+        limits = topups.TopUpLimits.from_settings(self.web.settings)
+        try:
+            result = await self.web.db(self._top_up, holder, card_id, amount,
+                                       f"web:{holder.user_id}:{f['nonce']}", limits)
+        except topups.TopUpRefused as exc:
+            error = {
+                "amount_too_small": t("topup_amount_too_small", amount=limits.minimum.format(lang)),
+                "amount_too_large": t("topup_amount_too_large", amount=limits.maximum.format(lang)),
+                "unknown_card": t("topup_unknown_card"),
+            }.get(exc.code, t("account_inactive_body"))
+            return await self.page(request, holder, cookie, lang, status=400, error=error)
+        except PaymentError as exc:
+            log.warning("topup_failed", code=exc.code)
+            return await self.page(request, holder, cookie, lang, status=502,
+                                   error=t("topup_unavailable"))
+        log.info("topup", user_id=holder.user_id, status=result.status,
+                 amount_cents=result.amount.cents, decline=result.decline_code)
+        return RedirectResponse(f"/account?charge={result.charge_id}", status_code=303)
+
+    def _top_up(self, holder: Holder, card_id: int, amount: Money, key: str,
+                limits: topups.TopUpLimits) -> topups.TopUpResult:
+        with UnitOfWork(self.web.sessions) as uow:
+            return topups.top_up(uow, self.web.sealer, self.web.provider,
+                                 user_id=holder.user_id, x_user_id=holder.x_user_id,
+                                 card_id=card_id, amount=amount, now=self.web.clock(),
+                                 idempotency_key=key, limits=limits)
+
+    # -- PIN-protected actions ----------------------------------------------------------------
+
+    def _verify(self, holder: Holder, pin: str) -> tuple[str | None, bool]:
+        """Argon2id outside any write transaction; the storage call re-checks under lock."""
+        with self.web.sessions() as session:
+            pin_hash = web_sessions.pin_hash_of(session, holder.user_id)
+        return pin_hash, bool(pin_hash) and self.web.pins.verify(pin_hash, pin)
+
+    def _pin_refusal(self, request: Request, result: PinResult, lang: Lang
+                     ) -> Response | None:
+        if result.check is PinCheck.LOCKED:
+            assert result.locked_until is not None
+            seconds = int((result.locked_until - self.web.clock()).total_seconds())
+            response = self.web.message(
+                request, lang=lang, title="title_locked", body="pin_locked", status=429,
+                until=result.locked_until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+            )
+            response.headers["Retry-After"] = str(max(seconds, 1))
+            self.web.clear_session_cookie(response)
+            return response
+        return None
+
+    async def change_pin(self, request: Request) -> Response:
+        checked = await self._checked(request, "old_pin", "new_pin", "new_pin_again")
+        if isinstance(checked, Response):
+            return checked
+        holder, cookie, lang, f = checked
+        t = translator(lang)
+        problem = check_new_pin(f["new_pin"], f["new_pin_again"])
+        if problem is None and f["new_pin"] == f["old_pin"]:
+            problem = PinProblem.SAME_AS_OLD
+        if problem is not None:  # refused before any PIN check: no attempt is spent
+            return await self.page(request, holder, cookie, lang, status=400,
+                                   error=t(f"pin_{problem.value}"))
+        if holder.locked_until is not None:
+            return self._pin_refusal(request, PinResult(PinCheck.LOCKED,
+                                                        locked_until=holder.locked_until), lang)
+        checked_hash = await self.web.db(self._verify, holder, f["old_pin"])
+        new_hash = await self.web.db(self.web.pins.hash, f["new_pin"])
+        result = await self.web.db(self._change_pin, holder, f["old_pin"], checked_hash,
+                                   new_hash)
+        log.info("pin_change", user_id=holder.user_id, result=result.check.value)
+        refused = self._pin_refusal(request, result, lang)
+        if refused is not None:
+            return refused
+        if result.check is PinCheck.WRONG:
+            return await self.page(request, holder, cookie, lang, status=400,
+                                   error=t("pin_wrong", left=result.attempts_left))
+        return RedirectResponse("/account?done=pin_changed", status_code=303)
+
+    def _change_pin(self, holder: Holder, old_pin: str, checked: tuple[str | None, bool],
+                    new_hash: str) -> PinResult:
+        with UnitOfWork(self.web.sessions) as uow:
+            result = web_sessions.change_pin(
+                uow, self.web.sealer, self.web.policy, self.web.pins, user_id=holder.user_id,
+                old_pin=old_pin, checked=checked, new_pin_hash=new_hash, now=self.web.clock())
+            uow.commit()
+            return result
+
+    async def unlink(self, request: Request) -> Response:
+        checked = await self._checked(request, "pin")
+        if isinstance(checked, Response):
+            return checked
+        holder, cookie, lang, f = checked
+        t = translator(lang)
+        if holder.locked_until is not None:
+            return self._pin_refusal(request, PinResult(PinCheck.LOCKED,
+                                                        locked_until=holder.locked_until), lang)
+        blocked = await self.web.db(self._blocker, holder)
+        if blocked is None:
+            verified = await self.web.db(self._verify, holder, f["pin"])
+            blocked = await self.web.db(self._unlink, holder, f["pin"], verified)
+        if isinstance(blocked, UnlinkBlocked):
+            amount = blocked.amount.format(lang)
+            if blocked.reason is UnlinkRefusal.BALANCE:
+                short = f"{blocked.amount.cents // 100},{blocked.amount.cents % 100:02d}€"
+                error = t("unlink_balance", amount=amount, amount_short=short)
+            else:
+                error = t("unlink_held", amount=amount)
+            return await self.page(request, holder, cookie, lang, status=409, error=error)
+        refused = self._pin_refusal(request, blocked, lang)
+        if refused is not None:
+            return refused
+        if blocked.check is PinCheck.WRONG:
+            return await self.page(request, holder, cookie, lang, status=400,
+                                   error=t("pin_wrong", left=blocked.attempts_left))
+        log.info("account_unlinked", user_id=holder.user_id)
+        response = self.web.message(request, lang=lang, title="title_unlinked",
+                                    body="unlinked_body", status=200, tone="ok")
+        self.web.clear_session_cookie(response)
+        return response
+
+    def _blocker(self, holder: Holder) -> UnlinkBlocked | None:
+        with UnitOfWork(self.web.sessions) as uow:
+            return web_sessions.unlink_blocker(uow, holder.x_user_id)
+
+    def _unlink(self, holder: Holder, pin: str, checked: tuple[str | None, bool]
+                ) -> PinResult | UnlinkBlocked:
+        with UnitOfWork(self.web.sessions) as uow:
+            result = web_sessions.unlink(uow, self.web.sealer, self.web.policy, self.web.pins,
+                                         user_id=holder.user_id, pin=pin, checked=checked,
+                                         now=self.web.clock())
+            uow.commit()
+            return result
+
+    async def logout(self, request: Request) -> Response:
+        checked = await self._checked(request)
+        if isinstance(checked, Response):
+            return checked
+        _, cookie, lang, _ = checked
+        await self.web.db(self._log_out, cookie)
+        response = self.web.message(request, lang=lang, title="title_signed_out",
+                                    body="signed_out_body", status=200, tone="ok")
+        self.web.clear_session_cookie(response)
+        return response
+
+    def _log_out(self, cookie: str) -> None:
+        with self.web.sessions.begin() as session:
+            web_sessions.log_out(session, hash_token(cookie), self.web.clock())
+
+    # -- Pro ----------------------------------------------------------------------------------
+
+    async def donations_csv(self, request: Request) -> Response:
+        cookie = self.web.cookie(request)
+        holder = await self.web.db(self._holder, cookie)
+        if holder is None:
+            return self.no_session(request, self.web.lang(request))
+        if holder.kind != "pro":
+            lang = self.web.lang(request, holder.lang)
+            return self.web.message(request, lang=lang, title="title_error",
+                                    body="not_found_body", status=404)
+        text = await self.web.db(self._csv, holder)
+        day = self.web.clock().astimezone(dt.UTC).strftime("%Y%m%d")
+        name = f"donations-{holder.handle or holder.x_user_id}-{day}.csv"
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+        return Response(text, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    def _csv(self, holder: Holder) -> str:
+        with self.web.sessions() as session:
+            return pro.donations_csv(pro.donations_received(session, holder.x_user_id))
+

@@ -1,0 +1,288 @@
+"""Account-page sessions, and what an account holder does there with their PIN.
+
+Sessions: a login link (``ConfirmationToken`` purpose ``'login'``, issued by ``#compte``) is
+spent by one conditional ``UPDATE`` (as in ``storage.signup``) and opens a ``WebSession``.
+The cookie value is a 256-bit secret; the database keeps only its SHA-256, so a copy of the
+table opens nothing. A session is good until ``expires_at`` unless revoked (log out, unlink,
+PIN lockout); it belongs to an account that is not unlinked.
+
+PIN checks (change PIN, unlink) count against the same per-account budget as the
+confirmation page (``users.failed_pin_attempts``, ``PinPolicy.max_failures_per_account``):
+at the limit the account is locked for ``policy.lockout``, a DM alert is queued
+(``handlers.confirmation.lockout_alert``) and every session of the account is revoked. A
+locked account is refused before any Argon2id work. The caller verifies the PIN against the
+hash it read *outside* the write transaction (Argon2id costs ~25 ms; SQLite's write lock is
+not held meanwhile) and passes ``(checked_hash, matched)``; if the hash changed in between,
+it is checked again under the lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.security import PinHasher
+from handlers.confirmation import PinPolicy, lockout_alert
+from handlers.money import Money
+from storage import escrow, outbox
+from storage.ledger import user_account_code
+from storage.models import Account, ConfirmationToken, Contact, User, WebSession
+from storage.sealing import Sealer
+from storage.uow import UnitOfWork
+
+PURPOSE = "login"
+SESSION_TTL = dt.timedelta(minutes=15)
+
+
+class LoginRefusal(enum.StrEnum):
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+    NO_ACCOUNT = "no_account"  # the X account has no (or an unlinked) tweetpay account
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The account holder behind a live session."""
+
+    user_id: int
+    x_user_id: int
+    handle: str
+    kind: str
+    lang: str
+    locked_until: dt.datetime | None
+    session_expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLink:
+    handle: str
+    lang: str
+
+
+class PinCheck(enum.StrEnum):
+    OK = "ok"
+    WRONG = "wrong"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True, slots=True)
+class PinResult:
+    check: PinCheck
+    attempts_left: int = 0
+    locked_until: dt.datetime | None = None
+
+
+class UnlinkRefusal(enum.StrEnum):
+    BALANCE = "balance"  # money still in the wallet
+    HELD = "held"  # money this user sent is waiting in escrow and may come back
+
+
+@dataclass(frozen=True, slots=True)
+class UnlinkBlocked:
+    reason: UnlinkRefusal
+    amount: Money
+
+
+# -- login links and sessions --------------------------------------------------------------
+
+
+def _login_token(session: Session, token_hash: str) -> ConfirmationToken | None:
+    row = session.scalars(
+        select(ConfirmationToken).where(ConfirmationToken.token_hash == token_hash)
+    ).first()
+    return row if row is not None and row.purpose == PURPOSE else None
+
+
+def _user_by_x_id(session: Session, x_user_id: int) -> User | None:
+    return session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
+
+
+def _refusal(session: Session, token: ConfirmationToken | None, now: dt.datetime
+             ) -> LoginRefusal | None:
+    if token is None:
+        return LoginRefusal.UNKNOWN
+    if token.used_at is not None:
+        return LoginRefusal.USED
+    if now >= token.expires_at:
+        return LoginRefusal.EXPIRED
+    user = _user_by_x_id(session, token.x_user_id)
+    if user is None or user.status == "unlinked":
+        return LoginRefusal.NO_ACCOUNT
+    return None
+
+
+def look_login(session: Session, token_hash: str, now: dt.datetime) -> LoginLink | LoginRefusal:
+    """Read only (GET): may this login link still open a session?"""
+    token = _login_token(session, token_hash)
+    refused = _refusal(session, token, now)
+    if refused is not None:
+        return refused
+    assert token is not None
+    user = _user_by_x_id(session, token.x_user_id)
+    assert user is not None
+    return LoginLink(handle=user.handle, lang=user.lang)
+
+
+def open_session(session: Session, *, user_id: int, session_hash: str, now: dt.datetime,
+                 ttl: dt.timedelta = SESSION_TTL) -> None:
+    session.add(WebSession(session_hash=session_hash, user_id=user_id, created_at=now,
+                           expires_at=now + ttl))
+    session.flush()
+
+
+def log_in(uow: UnitOfWork, *, token_hash: str, session_hash: str, now: dt.datetime,
+           ttl: dt.timedelta = SESSION_TTL) -> int | LoginRefusal:
+    """Spend the login link and open a session; returns the user id. Commit only on an int."""
+    session = uow.session
+    spent = session.execute(
+        update(ConfirmationToken)
+        .where(
+            ConfirmationToken.token_hash == token_hash,
+            ConfirmationToken.purpose == PURPOSE,
+            ConfirmationToken.used_at.is_(None),
+            ConfirmationToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    token = _login_token(session, token_hash)
+    if spent.rowcount != 1 or token is None:  # type: ignore[attr-defined]
+        return _refusal(session, token, now) or LoginRefusal.USED
+    user = _user_by_x_id(session, token.x_user_id)
+    if user is None or user.status == "unlinked":
+        return LoginRefusal.NO_ACCOUNT
+    open_session(session, user_id=user.id, session_hash=session_hash, now=now, ttl=ttl)
+    return user.id
+
+
+def current(session: Session, session_hash: str, now: dt.datetime) -> Holder | None:
+    """The holder of a live session, or None (unknown, expired, revoked, unlinked)."""
+    row = session.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.session_hash == session_hash)
+    ).first()
+    if row is None:
+        return None
+    web, user = row
+    if web.revoked_at is not None or now >= web.expires_at or user.status == "unlinked":
+        return None
+    return Holder(
+        user_id=user.id,
+        x_user_id=user.x_user_id,
+        handle=user.handle,
+        kind=user.kind,
+        lang=user.lang,
+        locked_until=user.locked_until if user.locked_until and user.locked_until > now else None,
+        session_expires_at=web.expires_at,
+    )
+
+
+def log_out(session: Session, session_hash: str, now: dt.datetime) -> None:
+    session.execute(
+        update(WebSession)
+        .where(WebSession.session_hash == session_hash, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def revoke_all(session: Session, user_id: int, now: dt.datetime) -> None:
+    session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# -- PIN-protected actions -------------------------------------------------------------------
+
+
+def pin_hash_of(session: Session, user_id: int) -> str | None:
+    user = session.get(User, user_id)
+    return user.pin_hash if user is not None else None
+
+
+def _locked(uow: UnitOfWork, user_id: int) -> User:
+    user = uow.session.get(User, user_id, with_for_update=True)
+    assert user is not None
+    return user
+
+
+def _check(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, user: User,
+           pin: str, checked: tuple[str | None, bool], now: dt.datetime) -> PinResult:
+    if user.locked_until is not None and user.locked_until > now:
+        return PinResult(PinCheck.LOCKED, locked_until=user.locked_until)
+    checked_hash, matched = checked
+    if not user.pin_hash:
+        matched = False
+    elif user.pin_hash != checked_hash:  # the PIN changed since the caller's check
+        matched = pins.verify(user.pin_hash, pin)
+    if matched:
+        user.failed_pin_attempts = 0
+        return PinResult(PinCheck.OK)
+    failures = user.failed_pin_attempts + 1
+    if failures >= policy.max_failures_per_account:
+        until = now + policy.lockout
+        outbox.enqueue(uow.session, sealer, [lockout_alert(user, failures, until)], now)
+        user.failed_pin_attempts = 0  # the lock records this run; a fresh count follows it
+        user.locked_until = until
+        revoke_all(uow.session, user.id, now)
+        return PinResult(PinCheck.LOCKED, locked_until=until)
+    user.failed_pin_attempts = failures
+    return PinResult(PinCheck.WRONG, attempts_left=policy.max_failures_per_account - failures)
+
+
+def change_pin(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, *,
+               user_id: int, old_pin: str, checked: tuple[str | None, bool],
+               new_pin_hash: str, now: dt.datetime) -> PinResult:
+    """Replace the PIN if ``old_pin`` is right. Commit whatever it returns (failures count)."""
+    user = _locked(uow, user_id)
+    result = _check(uow, sealer, policy, pins, user, old_pin, checked, now)
+    if result.check is PinCheck.OK:
+        user.pin_hash = new_pin_hash
+    uow.session.flush()
+    return result
+
+
+def unlink_blocker(uow: UnitOfWork, x_user_id: int) -> UnlinkBlocked | None:
+    """Why the account cannot be unlinked now, if it cannot. The wallet row is locked first
+    (PostgreSQL), so no transfer credits it between this check and the unlink."""
+    code = user_account_code(x_user_id)
+    uow.session.execute(select(Account.id).where(Account.code == code).with_for_update())
+    balance = uow.ledger.balance(code)
+    if balance.cents != 0:
+        return UnlinkBlocked(UnlinkRefusal.BALANCE, balance)
+    held = escrow.held_by_sender(uow.session, x_user_id)
+    if held:
+        return UnlinkBlocked(UnlinkRefusal.HELD, Money(sum(h.amount_cents for h in held)))
+    return None
+
+
+def unlink(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, *,
+           user_id: int, pin: str, checked: tuple[str | None, bool],
+           now: dt.datetime) -> PinResult | UnlinkBlocked:
+    """Unlink the X account: status ``unlinked``, PIN erased, DM consent withdrawn, every
+    session revoked. The wallet row stays (postings are never deleted); signing up again
+    with the same X account brings it back. Commit whatever it returns."""
+    user = _locked(uow, user_id)
+    blocked = unlink_blocker(uow, user.x_user_id)
+    if blocked is not None:
+        return blocked
+    result = _check(uow, sealer, policy, pins, user, pin, checked, now)
+    if result.check is PinCheck.OK:
+        user.status = "unlinked"
+        user.pin_hash = None
+        revoke_all(uow.session, user.id, now)
+        contact = uow.session.get(Contact, user.x_user_id)
+        if contact is not None:
+            contact.dm_opt_in = False
+            contact.updated_at = now
+    uow.session.flush()
+    return result

@@ -1,0 +1,212 @@
+"""Sign-up through a one-time link: the token, the account, the escrow claim, in one go.
+
+A sign-up link is a ``ConfirmationToken`` with purpose ``'signup'`` bound to one numeric X
+user id: the DM command ``#inscription`` issues it for its author, and "Sign in with X"
+(``bot.web.account_signup``) issues one for the account that approved the OAuth flow, so
+both ways end in ``complete()``.
+
+``complete()`` runs in the caller's unit of work and writes, or refuses having written
+nothing (the caller commits only a ``Joined``):
+
+1. the token is spent by one conditional ``UPDATE ... WHERE used_at IS NULL AND expires_at >
+   now``: of two concurrent posts, exactly one sees a row count of 1 (PostgreSQL re-checks
+   the condition after the row lock; SQLite serialises writers with ``BEGIN IMMEDIATE``);
+2. the user is created (``storage.accounts.open_user``) bound to the token's X user id, with
+   the PIN hash and the terms timestamp; an ``unlinked`` user comes back to life the same way
+   (same wallet, new PIN); an active one is refused (``ALREADY_MEMBER``);
+3. the DM consent is recorded (``contacts.dm_opt_in``; signing up also lifts a ``#stop``);
+4. money held in escrow for that id moves into the new wallet (``storage.escrow.claim_for``,
+   which queues the notices).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.security import new_token
+from handlers.money import Money
+from storage import escrow
+from storage.accounts import open_user
+from storage.intents import touch_contact
+from storage.models import ConfirmationToken, Contact, User
+from storage.sealing import Sealer
+from storage.uow import UnitOfWork
+
+PURPOSE = "signup"
+LINK_TTL = dt.timedelta(minutes=10)
+
+
+class SignupRefusal(enum.StrEnum):
+    UNKNOWN = "unknown"  # no such token, or not a sign-up token
+    EXPIRED = "expired"
+    USED = "used"
+    ALREADY_MEMBER = "already_member"  # this X account already has an active account
+
+
+@dataclass(frozen=True, slots=True)
+class SignupLink:
+    """What the sign-up page may show about a usable link."""
+
+    x_user_id: int
+    handle: str
+    lang: str | None
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    user_id: int
+    x_user_id: int
+    handle: str
+    relinked: bool  # an unlinked account came back
+    claimed: Money  # money that was waiting in escrow and is now in the wallet
+    claimed_count: int
+
+
+def _token(session: Session, token_hash: str) -> ConfirmationToken | None:
+    row = session.scalars(
+        select(ConfirmationToken).where(ConfirmationToken.token_hash == token_hash)
+    ).first()
+    return row if row is not None and row.purpose == PURPOSE else None
+
+
+def _refusal(token: ConfirmationToken | None, now: dt.datetime) -> SignupRefusal | None:
+    if token is None:
+        return SignupRefusal.UNKNOWN
+    if token.used_at is not None:
+        return SignupRefusal.USED
+    if now >= token.expires_at:
+        return SignupRefusal.EXPIRED
+    return None
+
+
+def _member(session: Session, x_user_id: int) -> User | None:
+    return session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
+
+
+def look(session: Session, token_hash: str, now: dt.datetime) -> SignupLink | SignupRefusal:
+    """Read only (GET): can this link still open an account, and for whom?"""
+    token = _token(session, token_hash)
+    refused = _refusal(token, now)
+    if refused is not None:
+        return refused
+    assert token is not None
+    user = _member(session, token.x_user_id)
+    if user is not None and user.status != "unlinked":
+        return SignupRefusal.ALREADY_MEMBER
+    contact = session.get(Contact, token.x_user_id)
+    return SignupLink(
+        x_user_id=token.x_user_id,
+        handle=contact.handle if contact is not None else "",
+        lang=contact.lang if contact is not None else None,
+        expires_at=token.expires_at,
+    )
+
+
+def issue(
+    session: Session,
+    *,
+    x_user_id: int,
+    handle: str,
+    lang: str,
+    now: dt.datetime,
+    ttl: dt.timedelta = LINK_TTL,
+) -> str:
+    """A fresh sign-up token for ``x_user_id`` (after "Sign in with X"); returns it in clear,
+    stores only its SHA-256. The handle is remembered as last seen on the contact row."""
+    contact = session.get(Contact, x_user_id)
+    if contact is None:
+        session.add(
+            Contact(
+                x_user_id=x_user_id,
+                handle=handle,
+                dm_opt_in=False,
+                stopped=False,
+                lang=lang,
+                updated_at=now,
+            )
+        )
+    else:
+        contact.handle = handle or contact.handle
+        contact.updated_at = now
+    token, token_hash = new_token()
+    session.add(
+        ConfirmationToken(
+            token_hash=token_hash,
+            purpose=PURPOSE,
+            x_user_id=x_user_id,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    session.flush()
+    return token
+
+
+def complete(
+    uow: UnitOfWork,
+    sealer: Sealer,
+    *,
+    token_hash: str,
+    pin_hash: str,
+    lang: str,
+    now: dt.datetime,
+) -> Joined | SignupRefusal:
+    """Spend the link and open (or reopen) the account; commit only when it returns Joined."""
+    session = uow.session
+    spent = session.execute(
+        update(ConfirmationToken)
+        .where(
+            ConfirmationToken.token_hash == token_hash,
+            ConfirmationToken.purpose == PURPOSE,
+            ConfirmationToken.used_at.is_(None),
+            ConfirmationToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        return _refusal(_token(session, token_hash), now) or SignupRefusal.USED
+    token = _token(session, token_hash)
+    assert token is not None
+    x_user_id = token.x_user_id
+    existing = _member(session, x_user_id)
+    if existing is not None and existing.status != "unlinked":
+        return SignupRefusal.ALREADY_MEMBER
+    contact = session.get(Contact, x_user_id)
+    handle = (contact.handle if contact is not None else "") or (
+        existing.handle if existing is not None else ""
+    )
+    user = open_user(
+        uow,
+        x_user_id=x_user_id,
+        handle=handle,
+        now=now,
+        pin_hash=pin_hash,
+        lang=lang,
+        terms_accepted=True,
+    )
+    if existing is not None:  # an unlinked account: same wallet, fresh PIN and consent
+        user.status = "active"
+        user.handle = handle or user.handle
+        user.pin_hash = pin_hash
+        user.lang = lang
+        user.failed_pin_attempts = 0
+        user.locked_until = None
+        user.terms_accepted_at = now
+    touch_contact(session, x_user_id, handle, via_dm=True, lang=lang, now=now)
+    session.flush()
+    holds = escrow.claim_for(uow, sealer, x_user_id, now)
+    return Joined(
+        user_id=user.id,
+        x_user_id=x_user_id,
+        handle=handle,
+        relinked=existing is not None,
+        claimed=Money(sum(h.amount_cents for h in holds)),
+        claimed_count=len(holds),
+    )
