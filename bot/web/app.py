@@ -44,6 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.logging import get_logger
 from bot.security import PinHasher
+from bot.web.accounts import account_routes, account_web
 from bot.web.i18n import accept_language, pick_lang, translator
 from handlers.confirmation import (
     REASON_INSUFFICIENT_FUNDS,
@@ -414,18 +415,23 @@ def create_app(
     pin_hasher: PinHasher | None = None,
     sealer: Sealer | None = None,
     service: ConfirmationService | None = None,
+    payment_provider: Any = None,
+    x_api_base_url: str | None = None,
 ) -> Starlette:
     """The web app over ``session_factory`` (a SQLAlchemy ``sessionmaker``).
 
     ``clock`` returns aware UTC datetimes (tests pass a fake); ``pin_hasher`` and ``sealer``
-    default to the settings' pepper and data keys.
+    default to the settings' pepper and data keys. ``payment_provider`` and
+    ``x_api_base_url`` serve the account pages (``bot.web.accounts.account_web``).
     """
     clock = clock or (lambda: dt.datetime.now(dt.UTC))
+    pin_hasher = pin_hasher or PinHasher(settings.pin_pepper.get_secret_value())
+    sealer = sealer or Sealer([k.get_secret_value() for k in settings.data_keys])
     if service is None:
         service = ConfirmationService(
             session_factory,
-            pin_hasher=pin_hasher or PinHasher(settings.pin_pepper.get_secret_value()),
-            sealer=sealer or Sealer([k.get_secret_value() for k in settings.data_keys]),
+            pin_hasher=pin_hasher,
+            sealer=sealer,
             policy=PinPolicy.from_settings(settings),
             clock=clock,
             claim_period=dt.timedelta(days=settings.claim_period_days),
@@ -436,6 +442,12 @@ def create_app(
         Route("/c/{token}", pages.confirm, methods=["POST"]),
         Route("/healthz", pages.healthz, methods=["GET"]),
         Route("/favicon.ico", pages.favicon, methods=["GET"]),
+        *account_routes(
+            account_web(
+                settings, session_factory, clock=clock, pin_hasher=pin_hasher, sealer=sealer,
+                provider=payment_provider, x_api_base_url=x_api_base_url,
+            )
+        ),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(
