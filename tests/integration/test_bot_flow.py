@@ -339,3 +339,19 @@ def test_sender_cancels_a_held_escrow_by_reference(world: World) -> None:
     assert _held(world)[0].status == "cancelled"
     assert world.balance("alice") == Money(10_000)
     assert world.ledger.balance(ESCROW) == Money(0) and world.ledger.verify() == []
+
+
+def test_balance_and_history_by_dm_and_never_in_public(world: World) -> None:
+    world.dm("alice", "#envoyer 2,50€ @bob")
+    world.runtime.tick()
+    world.confirm(world.link_for("alice"), PIN["alice"])
+    world.dm("alice", "#solde")
+    world.dm("alice", "#historique 3")
+    world.tweet("alice", "@Smoney #solde")
+    world.runtime.tick()
+    texts = world.dms_to("alice")
+    assert any("97,50" in t for t in texts)  # 100,00 € seeded, 2,50 € sent
+    history = next(t for t in texts if "opérations" in t)
+    assert "-2,50" in history and "100,00" in history
+    (public,) = [t for t in world.posts()["tweets"]]
+    assert "97" not in str(public["text"]) and "privé" in str(public["text"])
