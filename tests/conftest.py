@@ -30,6 +30,13 @@ from storage.db import make_engine, make_session_factory
 from storage.ledger import CARD_FUNDING, ESCROW, Ledger
 from storage.migrate import upgrade
 
+try:
+    from tests import network_guard
+except ImportError:  # tests/ itself on sys.path (pytest's rootdir-less import mode)
+    import network_guard  # type: ignore[no-redef]
+
+network_guard.install()
+
 PG_URL_ENV = "TWEETPAY_TEST_POSTGRES_URL"
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
