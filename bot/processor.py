@@ -44,7 +44,7 @@ from handlers.grammar import Caps, parse
 from handlers.grammar_texts import message
 from handlers.money import Lang, Money
 from handlers.texts import render
-from storage import inbox, intents
+from storage import inbox, intents, limits
 from storage.ledger import user_account_code
 from storage.models import InboxEvent
 from storage.sealing import Sealer
@@ -68,6 +68,7 @@ def policy_from_settings(settings: Any) -> Policy:
         ttl=dt.timedelta(seconds=settings.confirmation_ttl_seconds),
         public_link_fallback=settings.public_link_fallback,
         claim_days=settings.claim_period_days, bot_handle=settings.bot_handle,
+        limit_24h=settings.limit_24h, limit_30d=settings.limit_30d,
     )
 
 
@@ -210,11 +211,17 @@ class Processor:
         if isinstance(command, Cancel):
             pending = intents.as_pending(intents.pending_for(session, event.author_id))
             held = intents.held_for_cancel(session, event.author_id)
+        out_24h = out_30d = None
+        if author is not None and isinstance(command, SendMoney | Donate):
+            conn = session.connection()
+            out_24h = limits.outgoing_since(conn, author.x_user_id, now - limits.DAY)
+            out_30d = limits.outgoing_since(conn, author.x_user_id, now - limits.MONTH)
         token, token_hash = new_token()
         path = LINK_PATHS.get(type(command), "c")
         return Facts(
             now=now, policy=self._policy, author=author, counterparty=counterparty,
             balance=balance, history_lines=lines, pending=pending, held=held,
+            outgoing_24h=out_24h, outgoing_30d=out_30d,
             link=f"{self._base_url}/{path}/{token}", token_hash=token_hash,
             reference=intents.new_reference(),
         )

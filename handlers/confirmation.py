@@ -41,6 +41,7 @@ AWAITING = "awaiting_confirmation"
 REASON_TOO_MANY_WRONG_PINS = "too_many_wrong_pins"
 REASON_INSUFFICIENT_FUNDS = "insufficient_funds"
 REASON_ACCOUNT_UNAVAILABLE = "account_unavailable"
+REASON_ROLLING_LIMIT = "rolling_limit"  # the payer's 24-hour or 30-day total (storage.limits)
 
 # Notices, FR and EN. Public texts carry no link and no @mention (DESIGN.md X platform rules);
 # the reference makes each public text unique (X refuses a duplicate tweet).
@@ -152,6 +153,9 @@ class PinPolicy:
     max_failures_per_account: int = 5
     lockout: dt.timedelta = dt.timedelta(minutes=30)
     dm_receipt_to_sender: bool = False
+    # Rolling totals a payer may send (settings limit_24h, limit_30d); None: not checked.
+    limit_24h: Money | None = None
+    limit_30d: Money | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> PinPolicy:
@@ -160,6 +164,8 @@ class PinPolicy:
             max_failures_per_account=settings.pin_max_failures_per_account,
             lockout=dt.timedelta(minutes=settings.lockout_minutes),
             dm_receipt_to_sender=settings.dm_receipt_to_sender,
+            limit_24h=settings.limit_24h,
+            limit_30d=settings.limit_30d,
         )
 
 

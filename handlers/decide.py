@@ -83,6 +83,8 @@ class Policy:
     public_link_fallback: bool = True
     claim_days: int = 14
     bot_handle: str = "Smoney"
+    limit_24h: Money | None = None  # rolling totals sent (storage.limits); None: no limit
+    limit_30d: Money | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,8 @@ class Facts:
     history_lines: tuple[str, ...] = ()
     pending: tuple[PendingIntent, ...] = ()
     held: tuple[PendingIntent, ...] = ()  # escrow holds the author may still cancel
+    outgoing_24h: Money | None = None  # what the author sent in the last 24 h / 30 days
+    outgoing_30d: Money | None = None
     link: str = ""  # the one-time link prepared for a new intent (sealed at rest)
     token_hash: str = ""
     reference: str = ""
@@ -176,6 +180,26 @@ def _refuse_author(event: Event, facts: Facts, lang: Lang) -> Decision | None:
     return None
 
 
+def _over_rolling_limit(event: Event, facts: Facts, amount: Money,
+                        lang: Lang) -> Decision | None:
+    """The author's 24-hour and 30-day totals (storage.limits): say what is left, privately
+    (what someone spends is nobody else's business). Checked again at confirmation."""
+    policy = facts.policy
+    windows = [
+        (limit - spent, key, limit)
+        for key, limit, spent in (("rolling_limit_24h", policy.limit_24h, facts.outgoing_24h),
+                                  ("rolling_limit_30d", policy.limit_30d, facts.outgoing_30d))
+        if limit is not None and spent is not None
+    ]
+    if not windows:
+        return None
+    left, key, limit = min(windows, key=lambda w: w[0])  # the 24-hour window on a tie
+    if amount <= left:
+        return None
+    return answer(event, lang, render(key, lang, limit=limit, remaining=max(left, Money(0))),
+                  private=True, reason="rolling_limit")
+
+
 def _payment(event: Event, facts: Facts, *, kind: Literal["send", "donate"], amount: Money,
              recipient: Recipient | object, memo: str, lang: Lang) -> Decision:
     refusal = _refuse_author(event, facts, lang)
@@ -200,6 +224,9 @@ def _payment(event: Event, facts: Facts, *, kind: Literal["send", "donate"], amo
     if amount < policy.min_amount:
         return answer(event, lang, render("under_minimum", lang, minimum=policy.min_amount),
                       private=False, reason="under_minimum")
+    limited = _over_rolling_limit(event, facts, amount, lang)
+    if limited:
+        return limited
     assert facts.author is not None
     intent = _new_intent(event, facts, kind=kind, lang=lang, payer=facts.author,
                          payee=payee, amount=amount, memo=memo)

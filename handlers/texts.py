@@ -91,6 +91,18 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "Montant trop faible : {minimum} au minimum.",
         "en": "Amount too small: at least {minimum}.",
     },
+    "rolling_limit_24h": {
+        "fr": "Plafond de {limit} sur 24 h atteint : vous pouvez encore envoyer {remaining} "
+        "aujourd'hui. Rien n'a été débité.",
+        "en": "24-hour limit of {limit} reached: you can still send {remaining} today. Nothing "
+        "was charged.",
+    },
+    "rolling_limit_30d": {
+        "fr": "Plafond de {limit} sur 30 jours atteint : vous pouvez encore envoyer {remaining} "
+        "sur 30 jours glissants. Rien n'a été débité.",
+        "en": "30-day limit of {limit} reached: you can still send {remaining} over the last 30 "
+        "days. Nothing was charged.",
+    },
     "account_locked": {
         "fr": "Votre compte est bloqué jusqu'à {until} UTC après trop de codes erronés.",
         "en": "Your account is locked until {until} UTC after too many wrong codes.",

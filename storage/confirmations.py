@@ -27,7 +27,7 @@ import datetime as dt
 import enum
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
@@ -38,6 +38,7 @@ from bot.security import PinHasher, hash_token
 from handlers.confirmation import (
     REASON_ACCOUNT_UNAVAILABLE,
     REASON_INSUFFICIENT_FUNDS,
+    REASON_ROLLING_LIMIT,
     REASON_TOO_MANY_WRONG_PINS,
     Confirm,
     PinPolicy,
@@ -52,7 +53,7 @@ from handlers.confirmation import (
 )
 from handlers.errors import InsufficientFunds, UnknownAccount
 from handlers.money import Money
-from storage import escrow, outbox
+from storage import escrow, limits, outbox
 from storage.db import backoff_seconds, is_retryable
 from storage.ledger import ESCROW, user_account_code
 from storage.models import ConfirmationToken, Contact, PaymentIntent, User
@@ -108,6 +109,7 @@ class Result:
     locked_until: dt.datetime | None = None
     failure_reason: str | None = None
     transfer_id: int | None = None
+    headroom: limits.Headroom | None = None  # for REASON_ROLLING_LIMIT: what is left
 
 
 # -- rows, read with Core (no ORM identity map on the hot path) -------------------------------
@@ -385,6 +387,14 @@ class ConfirmationService:
         m = row._mapping
         # A payee without an account: the money waits in escrow for their numeric id.
         escrowed = m["payee_status"] is None
+        policy = self._policy
+        if policy.limit_24h is not None and policy.limit_30d is not None:
+            # Authoritative check: the payer's row is locked, so their totals cannot move.
+            room = limits.headroom(conn, intent.payer_x_user_id, now,
+                                   limit_24h=policy.limit_24h, limit_30d=policy.limit_30d)
+            if Money(intent.amount_cents) > room.remaining:
+                failed = self._failed(conn, tok, intent, payer, REASON_ROLLING_LIMIT, now)
+                return replace(failed, headroom=room)
         try:
             # A refused transfer writes nothing (storage.ledger invariant 5): no savepoint.
             transfer = uow.ledger.post_transfer(

@@ -48,6 +48,7 @@ from bot.web.accounts import account_routes, account_web
 from bot.web.i18n import accept_language, pick_lang, translator
 from handlers.confirmation import (
     REASON_INSUFFICIENT_FUNDS,
+    REASON_ROLLING_LIMIT,
     PinPolicy,
     Refusal,
     Refused,
@@ -378,6 +379,19 @@ class Pages:
                     facts=facts,
                     lang=lang,
                     amount=facts.amount.format(lang),
+                )
+            if result.failure_reason == REASON_ROLLING_LIMIT and result.headroom is not None:
+                room = result.headroom
+                return self.message(
+                    request,
+                    title="title_failed",
+                    body=f"rolling_limit_{room.window}_body",
+                    status=403,
+                    facts=facts,
+                    lang=lang,
+                    amount=facts.amount.format(lang),
+                    limit=room.limit.format(lang),
+                    remaining=room.remaining.format(lang),
                 )
             return self.message(
                 request,

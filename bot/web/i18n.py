@@ -76,6 +76,18 @@ STRINGS: dict[str, dict[Lang, str]] = {
         "en": "Your balance is too low to pay {amount}. Nothing was charged; top up your "
         "account, then make the request again.",
     },
+    "rolling_limit_24h_body": {
+        "fr": "Plafond de {limit} sur 24 h atteint : {amount} dépasserait ce plafond. Vous "
+        "pouvez encore envoyer {remaining} aujourd’hui. Rien n’a été débité.",
+        "en": "24-hour limit of {limit} reached: {amount} would go over it. You can still send "
+        "{remaining} today. Nothing was charged.",
+    },
+    "rolling_limit_30d_body": {
+        "fr": "Plafond de {limit} sur 30 jours atteint : {amount} dépasserait ce plafond. Vous "
+        "pouvez encore envoyer {remaining} sur 30 jours glissants. Rien n’a été débité.",
+        "en": "30-day limit of {limit} reached: {amount} would go over it. You can still send "
+        "{remaining} over the last 30 days. Nothing was charged.",
+    },
     "account_unavailable_body": {
         "fr": "Ce paiement ne peut pas aboutir : un des comptes n’est pas disponible. Rien n’a "
         "été débité.",

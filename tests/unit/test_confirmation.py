@@ -19,6 +19,7 @@ from handlers.confirmation import (
     confirmation_notices,
     decide,
 )
+from handlers.money import Money
 from handlers.outcomes import (
     PRIORITY_ALERT,
     PRIORITY_NOTICE,
@@ -186,7 +187,9 @@ def test_policy_from_settings() -> None:
     policy = PinPolicy.from_settings(
         load_settings(pin_max_attempts_per_intent=2, lockout_minutes=5, dm_receipt_to_sender=True)
     )
-    assert policy == PinPolicy(2, 5, dt.timedelta(minutes=5), True)
+    assert policy == PinPolicy(
+        2, 5, dt.timedelta(minutes=5), True, limit_24h=Money(50_000), limit_30d=Money(150_000)
+    )
 
 
 def test_notices_for_a_public_intent() -> None:

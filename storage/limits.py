@@ -1,0 +1,74 @@
+"""Rolling limits on what a user sends: totals over the last 24 hours and 30 days.
+
+Besides the per-payment caps (``cap_person``, ``cap_pro``), the settings ``limit_24h`` and
+``limit_30d`` bound the *sum* of a user's outgoing payments over a sliding window. Checked
+twice: when the intent is made (``handlers.decide``, a reply with what is left) and again
+inside the confirmation transaction (``storage.confirmations``), where it is authoritative.
+
+What counts as outgoing: every transfer of kind ``payment`` debiting the user's wallet, which
+covers payments to account holders and escrow holds for people without an account (both are
+posted by the confirmation as ``payment``). Top-ups credit the wallet and never count, nor do
+escrow refunds or claims (kinds ``refund``/``claim``, credits). A refunded escrow hold still
+counts within its window: the limit bounds what was sent, not what stayed away.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, func, select
+from sqlalchemy.orm import Session
+
+from handlers.money import Money
+from storage.ledger import user_account_code
+from storage.models import Account, Posting, Transfer
+
+OUTGOING_KINDS = ("payment",)
+DAY = dt.timedelta(hours=24)
+MONTH = dt.timedelta(days=30)
+
+_P = Posting.__table__
+_T = Transfer.__table__
+_A = Account.__table__
+
+
+def outgoing_since(conn: Connection | Session, x_user_id: int, since: dt.datetime) -> Money:
+    """What the user's wallet sent in payments from ``since`` on.
+
+    Reads the wallet's own postings through the ``(account_id, id)`` index, so the cost
+    follows the user's activity, not the size of the ledger.
+    """
+    account_id = (
+        select(_A.c.id).where(_A.c.code == user_account_code(x_user_id)).scalar_subquery()
+    )
+    query = (
+        select(func.coalesce(func.sum(-_P.c.amount_cents), 0))
+        .select_from(_P.join(_T, _T.c.id == _P.c.transfer_id))
+        .where(and_(
+            _P.c.account_id == account_id,
+            _P.c.amount_cents < 0,
+            _T.c.kind.in_(OUTGOING_KINDS),
+            _P.c.created_at >= since,
+        ))
+    )
+    return Money(int(conn.execute(query).scalar_one()))
+
+
+@dataclass(frozen=True, slots=True)
+class Headroom:
+    """What the user may still send now, and which window binds."""
+
+    remaining: Money  # never below 0
+    window: str  # "24h" or "30d"
+    limit: Money
+
+
+def headroom(conn: Connection | Session, x_user_id: int, now: dt.datetime, *,
+             limit_24h: Money, limit_30d: Money) -> Headroom:
+    """The smaller of the two allowances left (the 24-hour one on a tie)."""
+    left_day = limit_24h - outgoing_since(conn, x_user_id, now - DAY)
+    left_month = limit_30d - outgoing_since(conn, x_user_id, now - MONTH)
+    if left_month < left_day:
+        return Headroom(max(left_month, Money(0)), "30d", limit_30d)
+    return Headroom(max(left_day, Money(0)), "24h", limit_24h)
