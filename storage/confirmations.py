@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -243,6 +245,7 @@ class ConfirmationService:
         policy: PinPolicy,
         clock: Clock,
         claim_period: dt.timedelta = dt.timedelta(days=14),
+        pin_concurrency: int | None = None,
     ) -> None:
         self._sessions = session_factory
         self._claim_period = claim_period
@@ -251,6 +254,9 @@ class ConfirmationService:
         self._sealer = sealer
         self._policy = policy
         self._clock = clock
+        # At most one Argon2id check per core at a time: more cannot run faster, and each one
+        # holds 19 MiB, so a burst on the threadpool (40 threads) must not take 760 MiB.
+        self._pin_slots = threading.BoundedSemaphore(pin_concurrency or os.cpu_count() or 1)
 
     def _read(self, token_hash: str) -> tuple[TokenRow | None, IntentRow | None, PayerRow | None]:
         with self._engine.connect() as conn:
@@ -286,7 +292,7 @@ class ConfirmationService:
             return self._refused(refused, _facts(tok, intent, payer))
         assert payer is not None
         checked_hash = payer.pin_hash or ""
-        matched = self._pins.verify(checked_hash, pin)  # ~25 ms of CPU, outside any lock
+        matched = self._verify(checked_hash, pin)  # ~25 ms of CPU, outside any transaction
 
         for attempt in range(WRITE_ATTEMPTS):
             try:
@@ -296,6 +302,10 @@ class ConfirmationService:
                     raise
             time.sleep(backoff_seconds(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _verify(self, pin_hash: str, pin: str) -> bool:
+        with self._pin_slots:
+            return self._pins.verify(pin_hash, pin)
 
     @staticmethod
     def _refused(refused: Refused, facts: Facts | None) -> Result:
@@ -318,7 +328,7 @@ class ConfirmationService:
             payer = _build(row, PayerRow, "u_")
             if payer.pin_hash and payer.pin_hash != checked_hash:
                 # The PIN changed between the read and the lock (rare): check the new one.
-                matched = self._pins.verify(payer.pin_hash, pin)
+                matched = self._verify(payer.pin_hash, pin)
             now = self._clock()
             decision = decide(tok, intent, payer, matched, now, self._policy, shown)
             if isinstance(decision, Refused):
