@@ -161,7 +161,8 @@ class AccountPages:
                          if holder.kind == "pro" else None)
         lines = [
             Line(date=e.created_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
-                 label=labels.get(e.counterparty, ""), memo=e.memo,
+                 label=labels.get(e.counterparty, ""),
+                 memo="" if e.counterparty.startswith("system:") else e.memo,
                  amount=("+" if e.amount.cents > 0 else "") + e.amount.format(lang),
                  incoming=e.amount.cents > 0)
             for e in entries

@@ -75,14 +75,15 @@ class SignupPages:
             who=who,
             error=error,
             terms_checked=terms_checked,
-            terms=self.web_terms(lang),
+            terms=self.web_terms(lang, sandbox=self.web.settings.env == "sandbox"),
         )
 
     @staticmethod
-    def web_terms(lang: Lang) -> list[str]:
+    def web_terms(lang: Lang, *, sandbox: bool) -> list[str]:
         from bot.web.account_texts import translator
 
-        return translator(lang)("terms_items").split("|")
+        items = translator(lang)("terms_items").split("|")
+        return items if sandbox else items[:-1]  # the last item says "sandbox"
 
     async def show(self, request: Request) -> Response:
         token = request.path_params["token"]

@@ -1,0 +1,159 @@
+"""A real browser signs up as @carol and uses the account page: uvicorn on a free port,
+Debian's Chromium driven by Playwright with JavaScript switched off, a phone viewport.
+
+Screenshots land in /tmp (tweetpay-signup-phone.png, tweetpay-account-phone.png).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from bot.payments.sandbox import SandboxProvider
+from bot.security import PinHasher, new_token
+from bot.web.server import build_server
+from config import load_settings
+from handlers.money import Money
+from storage.db import make_session_factory
+from storage.ledger import Ledger, user_account_code
+from storage.models import ConfirmationToken, Contact, User
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("TWEETPAY_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+CAROL = 1790000000000000004
+PIN = "305817"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.skip(f"no Chromium binary at {CHROMIUM}")
+    return CHROMIUM
+
+
+@pytest.fixture
+def live(sqlite_url: str, sqlite_engine: Engine) -> Iterator[tuple[str, Engine, PinHasher]]:
+    port = _free_port()
+    settings = load_settings(
+        database_url=sqlite_url, web_host="127.0.0.1", web_port=port,
+        public_base_url=f"http://127.0.0.1:{port}",
+    )
+    hasher = PinHasher(settings.pin_pepper.get_secret_value())
+    server = build_server(settings, pin_hasher=hasher, payment_provider=SandboxProvider())
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", sqlite_engine, hasher
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _signup_link(engine: Engine) -> str:
+    """What #inscription by DM leaves behind: a contact and a one-time sign-up token."""
+    now = dt.datetime.now(dt.UTC)
+    token, token_hash = new_token()
+    with make_session_factory(engine).begin() as session:
+        session.add(Contact(x_user_id=CAROL, handle="carol", dm_opt_in=True, stopped=False,
+                            lang="fr", updated_at=now))
+        session.add(ConfirmationToken(token_hash=token_hash, purpose="signup", x_user_id=CAROL,
+                                      created_at=now, expires_at=now + dt.timedelta(minutes=10)))
+    return token
+
+
+def test_sign_up_as_carol_and_use_the_account_page_on_a_phone(
+    live: tuple[str, Engine, PinHasher], chromium_path: str
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, engine, hasher = live
+    token = _signup_link(engine)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                java_script_enabled=False, locale="fr-FR",
+            )
+            page = context.new_page()
+            response = page.goto(f"{base}/s/{token}")
+            assert response is not None and response.status == 200
+            assert response.headers["cache-control"] == "no-store"
+            assert page.locator("h1").inner_text() == "Ouvrir votre compte"
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            page.screenshot(path="/tmp/tweetpay-signup-phone.png", full_page=True)
+
+            # A weak code first: refused with its own message, nothing created.
+            page.fill("#pin", "123456")
+            page.fill("#pin_again", "123456")
+            page.check("input[name=terms]")
+            page.click("button[type=submit]")
+            assert "Une suite de chiffres" in page.locator(".alert").inner_text()
+
+            page.fill("#pin", PIN)
+            page.fill("#pin_again", PIN)
+            page.check("input[name=terms]")
+            page.click("button[type=submit]")
+            assert page.locator("h1").inner_text() == "Compte ouvert"
+            assert "Bienvenue @carol" in page.locator("main").inner_text()
+
+            page.click("a.button")
+            assert page.locator("h1").inner_text() == "Votre compte"
+            assert "Compte de @carol" in page.locator("main").inner_text()
+            assert page.locator("#balance").inner_text() == "0,00\u00a0€"
+
+            # Save the sandbox test card, then top up 20 €.
+            page.fill("#number", "4242 4242 4242 4242")
+            page.fill("#exp_month", "12")
+            page.fill("#exp_year", "2030")
+            page.fill("#cvc", "123")
+            page.click("#cards button[type=submit]")
+            assert "Carte enregistrée." in page.locator(".notice").inner_text()
+            page.fill("#amount", "20")
+            page.click("#topup button[type=submit]")
+            assert "Recharge de 20,00\u00a0€ effectuée" in page.locator(".notice").inner_text()
+            assert page.locator("#balance").inner_text() == "20,00\u00a0€"
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            page.screenshot(path="/tmp/tweetpay-account-phone.png", full_page=True)
+
+            page.click("form.logout button")
+            assert page.locator("h1").inner_text() == "Session terminée"
+            again = page.goto(f"{base}/account")
+            assert again is not None and again.status == 401
+        finally:
+            browser.close()
+
+    with make_session_factory(engine)() as session:
+        user = session.scalars(select(User).where(User.x_user_id == CAROL)).one()
+        assert user.status == "active" and hasher.verify(user.pin_hash or "", PIN)
+    assert Ledger(engine).balance(user_account_code(CAROL)) == Money(2000)
