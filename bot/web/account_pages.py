@@ -284,6 +284,10 @@ class AccountPages:
         except topups.TopUpRefused:
             return await self.page(request, holder, cookie, lang, status=403,
                                    error=t("account_inactive_body"))
+        except PaymentError as exc:  # the provider refused for another reason
+            log.warning("add_card_failed", code=exc.code)
+            return await self.page(request, holder, cookie, lang, status=502,
+                                   error=t("topup_unavailable"))
         return RedirectResponse("/account?done=card_added", status_code=303)
 
     def _add_card(self, holder: Holder, number: str, month: int, year: int, cvc: str) -> None:
