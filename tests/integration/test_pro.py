@@ -4,7 +4,6 @@ donations received, and `tweetpay keys rotate`."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from click.testing import CliRunner
@@ -160,10 +159,8 @@ def test_keys_rotate_cli(database_url: str) -> None:
                 dedupe_key="k", kind="dm", priority=10, recipient_x_user_id=1001,
                 text="{link}", sealed_link=Sealer([old]).seal("http://x/c/secret"),
                 status="pending", attempts=0, next_attempt_at=NOW, created_at=NOW))
-        # JSON list: the comma form is a known settings bug (tests/unit/test_settings.py xfail).
-        keys = json.dumps([new, old])
         result = CliRunner().invoke(main, ["keys", "rotate"],
-                                    env=_env(database_url, TWEETPAY_DATA_KEYS=keys))
+                                    env=_env(database_url, TWEETPAY_DATA_KEYS=f"{new},{old}"))
         assert result.exit_code == 0, result.output
         assert result.output == "re-sealed with the newest key: 1 card(s), 1 pending link(s)\n"
         with sessions() as session:
