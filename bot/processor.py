@@ -196,7 +196,10 @@ class Processor:
         who = _counterparty(command)
         counterparty = None
         if isinstance(who, Recipient):
-            counterparty = intents.as_party(intents.find_user(session, who.x_user_id))
+            found = intents.find_user(session, who.x_user_id)
+            # An unlinked account is treated as none: money for it waits in escrow.
+            counterparty = intents.as_party(found if found and found.status != "unlinked"
+                                            else None)
         balance: Money | None = None
         lines: tuple[str, ...] = ()
         if author is not None and event.source == "dm":

@@ -396,7 +396,8 @@ class ConfirmationService:
             conn.execute(update(_U).where(_U.c.id == payer.id).values(failed_pin_attempts=0))
         m = row._mapping
         # A payee without an account: the money waits in escrow for their numeric id.
-        escrowed = m["payee_status"] is None
+        # An unlinked account is no account: its owner may not be reachable any more.
+        escrowed = m["payee_status"] in (None, "unlinked")
         policy = self._policy
         if policy.limit_24h is not None and policy.limit_30d is not None:
             # Authoritative check: the payer's row is locked, so their totals cannot move.

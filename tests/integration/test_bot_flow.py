@@ -355,3 +355,18 @@ def test_balance_and_history_by_dm_and_never_in_public(world: World) -> None:
     assert "-2,50" in history and "100,00" in history
     (public,) = [t for t in world.posts()["tweets"]]
     assert "97" not in str(public["text"]) and "privé" in str(public["text"])
+
+
+def test_money_for_an_unlinked_account_waits_in_escrow(world: World) -> None:
+    with world.runtime.sessions.begin() as session:
+        from storage.models import User
+
+        bob = session.scalars(select(User).where(User.handle == "bob")).one()
+        bob.status = "unlinked"
+    world.dm("alice", "#envoyer 3€ @bob")
+    world.runtime.tick()
+    status, _ = world.confirm(world.link_for("alice"), PIN["alice"])
+    assert status == 200
+    (hold,) = _held(world)
+    assert hold.status == "held" and hold.recipient_x_user_id == world.users["bob"].x_user_id
+    assert world.balance("bob") == Money(5_000)  # the dormant wallet is not credited
