@@ -24,8 +24,15 @@ from storage.uow import UnitOfWork
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_REF_DIGITS = "23456789"
+
+
 def new_reference() -> str:
-    return "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
+    """Six characters, at least one a digit: the grammar reads ``#annuler K7QXMP`` as a
+    reference only when it holds a digit (so ``#annuler merci`` is not one)."""
+    chars = [secrets.choice(_REF_ALPHABET) for _ in range(5)]
+    chars.insert(secrets.randbelow(6), secrets.choice(_REF_DIGITS))
+    return "".join(chars)
 
 
 def find_user(session: Session, x_user_id: int) -> User | None:

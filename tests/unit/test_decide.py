@@ -177,3 +177,13 @@ def test_every_public_text_fits_a_tweet() -> None:
             for o in decide(cmd, MENTION, facts(counterparty=ACF)).outgoing:
                 if isinstance(o, PublicReply):
                     assert fits_in_tweet(o.text), o.text
+
+
+def test_every_reference_reads_back_as_a_reference() -> None:
+    from handlers.grammar import parse
+    from storage.intents import new_reference
+
+    for _ in range(500):
+        ref = new_reference()
+        parsed = parse(f"#annuler {ref}", bot_user_id=1, author_id=2, channel="dm")
+        assert parsed == Cancel("fr", ref), ref
