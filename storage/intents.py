@@ -35,6 +35,14 @@ def new_reference() -> str:
     return "".join(chars)
 
 
+def find_link_token(session: Session, token_hash: str, purpose: str) -> ConfirmationToken | None:
+    """The one-time link row for this hash, if it serves ``purpose`` (confirm/signup/login)."""
+    row = session.scalars(
+        select(ConfirmationToken).where(ConfirmationToken.token_hash == token_hash)
+    ).first()
+    return row if row is not None and row.purpose == purpose else None
+
+
 def find_user(session: Session, x_user_id: int) -> User | None:
     return session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
 

@@ -29,6 +29,7 @@ from bot.security import PinHasher
 from handlers.confirmation import PinPolicy, lockout_alert
 from handlers.money import Money
 from storage import escrow, outbox
+from storage.intents import find_link_token
 from storage.ledger import user_account_code
 from storage.models import Account, ConfirmationToken, Contact, User, WebSession
 from storage.sealing import Sealer
@@ -91,13 +92,6 @@ class UnlinkBlocked:
 # -- login links and sessions --------------------------------------------------------------
 
 
-def _login_token(session: Session, token_hash: str) -> ConfirmationToken | None:
-    row = session.scalars(
-        select(ConfirmationToken).where(ConfirmationToken.token_hash == token_hash)
-    ).first()
-    return row if row is not None and row.purpose == PURPOSE else None
-
-
 def _user_by_x_id(session: Session, x_user_id: int) -> User | None:
     return session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
 
@@ -118,7 +112,7 @@ def _refusal(session: Session, token: ConfirmationToken | None, now: dt.datetime
 
 def look_login(session: Session, token_hash: str, now: dt.datetime) -> LoginLink | LoginRefusal:
     """Read only (GET): may this login link still open a session?"""
-    token = _login_token(session, token_hash)
+    token = find_link_token(session, token_hash, PURPOSE)
     refused = _refusal(session, token, now)
     if refused is not None:
         return refused
@@ -150,7 +144,7 @@ def log_in(uow: UnitOfWork, *, token_hash: str, session_hash: str, now: dt.datet
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    token = _login_token(session, token_hash)
+    token = find_link_token(session, token_hash, PURPOSE)
     if spent.rowcount != 1 or token is None:  # type: ignore[attr-defined]
         return _refusal(session, token, now) or LoginRefusal.USED
     user = _user_by_x_id(session, token.x_user_id)

@@ -32,7 +32,7 @@ from bot.security import new_token
 from handlers.money import Money
 from storage import escrow
 from storage.accounts import open_user
-from storage.intents import touch_contact
+from storage.intents import find_link_token, touch_contact
 from storage.models import ConfirmationToken, Contact, User
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork
@@ -68,13 +68,6 @@ class Joined:
     claimed_count: int
 
 
-def _token(session: Session, token_hash: str) -> ConfirmationToken | None:
-    row = session.scalars(
-        select(ConfirmationToken).where(ConfirmationToken.token_hash == token_hash)
-    ).first()
-    return row if row is not None and row.purpose == PURPOSE else None
-
-
 def _refusal(token: ConfirmationToken | None, now: dt.datetime) -> SignupRefusal | None:
     if token is None:
         return SignupRefusal.UNKNOWN
@@ -91,7 +84,7 @@ def _member(session: Session, x_user_id: int) -> User | None:
 
 def look(session: Session, token_hash: str, now: dt.datetime) -> SignupLink | SignupRefusal:
     """Read only (GET): can this link still open an account, and for whom?"""
-    token = _token(session, token_hash)
+    token = find_link_token(session, token_hash, PURPOSE)
     refused = _refusal(token, now)
     if refused is not None:
         return refused
@@ -171,8 +164,8 @@ def complete(
         .execution_options(synchronize_session=False)
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
-        return _refusal(_token(session, token_hash), now) or SignupRefusal.USED
-    token = _token(session, token_hash)
+        return _refusal(find_link_token(session, token_hash, PURPOSE), now) or SignupRefusal.USED
+    token = find_link_token(session, token_hash, PURPOSE)
     assert token is not None
     x_user_id = token.x_user_id
     existing = _member(session, x_user_id)
