@@ -370,3 +370,15 @@ def test_money_for_an_unlinked_account_waits_in_escrow(world: World) -> None:
     (hold,) = _held(world)
     assert hold.status == "held" and hold.recipient_x_user_id == world.users["bob"].x_user_id
     assert world.balance("bob") == Money(5_000)  # the dormant wallet is not credited
+
+
+def test_request_money_sends_the_payer_a_link_and_pays_the_requester(world: World) -> None:
+    world.dm("alice", "#demander 7,50€ @bob pizza")
+    world.runtime.tick()
+    assert any("7,50" in t for t in world.dms_to("alice"))  # the requester's acknowledgement
+    status, _ = world.confirm(world.link_for("bob"), PIN["bob"])
+    assert status == 200
+    world.runtime.tick()
+    assert world.balance("bob") == Money(5_000 - 750)
+    assert world.balance("alice") == Money(10_000 + 750)
+    assert world.posts()["tweets"] == [] and world.ledger.verify() == []
