@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.emulator.server import EmulatorServer
+from bot.logging import configure_logging
 from bot.sandbox import sandbox_users, seed_accounts
 from bot.web.app import create_app
 from bot.worker import build_runtime, utcnow
@@ -52,6 +53,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
+    configure_logging("WARNING")  # figures only: a log line per mention would be the benchmark
 
     from starlette.testclient import TestClient
 
@@ -93,6 +95,8 @@ def main() -> None:
               f"(batches of {args.batch})")
         print(f"fetch -> reply queued latency: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
               f"(a batch is fetched at once, then handled in order)")
+        print(f"handling one mention (parse, decide, one transaction): "
+              f"{busy / max(handled, 1) * 1000:.1f} ms")
 
         # 2. X API calls per completed payment (fresh state, nothing else pending).
         with runtime.sessions.begin() as session:
