@@ -35,6 +35,8 @@ from urllib.parse import urlsplit
 import requests
 import tweepy
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
 
 from handlers.errors import Forbidden, GatewayError, NotFound, RateLimited, TimedOut, Transient
 
@@ -190,11 +192,28 @@ class XGateway(ABC):
 # -- transport ---------------------------------------------------------------------------------
 
 
+class _RetryResetReads(Retry):
+    """Retry a read once after a reset connection, never after a timeout: a hung server must
+    cost one timeout, not two."""
+
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:
+        error = kwargs.get("error")
+        if isinstance(error, ReadTimeoutError):
+            raise error
+        return super().increment(*args, **kwargs)
+
+
 class HostRedirect(HTTPAdapter):
     """Send what tweepy addressed to ``https://api.twitter.com`` to ``base_url``, with a timeout."""
 
     def __init__(self, base_url: str, timeout: float, origin: str = TWEEPY_API_ORIGIN) -> None:
-        super().__init__()
+        # A server closes idle keep-alive connections; the next request on such a socket gets
+        # a reset before anything was processed. Reads are retried once on that; posts never
+        # (a DM or tweet must not go twice: the outbox decides what to do after an error).
+        super().__init__(max_retries=_RetryResetReads(
+            total=1, connect=1, read=1, status=0, redirect=0,
+            allowed_methods=frozenset({"GET"}), raise_on_status=False,
+        ))
         self.origin = origin
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout

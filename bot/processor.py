@@ -217,8 +217,7 @@ class Processor:
         out_24h = out_30d = None
         if author is not None and isinstance(command, SendMoney | Donate):
             conn = session.connection()
-            out_24h = limits.outgoing_since(conn, author.x_user_id, now - limits.DAY)
-            out_30d = limits.outgoing_since(conn, author.x_user_id, now - limits.MONTH)
+            out_24h, out_30d = limits.outgoing_windows(conn, author.x_user_id, now)
         token, token_hash = new_token()
         path = LINK_PATHS.get(type(command), "c")
         return Facts(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from handlers.money import Money
@@ -33,26 +33,45 @@ _T = Transfer.__table__
 _A = Account.__table__
 
 
-def outgoing_since(conn: Connection | Session, x_user_id: int, since: dt.datetime) -> Money:
-    """What the user's wallet sent in payments from ``since`` on.
+# Built once with bind parameters: this runs in every decision and every confirmation, and
+# SQLAlchemy then reuses the compiled form instead of rebuilding the statement each time.
+_AMOUNT = -_P.c.amount_cents
+_WINDOWS = (
+    select(
+        func.coalesce(func.sum(case((_P.c.created_at >= bindparam("day"), _AMOUNT), else_=0)), 0),
+        func.coalesce(func.sum(_AMOUNT), 0),
+    )
+    .select_from(_P.join(_T, _T.c.id == _P.c.transfer_id))
+    .where(and_(
+        _P.c.account_id == select(_A.c.id).where(_A.c.code == bindparam("code"))
+        .scalar_subquery(),
+        _P.c.amount_cents < 0,
+        _T.c.kind.in_(OUTGOING_KINDS),
+        _P.c.created_at >= bindparam("month"),
+    ))
+)
 
-    Reads the wallet's own postings through the ``(account_id, id)`` index, so the cost
-    follows the user's activity, not the size of the ledger.
-    """
-    account_id = (
-        select(_A.c.id).where(_A.c.code == user_account_code(x_user_id)).scalar_subquery()
-    )
-    query = (
-        select(func.coalesce(func.sum(-_P.c.amount_cents), 0))
-        .select_from(_P.join(_T, _T.c.id == _P.c.transfer_id))
-        .where(and_(
-            _P.c.account_id == account_id,
-            _P.c.amount_cents < 0,
-            _T.c.kind.in_(OUTGOING_KINDS),
-            _P.c.created_at >= since,
-        ))
-    )
-    return Money(int(conn.execute(query).scalar_one()))
+
+def _sums(conn: Connection | Session, x_user_id: int, day_since: dt.datetime,
+          month_since: dt.datetime) -> tuple[Money, Money]:
+    day, month = conn.execute(_WINDOWS, {
+        # The bind parameters take the column's type (UTCDateTime): aware UTC in, as stored.
+        "code": user_account_code(x_user_id), "day": day_since, "month": month_since,
+    }).one()
+    return Money(int(day)), Money(int(month))
+
+
+def outgoing_windows(conn: Connection | Session, x_user_id: int,
+                     now: dt.datetime) -> tuple[Money, Money]:
+    """What the user's wallet sent in payments over the last 24 hours and 30 days, in one
+    read of its own postings (the ``(account_id, id)`` index: the cost follows the user's
+    activity, not the size of the ledger)."""
+    return _sums(conn, x_user_id, now - DAY, now - MONTH)
+
+
+def outgoing_since(conn: Connection | Session, x_user_id: int, since: dt.datetime) -> Money:
+    """What the user's wallet sent in payments from ``since`` on."""
+    return _sums(conn, x_user_id, since, since)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +86,9 @@ class Headroom:
 def headroom(conn: Connection | Session, x_user_id: int, now: dt.datetime, *,
              limit_24h: Money, limit_30d: Money) -> Headroom:
     """The smaller of the two allowances left (the 24-hour one on a tie)."""
-    left_day = limit_24h - outgoing_since(conn, x_user_id, now - DAY)
-    left_month = limit_30d - outgoing_since(conn, x_user_id, now - MONTH)
+    sent_day, sent_month = outgoing_windows(conn, x_user_id, now)
+    left_day = limit_24h - sent_day
+    left_month = limit_30d - sent_month
     if left_month < left_day:
         return Headroom(max(left_month, Money(0)), "30d", limit_30d)
     return Headroom(max(left_day, Money(0)), "24h", limit_24h)
