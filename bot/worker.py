@@ -27,7 +27,7 @@ from bot.outbox_sender import OutboxSender
 from bot.processor import Processor
 from config import Settings
 from handlers.errors import GatewayError
-from storage import escrow, intents
+from storage import escrow, intents, leases
 from storage.db import make_engine, make_session_factory
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork
@@ -66,11 +66,15 @@ class Runtime:
         return done
 
     def poll_mentions(self) -> int:
-        self.ingest.poll_mentions()
+        with leases.exclusive(self.engine, "poll_mentions") as mine:
+            if mine:
+                self.ingest.poll_mentions()
         return self.processor.process_pending()
 
     def poll_dms(self) -> int:
-        self.ingest.poll_dms()
+        with leases.exclusive(self.engine, "poll_dms") as mine:
+            if mine:
+                self.ingest.poll_dms()
         return self.processor.process_pending()
 
     def send_outbox(self) -> int:
