@@ -5,6 +5,8 @@
     POST /c/<token>   checks the link and the PIN, then confirms in one transaction
                       (``storage.confirmations.ConfirmationService``)
     GET  /healthz     ``SELECT 1`` on the database: 200 or 503
+    GET  /webhooks/x  X's CRC challenge; POST: signed event deliveries into the inbox
+                      (``bot.webhook``)
 
 Every response carries ``Cache-Control: no-store``, ``Referrer-Policy: no-referrer`` and a CSP
 that allows no script at all, no framing (``frame-ancestors 'none'``) and form posts only to
@@ -46,6 +48,7 @@ from bot.logging import get_logger
 from bot.security import PinHasher
 from bot.web.accounts import account_routes, account_web
 from bot.web.i18n import accept_language, pick_lang, translator
+from bot.webhook import webhook_routes
 from handlers.confirmation import (
     REASON_INSUFFICIENT_FUNDS,
     REASON_ROLLING_LIMIT,
@@ -431,12 +434,14 @@ def create_app(
     service: ConfirmationService | None = None,
     payment_provider: Any = None,
     x_api_base_url: str | None = None,
+    bot_user_id: int | None = None,
 ) -> Starlette:
     """The web app over ``session_factory`` (a SQLAlchemy ``sessionmaker``).
 
     ``clock`` returns aware UTC datetimes (tests pass a fake); ``pin_hasher`` and ``sealer``
     default to the settings' pepper and data keys. ``payment_provider`` and
     ``x_api_base_url`` serve the account pages (``bot.web.accounts.account_web``).
+    ``bot_user_id``, when given, is the only account whose webhook deliveries are accepted.
     """
     clock = clock or (lambda: dt.datetime.now(dt.UTC))
     pin_hasher = pin_hasher or PinHasher(settings.pin_pepper.get_secret_value())
@@ -456,6 +461,7 @@ def create_app(
         Route("/c/{token}", pages.confirm, methods=["POST"]),
         Route("/healthz", pages.healthz, methods=["GET"]),
         Route("/favicon.ico", pages.favicon, methods=["GET"]),
+        *webhook_routes(settings, session_factory, clock, bot_user_id=bot_user_id),
         *account_routes(
             account_web(
                 settings, session_factory, clock=clock, pin_hasher=pin_hasher, sealer=sealer,
