@@ -134,6 +134,8 @@ def make_scheduler(runtime: Runtime) -> BackgroundScheduler:
         ("poll_mentions", runtime.poll_mentions, s.poll_mentions_seconds),
         ("poll_dms", runtime.poll_dms, s.poll_dms_seconds),
         ("outbox", runtime.send_outbox, s.outbox_seconds),
+        # Rows recorded by the webhook (or left pending by a crash) need no poll to be handled.
+        ("inbox", runtime.processor.process_pending, s.outbox_seconds),
         ("expire", runtime.expire, s.expiry_seconds),
         ("escrow", runtime.escrow_due, s.expiry_seconds),
     ]

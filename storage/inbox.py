@@ -26,12 +26,14 @@ def record(session: Session, *, source: str, event_id: str, author_id: int,
     The unique constraint, not a prior SELECT, decides: two pollers racing on the same event
     cannot both store it.
     """
-    result = session.execute(_insert_ignore(
+    inserted = session.execute(_insert_ignore(
         session, InboxEvent, source=source, event_id=event_id, author_x_user_id=author_id,
         payload=json.dumps(payload, ensure_ascii=False, sort_keys=True), status="pending",
         received_at=now,
-    ))
-    return bool(result.rowcount)
+    ).returning(InboxEvent.id)).first()
+    # RETURNING yields a row only for an insert that happened (rowcount is not reliable for
+    # ON CONFLICT DO NOTHING across drivers).
+    return inserted is not None
 
 
 def pending(session: Session, limit: int = 100) -> list[InboxEvent]:

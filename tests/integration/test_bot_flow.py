@@ -382,3 +382,15 @@ def test_request_money_sends_the_payer_a_link_and_pays_the_requester(world: Worl
     assert world.balance("bob") == Money(5_000 - 750)
     assert world.balance("alice") == Money(10_000 + 750)
     assert world.posts()["tweets"] == [] and world.ledger.verify() == []
+
+
+def test_recording_an_event_twice_reports_it_new_once(world: World) -> None:
+    from storage import inbox
+
+    now = world.clock()
+    with world.runtime.sessions.begin() as session:
+        first = inbox.record(session, source="mention", event_id="42", author_id=1,
+                             payload={"text": "x"}, now=now)
+        again = inbox.record(session, source="mention", event_id="42", author_id=1,
+                             payload={"text": "x"}, now=now)
+    assert (first, again) == (True, False)
