@@ -210,6 +210,15 @@ _LOCK = (
     # SQLite: BEGIN IMMEDIATE already holds the write lock.
     .with_for_update(of=[_T, _I, _U])
 )
+_CONFIRM = (
+    update(_I)
+    .where(_I.c.id == bindparam("confirm_intent_id"))
+    .values(status="confirmed", decided_at=bindparam("confirmed_at"),
+            transfer_id=bindparam("confirm_transfer_id"))
+)
+_SPEND = update(_T).where(_T.c.id == bindparam("token_id")).values(used_at=bindparam("spent_at"))
+# PostgreSQL: spend the token and read the payer's rolling windows in one statement.
+_SPEND_AND_WINDOWS = limits.WINDOWS.add_cte(_SPEND.cte("spent"))
 
 
 def _facts(
@@ -250,6 +259,14 @@ class ConfirmationService:
         self._sessions = session_factory
         self._claim_period = claim_period
         self._engine: Engine = session_factory.kw["bind"]
+        # The pre-read is one SELECT, a consistent snapshot on its own: on PostgreSQL it runs
+        # in autocommit, so no BEGIN and no ROLLBACK round trips. (A ROLLBACK would also make
+        # psycopg forget the connection's prepared statements, so none would ever be reused.)
+        self._read_engine: Engine = (
+            self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self._engine.dialect.name == "postgresql"
+            else self._engine
+        )
         self._pins = pin_hasher
         self._sealer = sealer
         self._policy = policy
@@ -259,7 +276,7 @@ class ConfirmationService:
         self._pin_slots = threading.BoundedSemaphore(pin_concurrency or os.cpu_count() or 1)
 
     def _read(self, token_hash: str) -> tuple[TokenRow | None, IntentRow | None, PayerRow | None]:
-        with self._engine.connect() as conn:
+        with self._read_engine.connect() as conn:
             row = conn.execute(_READ, {"token_hash": token_hash}).first()
         if row is None:
             return None, None, None
@@ -390,8 +407,7 @@ class ConfirmationService:
         now: dt.datetime,
     ) -> Result:
         conn = uow.session.connection()
-        # The link is spent whatever the ledger says: the intent becomes terminal either way.
-        conn.execute(update(_T).where(_T.c.id == tok.id).values(used_at=now))
+        postgres = conn.dialect.name == "postgresql"
         if payer.failed_pin_attempts:
             conn.execute(update(_U).where(_U.c.id == payer.id).values(failed_pin_attempts=0))
         m = row._mapping
@@ -399,13 +415,27 @@ class ConfirmationService:
         # An unlinked account is no account: its owner may not be reachable any more.
         escrowed = m["payee_status"] in (None, "unlinked")
         policy = self._policy
+        # The link is spent whatever the ledger says: the intent becomes terminal either way.
+        spend = {"token_id": tok.id, "spent_at": now}
         if policy.limit_24h is not None and policy.limit_30d is not None:
             # Authoritative check: the payer's row is locked, so their totals cannot move.
-            room = limits.headroom(conn, intent.payer_x_user_id, now,
-                                   limit_24h=policy.limit_24h, limit_30d=policy.limit_30d)
+            # (This statement started after the lock was granted: its snapshot sees every
+            # payment committed before.) On PostgreSQL the token is spent in the same round
+            # trip, by a data-modifying CTE.
+            params = limits.window_params(intent.payer_x_user_id, now - limits.DAY,
+                                          now - limits.MONTH)
+            if postgres:
+                day, month = conn.execute(_SPEND_AND_WINDOWS, params | spend).one()
+            else:
+                conn.execute(_SPEND, spend)
+                day, month = conn.execute(limits.WINDOWS, params).one()
+            room = limits.room_left(Money(int(day)), Money(int(month)),
+                                    limit_24h=policy.limit_24h, limit_30d=policy.limit_30d)
             if Money(intent.amount_cents) > room.remaining:
                 failed = self._failed(conn, tok, intent, payer, REASON_ROLLING_LIMIT, now)
                 return replace(failed, headroom=room)
+        else:
+            conn.execute(_SPEND, spend)
         try:
             # A refused transfer writes nothing (storage.ledger invariant 5): no savepoint.
             transfer = uow.ledger.post_transfer(
@@ -420,11 +450,10 @@ class ConfirmationService:
             return self._failed(conn, tok, intent, payer, REASON_INSUFFICIENT_FUNDS, now)
         except UnknownAccount:
             return self._failed(conn, tok, intent, payer, REASON_ACCOUNT_UNAVAILABLE, now)
-        conn.execute(
-            update(_I)
-            .where(_I.c.id == intent.id)
-            .values(status="confirmed", decided_at=now, transfer_id=transfer.transfer_id)
-        )
+        confirmed = outbox.Along(_CONFIRM, {
+            "confirm_intent_id": intent.id, "confirmed_at": now,
+            "confirm_transfer_id": transfer.transfer_id,
+        })
         notices = confirmation_notices(
             intent,
             payer,
@@ -443,7 +472,8 @@ class ConfirmationService:
                 claim_period=self._claim_period,
             )
             notices += escrow.invitation(uow.session, hold, payer.handle)
-        outbox.enqueue(uow.session, self._sealer, notices, now)
+        # The intent's UPDATE rides with the outbox INSERT (PostgreSQL: one statement).
+        outbox.enqueue(uow.session, self._sealer, notices, now, along=confirmed)
         return Result(
             Outcome.CONFIRMED,
             _facts(tok, intent, payer, "confirmed"),

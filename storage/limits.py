@@ -35,29 +35,39 @@ _A = Account.__table__
 
 # Built once with bind parameters: this runs in every decision and every confirmation, and
 # SQLAlchemy then reuses the compiled form instead of rebuilding the statement each time.
+# The kind is read per posting by primary key (a correlated subquery, not a join): the plan
+# must start from the user's own postings whatever the planner believes about the tables.
+# As a join, PostgreSQL without fresh statistics scanned every payment in the ledger and
+# probed the user's postings for each one (1.8 ms at 300 transfers, growing with the ledger).
 _AMOUNT = -_P.c.amount_cents
-_WINDOWS = (
+_KIND = select(_T.c.kind).where(_T.c.id == _P.c.transfer_id).scalar_subquery()
+WINDOWS = (
     select(
         func.coalesce(func.sum(case((_P.c.created_at >= bindparam("day"), _AMOUNT), else_=0)), 0),
         func.coalesce(func.sum(_AMOUNT), 0),
     )
-    .select_from(_P.join(_T, _T.c.id == _P.c.transfer_id))
+    .select_from(_P)
     .where(and_(
         _P.c.account_id == select(_A.c.id).where(_A.c.code == bindparam("code"))
         .scalar_subquery(),
         _P.c.amount_cents < 0,
-        _T.c.kind.in_(OUTGOING_KINDS),
         _P.c.created_at >= bindparam("month"),
+        _KIND.in_(OUTGOING_KINDS),
     ))
 )
 
 
+def window_params(x_user_id: int, day_since: dt.datetime,
+                  month_since: dt.datetime) -> dict[str, object]:
+    """The bind parameters of ``WINDOWS`` (also for callers that run it inside a larger
+    statement, as the confirmation does on PostgreSQL)."""
+    # The bind parameters take the column's type (UTCDateTime): aware UTC in, as stored.
+    return {"code": user_account_code(x_user_id), "day": day_since, "month": month_since}
+
+
 def _sums(conn: Connection | Session, x_user_id: int, day_since: dt.datetime,
           month_since: dt.datetime) -> tuple[Money, Money]:
-    day, month = conn.execute(_WINDOWS, {
-        # The bind parameters take the column's type (UTCDateTime): aware UTC in, as stored.
-        "code": user_account_code(x_user_id), "day": day_since, "month": month_since,
-    }).one()
+    day, month = conn.execute(WINDOWS, window_params(x_user_id, day_since, month_since)).one()
     return Money(int(day)), Money(int(month))
 
 
@@ -87,6 +97,12 @@ def headroom(conn: Connection | Session, x_user_id: int, now: dt.datetime, *,
              limit_24h: Money, limit_30d: Money) -> Headroom:
     """The smaller of the two allowances left (the 24-hour one on a tie)."""
     sent_day, sent_month = outgoing_windows(conn, x_user_id, now)
+    return room_left(sent_day, sent_month, limit_24h=limit_24h, limit_30d=limit_30d)
+
+
+def room_left(sent_day: Money, sent_month: Money, *, limit_24h: Money,
+              limit_30d: Money) -> Headroom:
+    """``headroom`` from the sums already read (``WINDOWS`` at ``now - DAY``, ``now - MONTH``)."""
     left_day = limit_24h - sent_day
     left_month = limit_30d - sent_month
     if left_month < left_day:

@@ -1,25 +1,75 @@
 """The outbox: messages to send on X, written in the caller's transaction.
 
 ``enqueue`` is idempotent on ``dedupe_key`` (one reply per event, whatever the retries): the
-unique key decides, in one multi-row ``INSERT … ON CONFLICT DO NOTHING`` (no ORM on this hot
-path: it runs in every decision and every confirmation). Any one-time link is sealed with the
-data key so the database never holds it in clear.
+unique key decides, in one ``INSERT … ON CONFLICT DO NOTHING`` for all the messages (no ORM
+on this hot path: it runs in every decision and every confirmation). Any one-time link is
+sealed with the data key so the database never holds it in clear.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ARRAY, BigInteger, Insert, Integer, String, Text, bindparam, literal, select
+from sqlalchemy import func as sql_func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import UpdateBase
 
 from handlers.outcomes import Outgoing, PublicReply
 from storage.models import OutboxMessage
 from storage.sealing import Sealer
 
 _TABLE = OutboxMessage.__table__
+
+# PostgreSQL: the messages go in as one array per column, unnested by the server. One
+# statement whatever the number of messages, so SQLAlchemy compiles it once and psycopg
+# prepares it once per connection (a multi-row VALUES is a new statement for each row count,
+# which SQLAlchemy does not cache at all; executemany runs a psycopg pipeline per call).
+_ARRAYS = (
+    ("dedupe_key", "dedupe_keys", String),
+    ("kind", "kinds", String),
+    ("priority", "priorities", Integer),
+    ("recipient_x_user_id", "recipients", BigInteger),
+    ("in_reply_to_tweet_id", "reply_tos", String),
+    ("text", "texts", Text),
+    ("sealed_link", "sealed_links", Text),
+    ("intent_id", "intent_ids", Integer),
+)
+_UNNEST = (
+    sql_func.unnest(*(bindparam(param, type_=ARRAY(kind)) for _, param, kind in _ARRAYS))
+    .table_valued(*(column for column, _, _ in _ARRAYS))
+    .render_derived(name="m")
+)
+_NOW = bindparam("now", type_=_TABLE.c.created_at.type)
+_PG_INSERT = postgresql.insert(_TABLE).from_select(
+    [*(column for column, _, _ in _ARRAYS), "status", "attempts", "next_attempt_at",
+     "created_at"],
+    select(*(_UNNEST.c[column] for column, _, _ in _ARRAYS), literal("pending"), literal(0),
+           _NOW, _NOW),
+).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+
+@dataclass(frozen=True, slots=True)
+class Along:
+    """A write of the caller's to make with the messages, in the same transaction.
+
+    ``statement`` is built once (bind parameters only, so it stays cacheable) and ``params``
+    fills it; their names must not clash with the outbox's (``now``, the ``_ARRAYS``)."""
+
+    statement: UpdateBase
+    params: dict[str, Any]
+
+
+@functools.lru_cache(maxsize=16)
+def _pg_insert_along(statement: UpdateBase) -> Insert:
+    """The insert carrying ``statement`` as a CTE: built once per (module-level) statement."""
+    return _PG_INSERT.add_cte(statement.cte("along"))
 
 
 def _row(item: Outgoing, sealer: Sealer, now: dt.datetime) -> dict[str, Any]:
@@ -42,14 +92,39 @@ def _row(item: Outgoing, sealer: Sealer, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def enqueue(session: Session, sealer: Sealer, items: Iterable[Outgoing], now: dt.datetime) -> int:
-    """Add the messages not already queued under their dedupe key; return how many were new."""
+def enqueue(
+    session: Session,
+    sealer: Sealer,
+    items: Iterable[Outgoing],
+    now: dt.datetime,
+    *,
+    along: Along | None = None,
+) -> int:
+    """Add the messages not already queued under their dedupe key; return how many were new.
+
+    ``along``: a write of the caller's (an UPDATE) that belongs to the same transaction. On
+    PostgreSQL it rides in the same statement, as a data-modifying CTE (one round trip
+    instead of two); elsewhere, or when there is no message, it runs first, on its own.
+    """
     rows = [_row(item, sealer, now) for item in items]
-    if not rows:
+    if not rows and along is None:
         return 0
     session.flush()  # rows the caller added through the ORM (an intent) must exist first
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = session.connection().execute(stmt, rows)
-    return max(0, result.rowcount)
+    conn = session.connection()
+    if not rows:
+        assert along is not None
+        conn.execute(along.statement, along.params)
+        return 0
+    if conn.dialect.name == "postgresql":
+        params: dict[str, Any] = {
+            param: [row[column] for row in rows] for column, param, _ in _ARRAYS
+        }
+        params["now"] = now
+        if along is None:
+            return max(0, conn.execute(_PG_INSERT, params).rowcount)
+        params |= along.params
+        return max(0, conn.execute(_pg_insert_along(along.statement), params).rowcount)
+    if along is not None:
+        conn.execute(along.statement, along.params)
+    stmt = sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return max(0, conn.execute(stmt, rows).rowcount)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import structlog
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
@@ -634,3 +634,39 @@ def test_real_argon2_parameters(engine: Engine) -> None:
             assert world.post(token, "000000").status_code == 400
             assert world.post(token, PIN).status_code == 200
         assert world.hasher.verified == 2
+
+
+def test_a_confirmation_is_one_read_and_one_short_write_transaction(world: World) -> None:
+    """The statements of one confirmation, counted: on PostgreSQL one autocommit read (no
+    BEGIN, no ROLLBACK: a ROLLBACK makes psycopg forget every prepared statement of the
+    connection) and one transaction of four statements, the token spent with the rolling
+    windows read, the ledger's transfer, the intent confirmed with its notices queued."""
+    token, intent_id = world.intent()
+    amount, payee = world.load_intent_by_token(token)
+    statements: list[str] = []
+    rolled_back_open: list[int] = []
+
+    def executed(_c: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()[:3]))
+
+    def rollback(conn: Any) -> None:
+        # Before the driver's rollback: psycopg sends ROLLBACK only to an open transaction.
+        info = getattr(conn.connection.driver_connection, "info", None)
+        if info is not None and info.transaction_status != 0:  # 0: IDLE
+            rolled_back_open.append(info.transaction_status)
+
+    event.listen(world.engine, "before_cursor_execute", executed)
+    event.listen(world.engine, "rollback", rollback)
+    try:
+        response = world.client.post(
+            f"/c/{token}", data={"pin": PIN, "amount_cents": amount, "payee": payee}
+        )
+    finally:
+        event.remove(world.engine, "before_cursor_execute", executed)
+        event.remove(world.engine, "rollback", rollback)
+    assert response.status_code == 200
+    assert world.get(PaymentIntent, id=intent_id).status == "confirmed"
+    assert rolled_back_open == []  # no ROLLBACK reached the server
+    if world.engine.dialect.name == "postgresql":
+        assert len(statements) == 5, statements
+        assert statements[2].startswith("WITH spent AS") and statements[4].startswith("WITH along")
