@@ -146,7 +146,11 @@ class Posting(Base):
     """One leg of a transfer: a signed amount on one account. Append-only."""
 
     __tablename__ = "postings"
-    __table_args__ = (Index("ix_postings_account_id_id", "account_id", "id"),)
+    __table_args__ = (
+        Index("ix_postings_account_id_id", "account_id", "id"),
+        # Rolling limits read one account's postings of the last 30 days.
+        Index("ix_postings_account_id_created_at", "account_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
