@@ -7,76 +7,32 @@ Screenshots land in /tmp (tweetpay-signup-phone.png, tweetpay-account-phone.png)
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
 from bot.payments.sandbox import SandboxProvider
-from bot.security import PinHasher, new_token
-from bot.web.server import build_server
-from config import load_settings
+from bot.security import new_token
 from handlers.money import Money
 from storage.db import make_session_factory
 from storage.ledger import Ledger, user_account_code
 from storage.models import ConfirmationToken, Contact, User
 
+try:
+    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, Live, serve_live
+except ImportError:  # tests/e2e itself on sys.path (rootdir-less import mode)
+    from live_server import CHROMIUM_ARGS, PHONE, Live, serve_live  # type: ignore[no-redef]
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("TWEETPAY_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {"width": 390, "height": 844}
 CAROL = 1790000000000000004
 PIN = "305817"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def chromium_path() -> str:
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.skip(f"no Chromium binary at {CHROMIUM}")
-    return CHROMIUM
-
-
-@pytest.fixture
-def live(sqlite_url: str, sqlite_engine: Engine) -> Iterator[tuple[str, Engine, PinHasher]]:
-    port = _free_port()
-    settings = load_settings(
-        database_url=sqlite_url, web_host="127.0.0.1", web_port=port,
-        public_base_url=f"http://127.0.0.1:{port}",
-    )
-    hasher = PinHasher(settings.pin_pepper.get_secret_value())
-    server = build_server(settings, pin_hasher=hasher, payment_provider=SandboxProvider())
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", sqlite_engine, hasher
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def live(sqlite_url: str, sqlite_engine: Engine) -> Iterator[Live]:
+    yield from serve_live(sqlite_url, sqlite_engine, payment_provider=SandboxProvider())
 
 
 def _signup_link(engine: Engine) -> str:
@@ -92,7 +48,7 @@ def _signup_link(engine: Engine) -> str:
 
 
 def test_sign_up_as_carol_and_use_the_account_page_on_a_phone(
-    live: tuple[str, Engine, PinHasher], chromium_path: str
+    live: Live, chromium_path: str
 ) -> None:
     from playwright.sync_api import sync_playwright
 

@@ -7,77 +7,30 @@ Screenshots land in /tmp (tweetpay-confirm-phone.png, tweetpay-receipt-phone.png
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from bot.security import PinHasher, new_token
-from bot.web.server import build_server
-from config import load_settings
 from handlers.money import Money
 from storage.db import make_session_factory
 from storage.ledger import CARD_FUNDING, Ledger, user_account_code
 from storage.models import ConfirmationToken, OutboxMessage, PaymentIntent, User
 
+try:
+    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, Live, serve_live
+except ImportError:  # tests/e2e itself on sys.path (rootdir-less import mode)
+    from live_server import CHROMIUM_ARGS, PHONE, Live, serve_live  # type: ignore[no-redef]
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("TWEETPAY_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PIN = "482916"
-PHONE = {"width": 390, "height": 844}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
-def chromium_path() -> str:
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.skip(f"no Chromium binary at {CHROMIUM}")
-    return CHROMIUM
-
-
-@pytest.fixture
-def live(sqlite_url: str, sqlite_engine: Engine) -> Iterator[tuple[str, Engine, PinHasher]]:
-    """The real server (bot.web.server) on a free port, in a thread."""
-    port = _free_port()
-    settings = load_settings(
-        database_url=sqlite_url,
-        web_host="127.0.0.1",
-        web_port=port,
-        public_base_url=f"http://127.0.0.1:{port}",
-    )
-    hasher = PinHasher(settings.pin_pepper.get_secret_value())
-    server = build_server(settings, pin_hasher=hasher)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", sqlite_engine, hasher
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def live(sqlite_url: str, sqlite_engine: Engine) -> Iterator[Live]:
+    yield from serve_live(sqlite_url, sqlite_engine)
 
 
 def _seed(engine: Engine, hasher: PinHasher) -> tuple[str, int]:
@@ -144,7 +97,7 @@ def _seed(engine: Engine, hasher: PinHasher) -> tuple[str, int]:
 
 
 def test_confirm_in_a_real_browser_on_a_phone(
-    live: tuple[str, Engine, PinHasher], chromium_path: str
+    live: Live, chromium_path: str
 ) -> None:
     from playwright.sync_api import sync_playwright
 
