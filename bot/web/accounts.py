@@ -49,7 +49,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.security import PinHasher
 from bot.web.account_texts import translator
-from bot.web.i18n import accept_language, pick_lang
+from bot.web.i18n import accept_language, page_context, pick_lang
 from handlers.confirmation import PinPolicy
 from handlers.money import Lang
 from storage.sealing import Sealer
@@ -115,15 +115,8 @@ class AccountWeb:
         headers: dict[str, str] | None = None,
         **context: Any,
     ) -> Response:
-        t = translator(lang)
         ctx: dict[str, Any] = {
-            "lang": lang,
-            "t": t,
-            "title": t(title),
-            "brand": self.settings.bot_handle,
-            "other_lang_query": None
-            if request.method == "POST"
-            else ("en" if lang == "fr" else "fr"),
+            **page_context(request, lang, title, self.settings.bot_handle, translator(lang)),
             "tone": tone,
             **context,
         }

@@ -47,7 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.logging import get_logger
 from bot.security import PinHasher
 from bot.web.accounts import account_routes, account_web
-from bot.web.i18n import accept_language, pick_lang, translator
+from bot.web.i18n import accept_language, page_context, pick_lang, translator
 from bot.webhook import webhook_routes
 from handlers.confirmation import (
     REASON_INSUFFICIENT_FUNDS,
@@ -154,17 +154,9 @@ class Pages:
         headers: dict[str, str] | None = None,
         **context: Any,
     ) -> Response:
-        t = translator(lang)
         now = self.clock()
         ctx: dict[str, Any] = {
-            "lang": lang,
-            "t": t,
-            "title": t(title),
-            "brand": self.settings.bot_handle,
-            # A POST result cannot be re-rendered in another language without posting again.
-            "other_lang_query": None
-            if request.method == "POST"
-            else ("en" if lang == "fr" else "fr"),
+            **page_context(request, lang, title, self.settings.bot_handle),
             "facts": facts,
             "show_expiry": False,
             **context,

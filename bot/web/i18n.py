@@ -179,3 +179,18 @@ def translator(lang: Lang):  # type: ignore[no-untyped-def]
         return text.format(**params) if params else text
 
     return t
+
+
+def page_context(request: Any, lang: Lang, title: str, brand: str,
+                 t: Any = None) -> dict[str, Any]:
+    """What every page template gets: the language, its translator (``t``: the page family's
+    own, else this module's), the title, the brand and the link to the other language."""
+    t = t or translator(lang)
+    return {
+        "lang": lang,
+        "t": t,
+        "title": t(title),
+        "brand": brand,
+        # A POST result cannot be re-rendered in another language without posting again.
+        "other_lang_query": None if request.method == "POST" else ("en" if lang == "fr" else "fr"),
+    }
