@@ -57,6 +57,12 @@ RECEIPT_DM = {
     "fr": "Paiement confirmé : {amount} à @{payee} ({memo}). Réf. {reference}",
     "en": "Payment confirmed: {amount} to @{payee} ({memo}). Ref. {reference}",
 }
+REQUEST_CANCELLED_DM = {
+    "fr": "Votre demande de {amount} à @{payer} (réf. {reference}) n'a pas été payée : elle est "
+    "annulée. Vous pouvez la refaire.",
+    "en": "Your request for {amount} from @{payer} (ref. {reference}) was not paid: it is "
+    "cancelled. You may send it again.",
+}
 LOCKOUT_DM = {
     "fr": "Alerte sécurité : {failures} codes secrets erronés de suite. Votre compte est bloqué "
     "jusqu'à {until} UTC. Si ce n'était pas vous, ne communiquez jamais votre code et "
@@ -271,6 +277,9 @@ def decide(
         alerts = (lockout_alert(payer, account_failures, lock_until),)
         # The lock is the record of this run of failures; after it, a fresh count starts.
         account_failures = 0
+    if cancel and getattr(intent, "kind", "send") == "request":
+        # The requester is waiting for this money: tell them it will not come (not why).
+        alerts = (*alerts, request_cancelled_notice(intent, payer))
     left = min(
         policy.max_attempts_per_intent - intent_attempts,
         policy.max_failures_per_account - (payer.failed_pin_attempts + 1),
@@ -296,6 +305,21 @@ def _lang(value: str | None) -> Lang:
 
 def _memo(memo: str) -> str:
     return memo if memo else "—"
+
+
+def request_cancelled_notice(intent: IntentFacts, payer: PayerFacts) -> DirectMessage:
+    """To whoever asked for the money (the payee of a request)."""
+    lang = _lang(intent.lang)
+    return DirectMessage(
+        dedupe_key=f"intent:{intent.id}:request_cancelled",
+        recipient_x_user_id=intent.payee_x_user_id,
+        text=REQUEST_CANCELLED_DM[lang].format(
+            amount=Money(intent.amount_cents).format(lang), payer=payer.handle,
+            reference=intent.reference,
+        ),
+        priority=PRIORITY_NOTICE,
+        intent_id=intent.id,
+    )
 
 
 def lockout_alert(payer: PayerFacts, failures: int, until: dt.datetime) -> DirectMessage:

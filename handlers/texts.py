@@ -141,6 +141,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "Your request of {amount} to {payee} (ref. {reference}) expired unconfirmed. "
         "Nothing was charged.",
     },
+    "request_expired_dm": {
+        "fr": "Votre demande de {amount} à {payer} (réf. {reference}) a expiré sans paiement.",
+        "en": "Your request for {amount} from {payer} (ref. {reference}) expired unpaid.",
+    },
     "received_dm": {
         "fr": "Vous avez reçu {amount} de {payer} ({memo_or_dash}). Réf. {reference}",
         "en": "You received {amount} from {payer} ({memo_or_dash}). Ref. {reference}",

@@ -175,10 +175,17 @@ def expire_due(session: Session, sealer: Sealer, now: dt.datetime,
         intent.status = "expired"
         intent.decided_at = now
         lang = "en" if intent.lang == "en" else "fr"
+        amount = Money(intent.amount_cents)
+        if intent.kind == "request":  # the initiator asked to be paid: name who did not pay
+            payer = find_user(session, intent.payer_x_user_id)
+            text = render("request_expired_dm", lang, amount=amount,
+                          payer="@" + (payer.handle if payer else str(intent.payer_x_user_id)),
+                          reference=intent.reference)
+        else:
+            text = render("expired_dm", lang, amount=amount, payee="@" + intent.payee_handle,
+                          reference=intent.reference)
         notices.append(DirectMessage(
-            f"intent:{intent.id}:expired", intent.initiator_x_user_id,
-            render("expired_dm", lang, amount=Money(intent.amount_cents),
-                   payee="@" + intent.payee_handle, reference=intent.reference),
+            f"intent:{intent.id}:expired", intent.initiator_x_user_id, text,
             priority=PRIORITY_NOTICE, intent_id=intent.id,
         ))
     outbox.enqueue(session, sealer, notices, now)

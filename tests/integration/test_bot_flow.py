@@ -394,3 +394,20 @@ def test_recording_an_event_twice_reports_it_new_once(world: World) -> None:
         again = inbox.record(session, source="mention", event_id="42", author_id=1,
                              payload={"text": "x"}, now=now)
     assert (first, again) == (True, False)
+
+
+def test_an_unpaid_request_is_reported_to_the_requester(world: World) -> None:
+    world.dm("alice", "#demander 4€ @bob")
+    world.runtime.tick()
+    token = world.link_for("bob")
+    statuses = [world.confirm(token, "000111")[0] for _ in range(3)]
+    assert 200 not in statuses  # three wrong codes: the request is cancelled
+    world.runtime.tick()
+    (notice,) = [t for t in world.dms_to("alice") if "pas été payée" in t]
+    assert "@bob" in notice and "4,00" in notice and "code" not in notice
+    world.dm("alice", "#demander 6€ @bob")
+    world.runtime.tick()
+    world.clock.advance(minutes=11)
+    world.runtime.tick()
+    assert any("expiré sans paiement" in t and "@bob" in t for t in world.dms_to("alice"))
+    assert world.balance("alice") == Money(10_000) and world.balance("bob") == Money(5_000)
