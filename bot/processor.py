@@ -31,7 +31,6 @@ from handlers.commands import (
     UnresolvedRecipient,
 )
 from handlers.decide import (
-    Decision,
     Event,
     Facts,
     PendingIntent,
@@ -228,7 +227,3 @@ class Processor:
             reference=intents.new_reference(),
         )
 
-
-def decision_summary(decision: Decision) -> dict[str, Any]:
-    """For tests and benchmarks: what a decision sends, without texts."""
-    return {"reason": decision.reason, "messages": [type(o).__name__ for o in decision.outgoing]}

@@ -220,10 +220,6 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "Pour des raisons de sécurité, écrivez-nous cette commande en message privé.",
         "en": "For your security, please send us this command by DM.",
     },
-    "not_available_yet": {
-        "fr": "Cette fonction arrive bientôt.",
-        "en": "This feature is coming soon.",
-    },
 }
 
 

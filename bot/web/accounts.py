@@ -49,7 +49,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.security import PinHasher
 from bot.web.account_texts import translator
-from bot.web.i18n import accept_language, page_context, pick_lang
+from bot.web.i18n import page_context, request_lang
 from handlers.confirmation import PinPolicy
 from handlers.money import Lang
 from storage.sealing import Sealer
@@ -97,11 +97,7 @@ class AccountWeb:
     # -- language and rendering -------------------------------------------------------------
 
     def lang(self, request: Request, *preferred: str | None) -> Lang:
-        return pick_lang(
-            request.query_params.get("lang"),
-            *preferred,
-            accept_language(request.headers.get("accept-language")),
-        )
+        return request_lang(request, *preferred)
 
     def render(
         self,

@@ -47,7 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.logging import get_logger
 from bot.security import PinHasher
 from bot.web.accounts import account_routes, account_web
-from bot.web.i18n import accept_language, page_context, pick_lang, translator
+from bot.web.i18n import page_context, request_lang, translator
 from bot.webhook import webhook_routes
 from handlers.confirmation import (
     REASON_INSUFFICIENT_FUNDS,
@@ -136,11 +136,7 @@ class Pages:
     # -- helpers ------------------------------------------------------------------------
 
     def lang_for(self, request: Request, facts: Facts | None) -> Lang:
-        return pick_lang(
-            request.query_params.get("lang"),
-            facts.lang if facts is not None else None,
-            accept_language(request.headers.get("accept-language")),
-        )
+        return request_lang(request, facts.lang if facts is not None else None)
 
     def render(
         self,

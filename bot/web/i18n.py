@@ -162,6 +162,16 @@ def pick_lang(*candidates: str | None) -> Lang:
     return "fr"
 
 
+def request_lang(request: Any, *preferred: str | None) -> Lang:
+    """A page's language: ``?lang=`` first, then what the caller knows of the user, then the
+    browser's ``Accept-Language``, then French."""
+    return pick_lang(
+        request.query_params.get("lang"),
+        *preferred,
+        accept_language(request.headers.get("accept-language")),
+    )
+
+
 def accept_language(header: str | None) -> str | None:
     """The first language of an ``Accept-Language`` header we support, if any."""
     if not header:
