@@ -1,4 +1,4 @@
-"""Validate real HTTP answers against X's own OpenAPI description (shared/x-api/).
+"""Validate real HTTP answers against X's own OpenAPI description (docs/x-api/).
 
 ``XApiSchema(base_url).check(response)`` finds the operation for the request that produced a
 ``requests.Response`` and validates status, content type and body against the response schema
@@ -20,7 +20,7 @@ import requests
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "x-api" / "openapi-2.166.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "docs" / "x-api" / "openapi-2.166.json"
 NOT_IN_SPEC = ("/2/oauth2/", "/_control/", "/i/oauth2/")
 
 

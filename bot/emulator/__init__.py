@@ -2,7 +2,7 @@
 
 It speaks X's wire format on a real localhost socket, so the bot's real tweepy client talks to
 it with only the host changed (see ``bot.gateway``). Endpoints (validated against X's OpenAPI
-description in ``../shared/x-api/``):
+description in ``docs/x-api/``):
 
     GET  /2/users/me, /2/users/by/username/:username, /2/users/:id
     GET  /2/users/:id/mentions      since_id, until_id, max_results (5-100), pagination_token,

@@ -46,7 +46,7 @@ _ENDPOINT_PATTERNS = [
     for name, (method, path) in ENDPOINTS.items()
 ]
 
-# X's published per-user limits (shared/x-api/NOTES.md): (requests, window seconds), all apply.
+# X's published per-user limits (docs/x-platform.md): (requests, window seconds), all apply.
 DEFAULT_RATE_LIMITS: dict[str, list[tuple[int, int]]] = {
     "users_me": [(75, FIFTEEN_MINUTES)],
     "user_by_username": [(900, FIFTEEN_MINUTES)],
