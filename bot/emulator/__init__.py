@@ -49,7 +49,8 @@ sandbox survives a restart. ``seed_sandbox`` creates @Smoney (the bot), @alice, 
 @carol (DMs closed) and @ACF (an NGO, a Pro account).
 """
 
+from bot.emulator.sandbox import BotCredentials, seed_sandbox
 from bot.emulator.server import EmulatorServer, serve, usage
-from bot.emulator.state import BotCredentials, EmulatorState, seed_sandbox
+from bot.emulator.state import EmulatorState
 
 __all__ = ["BotCredentials", "EmulatorServer", "EmulatorState", "seed_sandbox", "serve", "usage"]

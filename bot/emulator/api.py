@@ -20,15 +20,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.emulator.oauth import Principal, authenticate
-from bot.emulator.state import (
-    DmEvent,
-    EmulatorState,
-    Refusal,
-    Tweet,
-    User,
-    invalid_request,
-    iso_ms,
-)
+from bot.emulator.records import DmEvent, Refusal, Tweet, User, invalid_request, iso_ms
+from bot.emulator.state import EmulatorState
 
 _USER_CONTEXT_ONLY = {"users_me", "create_tweet", "dm_events", "send_dm"}
 _NUMERIC_ID = re.compile(r"^[0-9]{1,19}$")

@@ -9,7 +9,8 @@ from starlette.routing import Route
 
 from bot.emulator import api, control, oauth
 from bot.emulator.faults import FaultInjector
-from bot.emulator.state import EmulatorState, Refusal
+from bot.emulator.records import Refusal
+from bot.emulator.state import EmulatorState
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

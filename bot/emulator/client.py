@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from bot.emulator.state import BotCredentials
+from bot.emulator.sandbox import BotCredentials
 
 
 class ControlClient:

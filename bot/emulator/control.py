@@ -13,16 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.emulator.state import (
-    ENDPOINTS,
-    DmEvent,
-    EmulatorState,
-    Refusal,
-    Tweet,
-    User,
-    iso_ms,
-    seed_sandbox,
-)
+from bot.emulator.endpoints import ENDPOINTS
+from bot.emulator.records import DmEvent, Refusal, Tweet, User, iso_ms
+from bot.emulator.sandbox import seed_sandbox
+from bot.emulator.state import EmulatorState
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -19,7 +19,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.emulator.state import EmulatorState, endpoint_name
+from bot.emulator.endpoints import endpoint_name
+from bot.emulator.state import EmulatorState
 
 _TITLES = {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 

@@ -24,7 +24,8 @@ from oauthlib.oauth1.rfc5849.utils import parse_authorization_header, unescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from bot.emulator.state import EmulatorState, Refusal
+from bot.emulator.records import Refusal
+from bot.emulator.state import EmulatorState
 
 SIGNED_ORIGIN = "https://api.twitter.com"
 CODE_TTL_SECONDS = 600

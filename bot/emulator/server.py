@@ -16,7 +16,8 @@ from types import TracebackType
 import uvicorn
 
 from bot.emulator.app import create_app
-from bot.emulator.state import BotCredentials, EmulatorState, seed_sandbox
+from bot.emulator.sandbox import BotCredentials, seed_sandbox
+from bot.emulator.state import EmulatorState
 
 HOST = "127.0.0.1"
 

@@ -5,168 +5,38 @@ is written through to that file atomically, so a sandbox survives a restart. Ids
 snowflake-like (milliseconds since X's epoch << 22 | sequence), strictly increasing, as strings;
 times are epoch milliseconds, rendered as ISO 8601 with milliseconds (``...T12:00:00.000Z``).
 
-``seed_sandbox(state)`` creates the bot @Smoney and @alice, @bob, @carol, @ACF with fixed ids
-and credentials that match the settings defaults (``config.settings``), so a sandbox bot
-finds the emulator with no configuration at all.
+Records live in ``records``, endpoint names and X's rate limits in ``endpoints``, faults and
+rate-limit windows in ``limits``, the seeded sandbox in ``sandbox``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.emulator.endpoints import DEFAULT_RATE_LIMITS
 from bot.emulator.entities import extract_entities
-
-TWITTER_EPOCH_MS = 1288834974657
-FIFTEEN_MINUTES = 15 * 60
-ONE_DAY = 24 * 60 * 60
-FAULT_KINDS = ("429", "500", "503", "slow", "malformed", "reset")
-
-# Endpoint names used by faults, rate limits and the gateway's budgets.
-ENDPOINTS: dict[str, tuple[str, str]] = {
-    "users_me": ("GET", "/2/users/me"),
-    "user_by_username": ("GET", "/2/users/by/username/:username"),
-    "user_by_id": ("GET", "/2/users/:id"),
-    "mentions": ("GET", "/2/users/:id/mentions"),
-    "create_tweet": ("POST", "/2/tweets"),
-    "dm_events": ("GET", "/2/dm_events"),
-    "send_dm": ("POST", "/2/dm_conversations/with/:participant_id/messages"),
-    "oauth2_token": ("POST", "/2/oauth2/token"),
-}
-_ENDPOINT_PATTERNS = [
-    (name, method, re.compile("^" + re.sub(r":\w+", r"[^/]+", path) + "$"))
-    for name, (method, path) in ENDPOINTS.items()
-]
-
-# X's published per-user limits (docs/x-platform.md): (requests, window seconds), all apply.
-DEFAULT_RATE_LIMITS: dict[str, list[tuple[int, int]]] = {
-    "users_me": [(75, FIFTEEN_MINUTES)],
-    "user_by_username": [(900, FIFTEEN_MINUTES)],
-    "user_by_id": [(900, FIFTEEN_MINUTES)],
-    "mentions": [(300, FIFTEEN_MINUTES)],
-    "create_tweet": [(100, FIFTEEN_MINUTES), (10_000, ONE_DAY)],
-    "dm_events": [(15, FIFTEEN_MINUTES)],
-    "send_dm": [(15, FIFTEEN_MINUTES), (1_440, ONE_DAY)],
-}
+from bot.emulator.limits import Limits
+from bot.emulator.records import (
+    TWITTER_EPOCH_MS,
+    AccessToken,
+    App,
+    DmEvent,
+    Fault,
+    Refusal,
+    Tweet,
+    User,
+    invalid_request,
+)
 
 
-def endpoint_name(method: str, path: str) -> str | None:
-    """Name of the emulated endpoint for a request line, e.g. ``mentions``; None if unknown."""
-    for name, endpoint_method, pattern in _ENDPOINT_PATTERNS:
-        if method == endpoint_method and pattern.match(path):
-            return name
-    return None
-
-
-def resolve_endpoint(ref: str) -> str:
-    """Accept ``mentions``, ``GET /2/users/:id/mentions`` or ``*``; return the name."""
-    if ref == "*" or ref in ENDPOINTS:
-        return ref
-    for name, (method, path) in ENDPOINTS.items():
-        if ref.strip() == f"{method} {path}":
-            return name
-    raise ValueError(f"unknown endpoint {ref!r}; one of {', '.join(ENDPOINTS)} or '*'")
-
-
-def iso_ms(epoch_ms: int) -> str:
-    """``2026-01-01T00:00:00.000Z``: the only timestamp shape tweepy parses."""
-    moment = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
-
-
-class Refusal(Exception):
-    """An X API refusal: becomes an RFC 7807 problem body with this status."""
-
-    def __init__(
-        self, status: int, title: str, detail: str, problem_type: str = "about:blank", **extra: Any
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.body: dict[str, Any] = {
-            "title": title,
-            "detail": detail,
-            "type": problem_type,
-            "status": status,
-            **extra,
-        }
-
-
-def invalid_request(message: str, **parameters: list[str]) -> Refusal:
-    return Refusal(
-        400,
-        "Invalid Request",
-        "One or more parameters to your request was invalid.",
-        "https://api.twitter.com/2/problems/invalid-request",
-        errors=[{"parameters": parameters, "message": message}],
-    )
-
-
-@dataclass
-class User:
-    id: str
-    username: str
-    name: str
-    accepts_dms: bool = True
-    description: str = ""
-    created_at: int = 0
-
-
-@dataclass
-class Tweet:
-    id: str
-    author_id: str
-    text: str
-    created_at: int
-    conversation_id: str
-    entities: dict[str, Any] = field(default_factory=dict)
-    in_reply_to_user_id: str | None = None
-    referenced_tweets: list[dict[str, str]] = field(default_factory=list)
-
-
-@dataclass
-class DmEvent:
-    id: str
-    sender_id: str
-    recipient_id: str
-    text: str
-    created_at: int
-    dm_conversation_id: str
-    event_type: str = "MessageCreate"
-
-
-@dataclass
-class Fault:
-    endpoint: str  # an ENDPOINTS name or "*"
-    kind: str  # one of FAULT_KINDS
-    count: int = 1
-    delay: float = 5.0  # seconds, for "slow"
-
-
-@dataclass
-class AccessToken:
-    token: str
-    secret: str
-    user_id: str
-
-
-@dataclass
-class App:
-    consumer_key: str
-    consumer_secret: str
-    client_id: str
-    client_secret: str
-    bearer_token: str
-
-
-class EmulatorState:
+class EmulatorState(Limits):
     """Thread-safe world of the emulator. The HTTP layer only calls these methods."""
 
     def __init__(self, state_file: str | os.PathLike[str] | None = None) -> None:
@@ -419,61 +289,6 @@ class EmulatorState:
                 self.refresh_tokens[refresh] = user_id
             self._save()
 
-    # -- faults and rate limits --------------------------------------------------------------
-
-    def add_fault(self, endpoint: str, kind: str, count: int = 1, delay: float = 5.0) -> Fault:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}")
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        fault = Fault(endpoint=resolve_endpoint(endpoint), kind=kind, count=count, delay=delay)
-        with self._lock:
-            self.faults.append(fault)
-            return fault
-
-    def take_fault(self, endpoint: str) -> Fault | None:
-        """Consume one occurrence of the first fault aimed at ``endpoint`` (or ``*``)."""
-        with self._lock:
-            for fault in self.faults:
-                if fault.endpoint in (endpoint, "*"):
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self.faults.remove(fault)
-                    return dataclasses.replace(fault)
-            return None
-
-    def set_rate_limit(self, endpoint: str, limit: int, window: int = FIFTEEN_MINUTES) -> None:
-        name = resolve_endpoint(endpoint)
-        with self._lock:
-            self.rate_limits[name] = [(limit, window)]
-            self._windows = {k: v for k, v in self._windows.items() if k[0] != name}
-
-    def hit(self, endpoint: str, subject: str) -> tuple[bool, int, int, int]:
-        """Count one call; return (allowed, limit, remaining, reset epoch seconds).
-
-        Every window of the endpoint must have room; the headers describe the first window,
-        unless another one is the one refusing.
-        """
-        with self._lock:
-            now = self.now()
-            limits = self.rate_limits.get(endpoint, [])
-            if not limits:
-                return True, 0, 0, 0
-            states = []
-            for limit, window in limits:
-                slot = self._windows.setdefault((endpoint, subject, window), [now, 0])
-                if now >= slot[0] + window:
-                    slot[0], slot[1] = now, 0
-                states.append((limit, window, slot))
-            blocked = [s for s in states if s[2][1] >= s[0]]
-            if blocked:
-                limit, window, slot = blocked[0]
-                return False, limit, 0, int(slot[0] + window)
-            for _, _, slot in states:
-                slot[1] += 1
-            limit, window, slot = states[0]
-            return True, limit, limit - int(slot[1]), int(slot[0] + window)
-
     # -- whole state -------------------------------------------------------------------------
 
     def reset(self) -> None:
@@ -531,88 +346,3 @@ class EmulatorState:
         tmp = self.state_file.with_suffix(self.state_file.suffix + ".tmp")
         tmp.write_text(json.dumps(self.to_dict(), indent=1))
         os.replace(tmp, self.state_file)
-
-
-# -- the sandbox -----------------------------------------------------------------------------
-
-SANDBOX_BOT_ID = "1790000000000000001"
-SANDBOX_USERS = (
-    # (id, username, name, accepts DMs from the bot, description)
-    ("1790000000000000002", "alice", "Alice", True, "Sandbox user"),
-    ("1790000000000000003", "bob", "Bob", True, "Sandbox user"),
-    ("1790000000000000004", "carol", "Carol", False, "Sandbox user whose DMs are closed"),
-    ("1790000000000000005", "ACF", "Action contre la faim", True, "NGO (Pro account)"),
-)
-
-
-@dataclass(frozen=True)
-class BotCredentials:
-    """What the bot needs to talk to the emulator (or to X): OAuth 1.0a user context."""
-
-    consumer_key: str
-    consumer_secret: str
-    access_token: str
-    access_token_secret: str
-    user_id: str = ""
-    username: str = ""
-    bearer_token: str = ""
-    client_id: str = ""
-    client_secret: str = ""
-
-    def as_dict(self) -> dict[str, str]:
-        return dataclasses.asdict(self)
-
-
-def seed_sandbox(
-    state: EmulatorState,
-    *,
-    consumer_key: str = "sandbox-consumer-key",
-    consumer_secret: str = "sandbox-consumer-secret",
-    client_id: str = "sandbox-client-id",
-    client_secret: str = "sandbox-client-secret",
-    bot_handle: str = "Smoney",
-) -> BotCredentials:
-    """Create the bot and the sandbox users (idempotent); return the bot's credentials.
-
-    Ids and secrets are fixed and the consumer key/secret match the settings defaults, so a
-    sandbox bot needs no configuration and a persisted sandbox keeps working after a restart.
-    """
-    with state._lock:
-        if state.find_user(bot_handle) is None:
-            state.add_user(bot_handle, "S-Money", user_id=SANDBOX_BOT_ID, description="The bot")
-        bot = state.require_user(bot_handle)
-        state.bot_user_id = bot.id
-        for user_id, username, name, accepts_dms, description in SANDBOX_USERS:
-            if state.find_user(username) is None and user_id not in state.users:
-                state.add_user(
-                    username,
-                    name,
-                    accepts_dms=accepts_dms,
-                    description=description,
-                    user_id=user_id,
-                )
-        app = state.apps.get(consumer_key) or state.add_app(
-            App(
-                consumer_key=consumer_key,
-                consumer_secret=consumer_secret,
-                client_id=client_id,
-                client_secret=client_secret,
-                bearer_token="sandbox-app-bearer-token",
-            )
-        )
-        token = f"{bot.id}-sandbox-access-token"
-        access = state.tokens.get(token) or state.add_access_token(
-            bot.id, token, "sandbox-access-token-secret"
-        )
-        state._save()
-        return BotCredentials(
-            consumer_key=app.consumer_key,
-            consumer_secret=app.consumer_secret,
-            access_token=access.token,
-            access_token_secret=access.secret,
-            user_id=bot.id,
-            username=bot.username,
-            bearer_token=app.bearer_token,
-            client_id=app.client_id,
-            client_secret=app.client_secret,
-        )

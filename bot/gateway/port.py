@@ -1,0 +1,51 @@
+"""The port: what the bot needs from X. Fakes for unit tests subclass ``XGateway``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from bot.gateway.values import DmEvent, MentionBatch, RateBudget, XUser
+
+
+class XGateway(ABC):
+    """What the bot needs from X. Fakes for unit tests subclass this."""
+
+    @abstractmethod
+    def me(self) -> XUser: ...
+
+    @abstractmethod
+    def mentions(self, since_id: str | None, *, max_pages: int | None = None) -> MentionBatch:
+        """Every mention newer than ``since_id`` (all pages), oldest first."""
+
+    @abstractmethod
+    def dm_events(
+        self, until_event_id: str | None, *, max_pages: int | None = None
+    ) -> list[DmEvent]:
+        """DMs sent to the bot newer than ``until_event_id``, oldest first."""
+
+    @abstractmethod
+    def reply(self, in_reply_to_tweet_id: str, text: str) -> str:
+        """Post a reply; return the new tweet id."""
+
+    @abstractmethod
+    def post(self, text: str) -> str:
+        """Post a tweet; return its id."""
+
+    @abstractmethod
+    def send_dm(self, recipient_id: int | str, text: str) -> str:
+        """Send a direct message; return the DM event id."""
+
+    @abstractmethod
+    def user_by_handle(self, handle: str) -> XUser | None: ...
+
+    @abstractmethod
+    def user_by_id(self, user_id: int | str) -> XUser | None: ...
+
+    @abstractmethod
+    def recent_dm_texts(self, recipient_id: int | str) -> list[str]:
+        """Texts of the DMs the bot itself sent to ``recipient_id`` lately (first page only):
+        the outbox uses it after a crash to tell a sent DM from a lost one."""
+
+    def budget(self, endpoint: str) -> RateBudget | None:
+        """What X said is left for ``endpoint`` (e.g. ``send_dm``); None if not known yet."""
+        return None

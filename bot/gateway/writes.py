@@ -1,0 +1,31 @@
+"""The gateway's writes: replies, posts, DMs. Never retried here (the outbox decides)."""
+
+from __future__ import annotations
+
+from bot.gateway.core import GatewayCore
+
+
+class Writes(GatewayCore):
+    def reply(self, in_reply_to_tweet_id: str, text: str) -> str:
+        body = self._call(
+            "create_tweet",
+            self._client.create_tweet,
+            text=text,
+            in_reply_to_tweet_id=in_reply_to_tweet_id,
+            user_auth=True,
+        )
+        return str(body["data"]["id"])
+
+    def post(self, text: str) -> str:
+        body = self._call("create_tweet", self._client.create_tweet, text=text, user_auth=True)
+        return str(body["data"]["id"])
+
+    def send_dm(self, recipient_id: int | str, text: str) -> str:
+        body = self._call(
+            "send_dm",
+            self._client.create_direct_message,
+            participant_id=str(recipient_id),
+            text=text,
+            user_auth=True,
+        )
+        return str(body["data"]["dm_event_id"])
