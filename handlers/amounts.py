@@ -4,6 +4,11 @@ Accepted (all read as digit strings, then ``int`` cents)::
 
     12  12,99  12.99  12,5 (= 12,50)  0,50  12€  12 €  €12,99  € 12.99  12€99  12 EUR
     12 euros  EUR 12  1 234,56 €  1\u202f234,56 €  1.234,56 €  1,234.56 €  1,234,567
+    5 centimes  50 cts  5 ct  (whole cents: 0,05 € 0,50 € 0,05 €; ``0,5 ct`` is refused)
+
+A unit or currency word right after a bare number (``5 %``, ``5 k€``, ``5 mille``, ``5 CAD``,
+``5 BTC``, ``5sats``) is never ignored: ``unit_word`` / ``glued_unit`` name it and the grammar
+refuses the command with that name (``UNIT_WORDS``), so ``5 k€`` never becomes a send of 5 €.
 
 Separator rules, so that the bot never moves a different amount than the one meant:
 
@@ -45,6 +50,7 @@ AMOUNT = re.compile(
     (?P<exp>[eE][-+]?\d+)?                     # 1e3: refused, but recognised
     (?:
         €(?P<mid>\d{{1,2}})(?!\d)              # 12€99
+      | {_SP}?(?P<cents>(?i:centimes?|cts?))(?!\w)   # 5 centimes, 50 cts, 5ct
       | {_SP}?(?P<post>{_CURRENCY})(?!\w)      # 12€, 12 €, 12 EUR, 12 euros, 12$
     )?
     """,
@@ -67,7 +73,7 @@ class AmountReading:
 def read_amount(match: re.Match[str]) -> AmountReading:
     """Interpret one ``AMOUNT`` match."""
     pre, post, mid = match["pre"], match["post"], match["mid"]
-    marked = bool(pre or post or mid)
+    marked = bool(pre or post or mid or match["cents"])
     num = match["num"]
 
     def problem(code: AmountProblem) -> AmountReading:
@@ -77,6 +83,15 @@ def read_amount(match: re.Match[str]) -> AmountReading:
         return problem("non_ascii_digits")
     if match["exp"]:
         return problem("exponent")
+    if match["cents"]:
+        # Cents are whole: ``50 cts`` is 0,50 €; a separator (``0,5 ct``, ``1 000 cts``) or a
+        # currency before it (``€5 cts``) is not something we guess about.
+        if pre or match["sign"] or match["sign2"] or not num.isdigit():
+            return problem("bad_amount")
+        cents = int(num.lstrip("0") or "0") if len(num) <= _MAX_UNIT_DIGITS else -1
+        if cents < 0:
+            return problem("amount_too_large")
+        return AmountReading(Money(cents), None, True) if cents else problem("zero_amount")
     currencies = [c for c in (pre, post) if c] + (["€"] if mid else [])
     if any(c.lower() not in _EURO_WORDS for c in currencies):
         return problem("other_currency")
@@ -137,3 +152,51 @@ def _valid_grouping(groups: list[str]) -> bool:
     first, rest = groups[0], groups[1:]
     return (1 <= len(first) <= 3 and not (first.startswith("0"))
             and all(len(g) == 3 for g in rest))
+
+
+# Words that, right after a bare number, change what it means: a percentage, a multiplier, a
+# currency other than the euro, a crypto unit, a unit of measure. Keys are case-folded; values
+# are how the refusal names them (our spelling, never the user's raw text).
+UNIT_WORDS: dict[str, str] = {
+    "%": "%", "pourcent": "%", "pourcents": "%", "percent": "%", "pct": "%",
+    "k": "k", "k€": "k€", "keur": "k€", "k$": "k$",
+    "m": "M", "m€": "M€", "meur": "M€", "md": "Md", "md€": "Md€", "mds": "Md", "bn": "bn",
+    "mille": "mille", "milles": "mille", "millier": "millier", "milliers": "millier",
+    "million": "million", "millions": "million", "milliard": "milliard",
+    "milliards": "milliard", "thousand": "thousand", "thousands": "thousand",
+    "billion": "billion", "billions": "billion",
+    "cent": "cent", "cents": "cent", "penny": "penny", "pence": "pence",
+    "$": "$", "£": "£", "¥": "¥", "₤": "₤", "₿": "₿", "₽": "₽", "₹": "₹", "₩": "₩", "₺": "₺",
+    "fr": "fr", "chf": "CHF", "usd": "USD", "cad": "CAD", "aud": "AUD", "nzd": "NZD",
+    "gbp": "GBP", "jpy": "JPY", "cny": "CNY", "rmb": "RMB", "inr": "INR", "brl": "BRL",
+    "mxn": "MXN", "sek": "SEK", "nok": "NOK", "dkk": "DKK", "pln": "PLN", "czk": "CZK",
+    "huf": "HUF", "ron": "RON", "rub": "RUB", "zar": "ZAR", "mad": "MAD",
+    "dh": "DH", "dhs": "DH", "dzd": "DZD", "tnd": "TND", "xof": "XOF", "xaf": "XAF",
+    "fcfa": "FCFA", "cfa": "FCFA", "hkd": "HKD", "sgd": "SGD", "krw": "KRW", "ils": "ILS",
+    "aed": "AED", "sar": "SAR", "btc": "BTC", "xbt": "BTC", "eth": "ETH",
+    "usdt": "USDT", "usdc": "USDC", "doge": "DOGE", "xrp": "XRP", "ltc": "LTC",
+    "sat": "sats", "sats": "sats", "satoshi": "sats", "satoshis": "sats",
+    "dollar": "dollar", "dollars": "dollar", "buck": "buck", "bucks": "buck",
+    "balles": "balles", "boules": "boules", "pound": "pound", "pounds": "pound",
+    "livre": "livre", "livres": "livre", "franc": "franc", "francs": "franc",
+    "yen": "yen", "yuan": "yuan", "rouble": "rouble", "roubles": "rouble",
+    "roupie": "roupie", "roupies": "roupie", "rupee": "rupee", "rupees": "rupee",
+    "dirham": "dirham", "dirhams": "dirham", "dinar": "dinar", "dinars": "dinar",
+    "peso": "peso", "pesos": "peso", "reais": "real", "lira": "lira",
+    "zloty": "zloty", "couronne": "couronne", "couronnes": "couronne", "crown": "crown",
+    "bitcoin": "bitcoin", "bitcoins": "bitcoin", "kg": "kg", "g": "g", "km": "km",
+    "x": "x", "fois": "fois",
+}
+_GLUED = re.compile(r"[+]?\d+(?:[.,]\d+)?(?P<unit>\D.*)", re.DOTALL)
+_STRIP = ".,;:!?)]}»\"'…"
+
+
+def unit_word(raw: str) -> str | None:
+    """How to name ``raw`` if it is a unit or currency word (``UNIT_WORDS``), else None."""
+    return UNIT_WORDS.get(raw.rstrip(_STRIP).casefold())
+
+
+def glued_unit(raw: str) -> str | None:
+    """``5%``, ``5k€``, ``5BTC``: a number with a unit word stuck to it; the unit's name."""
+    match = _GLUED.fullmatch(raw.rstrip(_STRIP))
+    return UNIT_WORDS.get(match["unit"].casefold()) if match else None

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from handlers.amounts import AMOUNT, AmountReading, read_amount
+from handlers.amounts import AMOUNT, AmountReading, glued_unit, read_amount, unit_word
 from handlers.commands import (
     AnyRecipient,
     Cancel,
@@ -228,6 +228,10 @@ def _payment(text: str, kind: Kind, lang: Lang, tag: Hashtag, items: list[_Item]
     elif len(marked_elsewhere) > 1:
         return _error("two_amounts", lang)
     else:
+        glued = glued_unit(text[first_word.start:first_word.end]) if first_word else None
+        if glued is not None and first_word is _first_non_mention(after):
+            # ``5%``, ``5k€``, ``5BTC``: the unit changes the number; name it, never drop it.
+            return _error("unit_after_amount", lang, unit=glued)
         if first_word is not None and first_word is _first_non_mention(after) and (
                 _has_digit(text[first_word.start:first_word.end])
                 or marked_elsewhere):
@@ -237,6 +241,9 @@ def _payment(text: str, kind: Kind, lang: Lang, tag: Hashtag, items: list[_Item]
         return _error("missing_amount", lang, example=example)
     reading = amount_item.reading
     assert reading is not None
+    unit = _unit_after(text, items, amount_item)
+    if unit is not None:
+        return _error("unit_after_amount", lang, unit=unit)
     if reading.problem == "amount_too_large":
         return _error("above_cap", lang, cap=_cap(kind, caps).format(lang))
     if reading.problem is not None or reading.money is None:
@@ -428,6 +435,16 @@ def _is(mention: Mention | None, user_id: int, username: str | None) -> bool:
 def _identity(mention: Mention | None) -> object:
     assert mention is not None
     return mention.id if mention.id is not None else mention.username.casefold()
+
+
+def _unit_after(text: str, items: list[_Item], amount: _Item) -> str | None:
+    """The unit word right after a bare number (``5 k€``, ``5 mille €``, ``5 CAD``), if any."""
+    if amount.reading is None or amount.reading.marked:
+        return None
+    nxt = next((i for i in items if i.start >= amount.end), None)
+    if nxt is None or nxt.kind != "word":
+        return None
+    return unit_word(text[nxt.start:nxt.end])
 
 
 def _has_digit(raw: str) -> bool:

@@ -67,6 +67,12 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Seuls les euros sont acceptés (12 €, 12 EUR, 12 euros). Rien n'a été fait.",
         "en": "Only euros are accepted (€12, 12 EUR, 12 euros). Nothing was done.",
     },
+    "unit_after_amount": {
+        "fr": "Je n'ai pas compris « {unit} » après le montant : j'accepte seulement des "
+              "euros en chiffres, par ex. 12 €, 12,50 € ou 50 centimes. Rien n'a été fait.",
+        "en": "I didn't understand \"{unit}\" after the amount: I only take euros in digits, "
+              "e.g. €12, €12.50 or 50 cents written 50 cts. Nothing was done.",
+    },
     "exponent": {
         "fr": "Écrivez le montant en chiffres, sans notation scientifique (1e3) : par ex. "
               "12,50 €.",

@@ -25,6 +25,8 @@ def read(text: str):
     ("1,234.56 €", 123456, True), ("12", 1200, False), ("12,5", 1250, False),
     ("1,234,567", 123456700, False), ("1.234.567,89", 123456789, False),
     ("EUR 3", 300, True), ("3eur", 300, True), ("+5€", 500, True), ("0012", 1200, False),
+    ("5 centimes", 5, True), ("1 centime", 1, True), ("50 cts", 50, True), ("5 ct", 5, True),
+    ("5ct", 5, True), ("150 CENTIMES", 150, True), ("007 cts", 7, True),
 ])
 def test_accepted(text: str, cents: int, marked: bool) -> None:
     reading = read(text)
@@ -38,7 +40,8 @@ def test_accepted(text: str, cents: int, marked: bool) -> None:
     ("0,125", "too_many_decimals"), ("12,9999", "too_many_decimals"),
     ("1234,567", "too_many_decimals"), ("1.234,567", "too_many_decimals"),
     ("1,23,456", "bad_amount"), ("1.2.3", "bad_amount"), ("€12€", "bad_amount"),
-    ("12,5€99", "bad_amount"),
+    ("12,5€99", "bad_amount"), ("0,5 ct", "bad_amount"), ("€5 cts", "bad_amount"),
+    ("1 000 cts", "bad_amount"), ("0 ct", "zero_amount"),
     ("0", "zero_amount"), ("0,00€", "zero_amount"),
     ("-12€", "negative_amount"), ("−12", "negative_amount"), ("€-5", "negative_amount"),
     ("12$", "other_currency"), ("$12", "other_currency"), ("£12", "other_currency"),

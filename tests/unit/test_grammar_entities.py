@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from handlers.amounts import UNIT_WORDS
 from handlers.commands import Recipient, SendMoney, UnresolvedRecipient
 from handlers.entities import Entities, Hashtag, Mention, extract_entities
 from handlers.errors import GrammarError
@@ -79,7 +80,8 @@ def test_error_is_a_value_with_code_lang_text() -> None:
 def test_every_message_fits_with_worst_case_values() -> None:
     worst = {"cap": Money(10**11 - 1).format("fr"), "minimum": Money(10**11 - 1).format("fr"),
              "maximum": 10**9, "example": max((e for d in EXAMPLES.values() for e in d.values()),
-                                              key=len)}
+                                              key=len),
+             "unit": max(UNIT_WORDS.values(), key=len)}
     for code, texts in MESSAGES.items():
         assert set(texts) == {"fr", "en"}, code
         for lang in ("fr", "en"):

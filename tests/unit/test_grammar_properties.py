@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import handlers.amounts
 import handlers.grammar
+from handlers.amounts import UNIT_WORDS
 from handlers.commands import Donate, Recipient, RequestMoney, SendMoney
 from handlers.entities import Entities, Mention, extract_entities
 from handlers.errors import GrammarError
@@ -41,7 +42,8 @@ def commands(draw):
     cap = DEFAULT_CAPS.pro if kind == "donate" else DEFAULT_CAPS.person
     cents = draw(st.integers(min_value=1, max_value=cap.cents))
     handle = draw(handles)
-    memo = " ".join(draw(memo_words))
+    # A unit word right after a bare number is refused (tested below), not memo.
+    memo = " ".join(draw(memo_words.filter(lambda w: not w or w[0] not in UNIT_WORDS)))
     lang = draw(st.sampled_from(["fr", "en"]))
     tags = {("send", "fr"): ["envoyer", "envoi", "payer", "Envoyer"],
             ("send", "en"): ["send", "pay", "SEND"],
@@ -125,3 +127,19 @@ def test_no_float_in_amount_parsing() -> None:
         for node in ast.walk(tree):
             assert not (isinstance(node, ast.Name) and node.id in ("float", "Decimal")), module
             assert not (isinstance(node, ast.Constant) and isinstance(node.value, float)), module
+
+
+@given(st.integers(min_value=1, max_value=250), st.sampled_from(sorted(UNIT_WORDS)),
+       st.sampled_from(["", " "]), st.booleans(), st.sampled_from(["envoyer", "send", "don"]),
+       st.sampled_from([str.lower, str.upper, str]), memo_words)
+@settings(max_examples=400)
+def test_a_unit_after_the_number_is_never_dropped(units: int, unit: str, gap: str, first: bool,
+                                                  tag: str, case, memo: list[str]) -> None:
+    """``5 k€``, ``5BTC``, ``5 mille``: never a payment of the bare 5 €, whatever the order."""
+    amount = f"{units}{gap}{case(unit)}"
+    args = f"{amount} @bob" if first else f"@bob {amount}"
+    text = f"@Smoney #{tag} {args} {' '.join(memo)}".rstrip()
+    result = parse(text, _entities(text, {"smoney": BOT, "bob": 2}), bot_user_id=BOT,
+                   author_id=AUTHOR)
+    assert isinstance(result, GrammarError), (text, result)
+    assert result.code in ("unit_after_amount", "other_currency"), (text, result.code)
