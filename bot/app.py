@@ -54,7 +54,26 @@ def sandbox_settings(settings: Settings) -> Settings:
 def _prepare(settings: Settings, base_url: str, credentials: Any) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)
-    return build_runtime(settings, base_url=base_url, credentials=credentials, clock=utcnow)
+    runtime = build_runtime(settings, base_url=base_url, credentials=credentials, clock=utcnow)
+    _observe(runtime)
+    return runtime
+
+
+def _observe(runtime: Runtime) -> None:
+    """Scrape-time metrics of the worker: queues (database) and X budgets (gateway)."""
+    from bot import metrics
+    from bot.gateway.budgets import ENDPOINTS
+
+    metrics.register_database(runtime.engine, runtime.clock)
+    metrics.register_budgets(runtime.gateway.budget, ENDPOINTS)
+
+
+def _serve_worker_metrics(settings: Settings) -> None:
+    from bot import metrics
+
+    if settings.worker_metrics_port:
+        metrics.serve(settings.worker_metrics_port, settings.web_host)
+        log.info("worker.metrics", port=settings.worker_metrics_port)
 
 
 def _seed(runtime: Runtime, state: Any, base_url: str) -> None:
@@ -82,6 +101,7 @@ def run_worker(settings: Settings, *, sandbox: bool = False) -> None:
         if sandbox and state is not None:
             _seed(runtime, state, base_url)
         scheduler = make_scheduler(runtime)
+        _serve_worker_metrics(settings)
         scheduler.start()
         log.info("worker.started", x_api=base_url)
         try:

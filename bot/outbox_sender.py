@@ -27,6 +27,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.logging import get_logger
+from bot.metrics import MESSAGES_REFUSED, MESSAGES_SENT
 from handlers.errors import Forbidden, GatewayError, NotFound, RateLimited
 from handlers.outcomes import LINK_PLACEHOLDER
 from handlers.texts import render
@@ -66,6 +67,15 @@ class SendStats:
     cancelled: int = 0
     deferred: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def _refusal(reason: str) -> str:
+    """The metric label of a final failure (its reason text starts with one of these)."""
+    for prefix, label in (("forbidden", "forbidden"), ("not found", "not_found"),
+                          ("gave up", "gave_up")):
+        if reason.startswith(prefix):
+            return label
+    return "other"
 
 
 def backoff(attempts: int, rng: random.Random, base: float = 2.0, cap: float = 900.0) -> float:
@@ -179,6 +189,7 @@ class OutboxSender:
                 self._fail(row_id, f"forbidden: {exc}", stats)
             return
         except RateLimited as exc:
+            MESSAGES_REFUSED.labels(kind, "rate_limited").inc()
             self._retry(row_id, exc, stats, at=exc.reset_at, count=False)
             return
         except NotFound as exc:
@@ -239,6 +250,7 @@ class OutboxSender:
             row.last_error = note
         stats.sent += 1
         stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
+        MESSAGES_SENT.labels(kind).inc()
         log.info("outbox.sent", outbox_id=row_id, kind=kind, remote_id=remote_id)
 
     def _retry(self, row_id: int, exc: Exception, stats: SendStats, *,
@@ -264,7 +276,9 @@ class OutboxSender:
             if row is None:
                 return
             row.status, row.last_error, row.sealed_link = "failed", reason[:500], None
+            kind = row.kind
         stats.failed += 1
+        MESSAGES_REFUSED.labels(kind, _refusal(reason)).inc()
         log.warning("outbox.failed", outbox_id=row_id, reason=reason[:200])
 
     # -- policy --------------------------------------------------------------------------

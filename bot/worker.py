@@ -12,6 +12,7 @@ past its TTL, not just the recent ones; ``escrow.process_due`` every hold past i
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.gateway import XGateway, make_gateway
 from bot.ingest import Ingest
 from bot.logging import get_logger
+from bot.metrics import JOB_DURATION, JOB_ERRORS, JOB_LAST_RUN
 from bot.outbox_sender import OutboxSender
 from bot.processor import Processor
 from config import Settings
@@ -115,13 +117,19 @@ def build_runtime(settings: Settings, *, base_url: str, credentials: Any,
 
 def _guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
     def run() -> None:
+        started = time.monotonic()
         try:
             job()
         except GatewayError as exc:
             # X unavailable or rate limited: the next run tries again; nothing is lost.
+            JOB_ERRORS.labels(name, type(exc).__name__).inc()
             log.warning("job.gateway_error", job=name, error=type(exc).__name__)
-        except Exception:
+        except Exception as exc:
+            JOB_ERRORS.labels(name, type(exc).__name__).inc()
             log.exception("job.failed", job=name)
+        finally:
+            JOB_DURATION.labels(name).observe(time.monotonic() - started)
+            JOB_LAST_RUN.labels(name).set(time.time())
 
     return run
 

@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     public_link_fallback: bool = True
     outbox_max_attempts: int = Field(default=8, gt=0)
 
+    # Metrics (bot/metrics.py, docs/operations.md).
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="If set, /metrics asks for `Authorization: Bearer <token>`; empty: open.",
+    )
+    worker_metrics_port: int = Field(
+        default=9108, ge=0, lt=65536,
+        description="Port of the worker's own /metrics server on 127.0.0.1 (0: off).",
+    )
+
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 

@@ -11,6 +11,10 @@ import requests
 from bot.gateway.values import RateBudget
 from handlers.errors import RateLimited
 
+# The endpoint names budgets are kept under (``budget(name)``; /metrics lists each of them).
+ENDPOINTS = ("users_me", "mentions", "dm_events", "create_tweet", "send_dm",
+             "user_by_username", "user_by_id")
+
 
 class Budgets:
     """The last budget X announced for each endpoint; refuses calls X would refuse anyway."""

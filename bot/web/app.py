@@ -45,9 +45,11 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.logging import get_logger
+from bot.metrics import CONFIRMATIONS
 from bot.security import PinHasher
 from bot.web.accounts import account_routes, account_web
 from bot.web.i18n import page_context, request_lang, translator
+from bot.web.metrics_route import metrics_routes
 from bot.webhook import webhook_routes
 from handlers.confirmation import (
     REASON_INSUFFICIENT_FUNDS,
@@ -307,6 +309,7 @@ class Pages:
                 return self.refusal(request, view.refusal or Refused(Refusal.UNKNOWN), view.facts)
             return self.form(request, view.facts, status=400, error="enter_code")
         result = await run_in_threadpool(self.service.confirm, token, pin, shown)
+        CONFIRMATIONS.labels(result.outcome.value).inc()
         log.info(
             "confirmation",
             outcome=result.outcome.value,
@@ -449,6 +452,7 @@ def create_app(
         Route("/c/{token}", pages.confirm, methods=["POST"]),
         Route("/healthz", pages.healthz, methods=["GET"]),
         Route("/favicon.ico", pages.favicon, methods=["GET"]),
+        *metrics_routes(settings, session_factory, clock),
         *webhook_routes(settings, session_factory, clock, bot_user_id=bot_user_id),
         *account_routes(
             account_web(
