@@ -40,7 +40,6 @@ from handlers.decide import (
 )
 from handlers.errors import GrammarError
 from handlers.grammar import Caps, parse
-from handlers.grammar_texts import message
 from handlers.money import Lang, Money
 from handlers.texts import render
 from storage import inbox, intents, limits
@@ -157,10 +156,10 @@ class Processor:
             uid, handle = found
             if uid == self._bot_user_id:
                 return GrammarError("bot_recipient", parsed.lang,
-                                    message("bot_recipient", parsed.lang))
+                                    render("bot_recipient", parsed.lang))
             if uid == event.author_id:
                 return GrammarError("self_recipient", parsed.lang,
-                                    message("self_recipient", parsed.lang))
+                                    render("self_recipient", parsed.lang))
             parsed = _with_counterparty(parsed, Recipient(uid, handle))
         return parsed
 

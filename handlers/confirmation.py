@@ -36,41 +36,13 @@ from handlers.outcomes import (
     Outgoing,
     PublicReply,
 )
+from handlers.texts import lang_of, memo_or_dash, render
 
 AWAITING = "awaiting_confirmation"
 REASON_TOO_MANY_WRONG_PINS = "too_many_wrong_pins"
 REASON_INSUFFICIENT_FUNDS = "insufficient_funds"
 REASON_ACCOUNT_UNAVAILABLE = "account_unavailable"
 REASON_ROLLING_LIMIT = "rolling_limit"  # the payer's 24-hour or 30-day total (storage.limits)
-
-# Notices, FR and EN. Public texts carry no link and no @mention (DESIGN.md X platform rules);
-# the reference makes each public text unique (X refuses a duplicate tweet).
-DONE_PUBLIC = {
-    "fr": "C'est fait : paiement de {amount} effectué. Réf. {reference}",
-    "en": "Done: payment of {amount} completed. Ref. {reference}",
-}
-RECEIVED_DM = {
-    "fr": "Vous avez reçu {amount} de @{payer} ({memo}). Réf. {reference}",
-    "en": "You received {amount} from @{payer} ({memo}). Ref. {reference}",
-}
-RECEIPT_DM = {
-    "fr": "Paiement confirmé : {amount} à @{payee} ({memo}). Réf. {reference}",
-    "en": "Payment confirmed: {amount} to @{payee} ({memo}). Ref. {reference}",
-}
-REQUEST_CANCELLED_DM = {
-    "fr": "Votre demande de {amount} à @{payer} (réf. {reference}) n'a pas été payée : elle est "
-    "annulée. Vous pouvez la refaire.",
-    "en": "Your request for {amount} from @{payer} (ref. {reference}) was not paid: it is "
-    "cancelled. You may send it again.",
-}
-LOCKOUT_DM = {
-    "fr": "Alerte sécurité : {failures} codes secrets erronés de suite. Votre compte est bloqué "
-    "jusqu'à {until} UTC. Si ce n'était pas vous, ne communiquez jamais votre code et "
-    "changez-le.",
-    "en": "Security alert: {failures} wrong secret codes in a row. Your account is locked until "
-    "{until} UTC. If this was not you, never share your code and change it.",
-}
-
 
 class Refusal(enum.StrEnum):
     """Why a link or an account cannot confirm now. The web layer maps each to a status."""
@@ -300,11 +272,7 @@ def idempotency_key(intent_id: int) -> str:
 
 
 def _lang(value: str | None) -> Lang:
-    return "en" if value == "en" else "fr"
-
-
-def _memo(memo: str) -> str:
-    return memo if memo else "—"
+    return lang_of(value)
 
 
 def request_cancelled_notice(intent: IntentFacts, payer: PayerFacts) -> DirectMessage:
@@ -313,7 +281,7 @@ def request_cancelled_notice(intent: IntentFacts, payer: PayerFacts) -> DirectMe
     return DirectMessage(
         dedupe_key=f"intent:{intent.id}:request_cancelled",
         recipient_x_user_id=intent.payee_x_user_id,
-        text=REQUEST_CANCELLED_DM[lang].format(
+        text=render("request_cancelled_dm", lang,
             amount=Money(intent.amount_cents).format(lang), payer=payer.handle,
             reference=intent.reference,
         ),
@@ -324,7 +292,7 @@ def request_cancelled_notice(intent: IntentFacts, payer: PayerFacts) -> DirectMe
 
 def lockout_alert(payer: PayerFacts, failures: int, until: dt.datetime) -> DirectMessage:
     lang = _lang(payer.lang)
-    text = LOCKOUT_DM[lang].format(
+    text = render("lockout_dm", lang,
         failures=failures, until=until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
     )
     return DirectMessage(
@@ -359,10 +327,10 @@ def confirmation_notices(
             DirectMessage(
                 dedupe_key=f"intent:{intent.id}:received",
                 recipient_x_user_id=intent.payee_x_user_id,
-                text=RECEIVED_DM[lang].format(
+                text=render("received_dm", lang,
                     amount=amount.format(lang),
                     payer=payer.handle,
-                    memo=_memo(intent.memo),
+                    memo=memo_or_dash(intent.memo),
                     reference=intent.reference,
                 ),
                 priority=PRIORITY_NOTICE,
@@ -375,7 +343,7 @@ def confirmation_notices(
             PublicReply(
                 dedupe_key=f"intent:{intent.id}:done",
                 in_reply_to_tweet_id=intent.tweet_id,
-                text=DONE_PUBLIC[lang].format(
+                text=render("done_public", lang,
                     amount=amount.format(lang), reference=intent.reference
                 ),
                 priority=PRIORITY_REPLY,
@@ -388,10 +356,10 @@ def confirmation_notices(
             DirectMessage(
                 dedupe_key=f"intent:{intent.id}:receipt",
                 recipient_x_user_id=payer.x_user_id,
-                text=RECEIPT_DM[lang].format(
+                text=render("receipt_dm", lang,
                     amount=amount.format(lang),
                     payee=intent.payee_handle,
-                    memo=_memo(intent.memo),
+                    memo=memo_or_dash(intent.memo),
                     reference=intent.reference,
                 ),
                 priority=PRIORITY_RECEIPT,

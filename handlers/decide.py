@@ -315,7 +315,7 @@ def request_money(cmd: RequestMoney, event: Event, facts: Facts) -> Decision:
 
 
 def _private_only(event: Event, lang: Lang) -> Decision:
-    return answer(event, lang, render("private_only_public", lang), private=False,
+    return answer(event, lang, render("dm_only", lang), private=False,
                   reason="private_only")
 
 
@@ -405,7 +405,7 @@ def sign_up(cmd: SignUp, event: Event, facts: Facts) -> Decision:
 
 def show_account(cmd: ShowAccount, event: Event, facts: Facts) -> Decision:
     if event.source != "dm":
-        return answer(event, cmd.lang, render("dm_only_link", cmd.lang), private=False,
+        return answer(event, cmd.lang, render("dm_only", cmd.lang), private=False,
                       reason="private_only")
     refusal = _refuse_author(event, facts, cmd.lang)
     if refusal:

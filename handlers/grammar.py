@@ -55,8 +55,8 @@ from handlers.commands import (
 )
 from handlers.entities import AT_SIGNS, HASH_SIGNS, Entities, Hashtag, Mention, extract_entities
 from handlers.errors import GrammarError
-from handlers.grammar_texts import EXAMPLES, message
 from handlers.money import Lang, Money
+from handlers.texts import EXAMPLES, render
 
 MAX_TEXT = 10_000  # X's DM limit; a longer text cannot come from X
 MEMO_LIMIT = 140
@@ -316,7 +316,7 @@ def clean_memo(raw: str) -> str:
 
 
 def _error(code: str, lang: Lang, **values: str | int) -> GrammarError:
-    return GrammarError(code, lang, message(code, lang, **values))
+    return GrammarError(code, lang, render(code, lang, **values))
 
 
 def _cap(kind: Kind, caps: Caps) -> Money:

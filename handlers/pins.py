@@ -22,8 +22,6 @@ import enum
 import itertools
 import re
 
-from handlers.money import Lang
-
 PIN_LENGTH = 6
 _SIX_ASCII_DIGITS = re.compile(r"[0-9]{6}")  # [0-9], not \d: \d matches every script's digits
 
@@ -52,44 +50,6 @@ class PinProblem(enum.StrEnum):
     SAME_AS_OLD = "same_as_old"
 
 
-MESSAGES: dict[PinProblem, dict[Lang, str]] = {
-    PinProblem.FORMAT: {
-        "fr": "Le code secret doit compter exactement 6 chiffres (0 à 9), sans espace.",
-        "en": "The secret code must be exactly 6 digits (0 to 9), with no spaces.",
-    },
-    PinProblem.ALL_SAME: {
-        "fr": "Six fois le même chiffre se devine trop vite : choisissez un autre code.",
-        "en": "The same digit six times is too easy to guess: choose another code.",
-    },
-    PinProblem.SEQUENCE: {
-        "fr": "Une suite de chiffres (comme 123456 ou 987654) se devine trop vite : "
-        "choisissez un autre code.",
-        "en": "A run of digits (like 123456 or 987654) is too easy to guess: "
-        "choose another code.",
-    },
-    PinProblem.REPEATED: {
-        "fr": "Un motif répété (comme 121212 ou 123123) se devine trop vite : "
-        "choisissez un autre code.",
-        "en": "A repeated pattern (like 121212 or 123123) is too easy to guess: "
-        "choose another code.",
-    },
-    PinProblem.COMMON: {
-        "fr": "Ce code fait partie des plus utilisés, on l’essaierait en premier : "
-        "choisissez-en un autre.",
-        "en": "This code is one of the most used ones, so it would be tried first: "
-        "choose another one.",
-    },
-    PinProblem.MISMATCH: {
-        "fr": "Les deux codes saisis ne sont pas identiques.",
-        "en": "The two codes you typed do not match.",
-    },
-    PinProblem.SAME_AS_OLD: {
-        "fr": "Le nouveau code doit être différent de l’ancien.",
-        "en": "The new code must differ from the old one.",
-    },
-}
-
-
 def _steps(pin: str) -> set[int]:
     return {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(pin)}
 
@@ -113,6 +73,3 @@ def check_new_pin(pin: str, again: str) -> PinProblem | None:
     """The first problem with a new PIN typed twice (``pin`` then ``again``), or None."""
     return weakness(pin) or (PinProblem.MISMATCH if pin != again else None)
 
-
-def message(problem: PinProblem, lang: Lang) -> str:
-    return MESSAGES[problem][lang]

@@ -21,11 +21,10 @@ from starlette.responses import RedirectResponse, Response
 from bot.logging import get_logger
 from bot.payments import CardRefused, PaymentError
 from bot.security import hash_token, new_token
-from bot.web.account_texts import S as TEXTS
-from bot.web.account_texts import translator
 from bot.web.accounts import TOKEN_SHAPE, AccountWeb
 from handlers.money import AmountError, Lang, Money
 from handlers.pins import PinProblem, check_new_pin
+from handlers.texts import TEXTS, translator
 from storage import pro, topups
 from storage import sessions as web_sessions
 from storage.ledger import CARD_FUNDING, ESCROW, HistoryEntry, user_account_code
@@ -244,7 +243,7 @@ class AccountPages:
                 else:
                     code = charge.decline_code if charge.decline_code in DECLINES else (
                         "generic_decline")
-                    error = t("topup_declined", amount=amount, reason=t(f"decline_{code}"))
+                    error = t("topup_declined", amount=amount, reason=t(f"card_reason_{code}"))
         return await self.page(request, holder, cookie, lang, notice=notice, error=error)
 
     # -- POST actions -----------------------------------------------------------------------
@@ -277,13 +276,13 @@ class AccountPages:
         try:
             await self.web.db(self._add_card, holder, f["number"], month, year, f["cvc"])
         except CardRefused as exc:
-            key = f"cardref_{exc.code}"
-            reason = t(key) if key in TEXTS else t("cardref_card_not_supported")
+            key = f"card_reason_{exc.code}"
+            reason = t(key) if key in TEXTS else t("card_reason_card_not_supported")
             return await self.page(request, holder, cookie, lang, status=400,
                                    error=t("card_refused", reason=reason))
         except topups.TopUpRefused:
             return await self.page(request, holder, cookie, lang, status=403,
-                                   error=t("account_inactive_body"))
+                                   error=t("account_inactive"))
         except PaymentError as exc:  # the provider refused for another reason
             log.warning("add_card_failed", code=exc.code)
             return await self.page(request, holder, cookie, lang, status=502,
@@ -320,7 +319,7 @@ class AccountPages:
                 "amount_too_small": t("topup_amount_too_small", amount=limits.minimum.format(lang)),
                 "amount_too_large": t("topup_amount_too_large", amount=limits.maximum.format(lang)),
                 "unknown_card": t("topup_unknown_card"),
-            }.get(exc.code, t("account_inactive_body"))
+            }.get(exc.code, t("account_inactive"))
             return await self.page(request, holder, cookie, lang, status=400, error=error)
         except PaymentError as exc:
             log.warning("topup_failed", code=exc.code)

@@ -19,6 +19,7 @@ from bot.web.accounts import TOKEN_SHAPE, AccountWeb
 from handlers.errors import TweetpayError
 from handlers.money import Lang
 from handlers.pins import check_new_pin
+from handlers.texts import translator
 from storage import sessions as web_sessions
 from storage import signup
 from storage.models import User
@@ -80,8 +81,6 @@ class SignupPages:
 
     @staticmethod
     def web_terms(lang: Lang, *, sandbox: bool) -> list[str]:
-        from bot.web.account_texts import translator
-
         items = translator(lang)("terms_items").split("|")
         return items if sandbox else items[:-1]  # the last item says "sandbox"
 
@@ -125,8 +124,6 @@ class SignupPages:
             return self.refusal(request, joined, lang)
         log.info("signup", x_user_id=joined.x_user_id, relinked=joined.relinked,
                  claimed_cents=joined.claimed.cents)
-        from bot.web.account_texts import translator
-
         t = translator(lang)
         extra = (
             t("welcome_claimed", amount=joined.claimed.format(lang), count=joined.claimed_count)

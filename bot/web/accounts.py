@@ -48,10 +48,10 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from bot.security import PinHasher
-from bot.web.account_texts import translator
 from bot.web.i18n import page_context, request_lang
 from handlers.confirmation import PinPolicy
 from handlers.money import Lang
+from handlers.texts import translator
 from storage.sealing import Sealer
 
 Clock = Callable[[], dt.datetime]
@@ -112,7 +112,7 @@ class AccountWeb:
         **context: Any,
     ) -> Response:
         ctx: dict[str, Any] = {
-            **page_context(request, lang, title, self.settings.bot_handle, translator(lang)),
+            **page_context(request, lang, title, self.settings.bot_handle),
             "tone": tone,
             **context,
         }

@@ -48,7 +48,7 @@ from bot.logging import get_logger
 from bot.metrics import CONFIRMATIONS
 from bot.security import PinHasher
 from bot.web.accounts import account_routes, account_web
-from bot.web.i18n import page_context, request_lang, translator
+from bot.web.i18n import page_context, request_lang
 from bot.web.metrics_route import metrics_routes
 from bot.webhook import webhook_routes
 from handlers.confirmation import (
@@ -61,6 +61,7 @@ from handlers.confirmation import (
 )
 from handlers.money import Lang
 from handlers.pins import PIN_LENGTH
+from handlers.texts import translator
 from storage.confirmations import ConfirmationService, Facts, Outcome, Result
 from storage.sealing import Sealer
 
@@ -234,7 +235,7 @@ class Pages:
             return self.message(
                 request,
                 title="title_locked",
-                body="locked_get_body",
+                body="account_locked",
                 status=status,
                 lang=lang,
                 headers=headers,

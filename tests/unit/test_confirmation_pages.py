@@ -1,36 +1,11 @@
-"""The confirmation pages' strings: both languages, same placeholders, language picking."""
+"""Which language a page speaks (bot.web.i18n); the strings are tested in test_texts."""
 
 from __future__ import annotations
 
-import string
-
 import pytest
 
-from bot.web.i18n import STRINGS, accept_language, pick_lang, translator
-from handlers.confirmation import DONE_PUBLIC, LOCKOUT_DM, RECEIPT_DM, RECEIVED_DM
-
-
-def _fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-@pytest.mark.parametrize("key", sorted(STRINGS))
-def test_every_page_string_has_both_languages_with_the_same_placeholders(key: str) -> None:
-    texts = STRINGS[key]
-    assert set(texts) == {"fr", "en"}
-    assert _fields(texts["fr"]) == _fields(texts["en"])
-    assert "'" not in texts["fr"]  # French typography: the apostrophe is ’
-
-
-@pytest.mark.parametrize("texts", [DONE_PUBLIC, RECEIVED_DM, RECEIPT_DM, LOCKOUT_DM])
-def test_notices_have_both_languages_with_the_same_placeholders(texts: dict[str, str]) -> None:
-    assert set(texts) == {"fr", "en"}
-    assert _fields(texts["fr"]) == _fields(texts["en"])
-
-
-def test_public_done_text_has_no_link_and_no_mention() -> None:
-    for text in DONE_PUBLIC.values():
-        assert "@" not in text and "http" not in text and "{link}" not in text
+from bot.web.i18n import accept_language, pick_lang
+from handlers.texts import translator
 
 
 @pytest.mark.parametrize(

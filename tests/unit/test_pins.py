@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.pins import (
-    COMMON_PINS,
-    MESSAGES,
-    PinProblem,
-    check_new_pin,
-    message,
-    weakness,
-)
+from handlers.pins import COMMON_PINS, PinProblem, check_new_pin, weakness
+from handlers.texts import TEXTS, render
 
 P = PinProblem
 
@@ -104,8 +98,8 @@ def test_check_new_pin(pin: str, again: str, problem: PinProblem | None) -> None
 
 
 def test_every_problem_has_a_distinct_message_in_both_languages() -> None:
-    assert set(MESSAGES) == set(PinProblem)
+    assert all(f"pin_{problem.value}" in TEXTS for problem in PinProblem)
     for lang in ("fr", "en"):
-        texts = [message(problem, lang) for problem in PinProblem]
+        texts = [render(f"pin_{problem.value}", lang) for problem in PinProblem]
         assert all(texts) and len(set(texts)) == len(texts)
-    assert "6" in message(P.FORMAT, "fr") and "6" in message(P.FORMAT, "en")
+    assert "6" in render("pin_format", "fr") and "6" in render("pin_format", "en")

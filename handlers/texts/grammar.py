@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from handlers.money import Lang
 
-MESSAGES: dict[str, dict[Lang, str]] = {
+GRAMMAR: dict[str, dict[Lang, str]] = {
     "no_command": {
         "fr": "Je n'ai pas reconnu de commande. Exemple : #envoyer 12,50 € @ami merci. "
               "Écrivez #aide pour la liste.",
@@ -139,7 +139,3 @@ EXAMPLES: dict[str, dict[Lang, str]] = {
     "request": {"fr": "#demander 12 € @ami resto", "en": "#request €12 @friend lunch"},
 }
 
-
-def message(code: str, lang: Lang, **values: str | int) -> str:
-    """The reply text for ``code`` in ``lang``."""
-    return MESSAGES[code][lang].format(**values)

@@ -1,17 +1,15 @@
-"""Reply texts, French and English, as named templates.
+"""What the bot posts and sends by DM, French and English side by side.
 
 Public texts never carry a URL nor an @mention of anyone (DESIGN.md X platform rules: the
 thread's own author is reached by the reply itself); links travel by DM as the ``{link}``
-placeholder filled at send time. ``render`` formats amounts for the language.
+placeholder filled at send time.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from handlers.money import Lang
 
-from handlers.money import Lang, Money
-
-TEXTS: dict[str, dict[Lang, str]] = {
+MESSAGES: dict[str, dict[Lang, str]] = {
     # Public acknowledgements (no link, no mention).
     "ack_check_dm": {
         "fr": "Demande reçue : {amount} pour {payee_kind}. Le lien de confirmation vous attend "
@@ -31,19 +29,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "Your DMs are closed, so here is your confirmation link (useless without your "
         "secret code, valid {ttl} min): {link}",
     },
-    "done_public": {
-        "fr": "C'est fait : paiement de {amount} effectué. Réf. {reference}",
-        "en": "Done: payment of {amount} completed. Ref. {reference}",
-    },
     "invite_signup_public": {
         "fr": "Bonjour ! Pour payer par tweet, il faut un compte : écrivez-nous en message privé "
         "#inscription et nous vous enverrons votre lien d'inscription.",
         "en": "Hello! Paying by tweet needs an account: send us a DM saying #signup and we will "
         "send you your sign-up link.",
-    },
-    "private_only_public": {
-        "fr": "Cette commande est privée : envoyez-la-nous en message privé.",
-        "en": "This command is private: please send it to us by DM.",
     },
     # Direct messages.
     "confirm_link_dm": {
@@ -145,10 +135,6 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "Votre demande de {amount} à {payer} (réf. {reference}) a expiré sans paiement.",
         "en": "Your request for {amount} from {payer} (ref. {reference}) expired unpaid.",
     },
-    "received_dm": {
-        "fr": "Vous avez reçu {amount} de {payer} ({memo_or_dash}). Réf. {reference}",
-        "en": "You received {amount} from {payer} ({memo_or_dash}). Ref. {reference}",
-    },
     "help": {
         "fr": "Commandes : #envoyer 12,50€ @ami [message] · #don 10€ @asso · #demander 5€ "
         "@ami · #solde · #historique · #annuler [réf.] · #stop. Plafond {cap_person} "
@@ -198,10 +184,6 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "votre compte.",
         "en": "{recipient} did not claim your {amount} in time: it is back in your account.",
     },
-    "escrow_cancelled": {
-        "fr": "Annulé : {amount} en attente pour {recipient} vous sont rendus.",
-        "en": "Cancelled: {amount} waiting for {recipient} is back in your account.",
-    },
     "signup_link_dm": {
         "fr": "Votre lien d'inscription (usage unique, valable {ttl} min) : {link} — vous y "
         "choisirez votre code secret.",
@@ -216,19 +198,42 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "fr": "Votre lien vers votre compte (usage unique, valable {ttl} min) : {link}",
         "en": "Your link to your account page (one-time, valid {ttl} min): {link}",
     },
-    "dm_only_link": {
-        "fr": "Pour des raisons de sécurité, écrivez-nous cette commande en message privé.",
-        "en": "For your security, please send us this command by DM.",
+    # Confirmation notices (handlers.confirmation): the reference makes each public text
+    # unique (X refuses a duplicate post).
+    "done_public": {
+        "fr": "C'est fait : paiement de {amount} effectué. Réf. {reference}",
+        "en": "Done: payment of {amount} completed. Ref. {reference}",
+    },
+    "received_dm": {
+        "fr": "Vous avez reçu {amount} de @{payer} ({memo}). Réf. {reference}",
+        "en": "You received {amount} from @{payer} ({memo}). Ref. {reference}",
+    },
+    "receipt_dm": {
+        "fr": "Paiement confirmé : {amount} à @{payee} ({memo}). Réf. {reference}",
+        "en": "Payment confirmed: {amount} to @{payee} ({memo}). Ref. {reference}",
+    },
+    "request_cancelled_dm": {
+        "fr": "Votre demande de {amount} à @{payer} (réf. {reference}) n'a pas été payée : elle "
+        "est annulée. Vous pouvez la refaire.",
+        "en": "Your request for {amount} from @{payer} (ref. {reference}) was not paid: it is "
+        "cancelled. You may send it again.",
+    },
+    "lockout_dm": {
+        "fr": "Alerte sécurité : {failures} codes secrets erronés de suite. Votre compte est "
+        "bloqué jusqu'à {until} UTC. Si ce n'était pas vous, ne communiquez jamais votre code "
+        "et changez-le.",
+        "en": "Security alert: {failures} wrong secret codes in a row. Your account is locked "
+        "until {until} UTC. If this was not you, never share your code and change it.",
     },
 }
 
-
-def render(key: str, lang: Lang, **params: Any) -> str:
-    """Fill a template; ``Money`` values are formatted for the language."""
-    template = TEXTS[key][lang if lang in ("fr", "en") else "fr"]
-    values = {k: v.format(lang) if isinstance(v, Money) else v for k, v in params.items()}
-    return template.format(**values)
-
-
-def memo_or_dash(memo: str) -> str:
-    return memo if memo else "—"
+# Sent only by direct message, never posted: a DM may be long (X allows 10 000 characters) and
+# carries links and private facts; every other text here may be posted and must fit one post.
+DM_ONLY: frozenset[str] = frozenset({
+    "confirm_link_dm", "request_link_dm", "ack_request_dm", "signup_needed_dm",
+    "rolling_limit_24h", "rolling_limit_30d", "account_locked", "account_inactive",
+    "balance_dm", "history_dm", "history_empty_dm", "expired_dm", "request_expired_dm",
+    "recipient_invite_hint", "escrow_invite_dm", "escrow_claimed_recipient_dm",
+    "escrow_claimed_sender_dm", "escrow_reminder_dm", "escrow_refunded_dm", "signup_link_dm",
+    "login_link_dm", "received_dm", "receipt_dm", "request_cancelled_dm", "lockout_dm",
+})

@@ -1,15 +1,10 @@
-"""The sign-up and account pages' strings, French and English (the confirmation pages' own
-strings stay in ``bot.web.i18n``; ``translator`` here falls back to them)."""
+"""The sign-up and account pages' strings, French and English side by side."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from bot.web.i18n import STRINGS as CONFIRM_STRINGS
 from handlers.money import Lang
-from handlers.pins import MESSAGES as PIN_MESSAGES
 
-S: dict[str, dict[Lang, str]] = {
+ACCOUNT: dict[str, dict[Lang, str]] = {
     # -- sign-up ------------------------------------------------------------------------
     "title_signup": {"fr": "Ouvrir votre compte", "en": "Open your account"},
     "signup_lead": {
@@ -85,7 +80,6 @@ S: dict[str, dict[Lang, str]] = {
         "le gérer.",
         "en": "This X account already has an account. Send #account to @{bot} by DM to manage it.",
     },
-    "or": {"fr": "ou", "en": "or"},
     "sign_in_with_x": {"fr": "Se connecter avec X", "en": "Sign in with X"},
     "title_x_failed": {"fr": "Connexion X impossible", "en": "X sign-in failed"},
     "x_denied_body": {
@@ -199,7 +193,6 @@ S: dict[str, dict[Lang, str]] = {
         "en": "The account is closed and your consent to DMs withdrawn. The balance must be "
         "zero. You can come back with #signup.",
     },
-    "unlink_pin": {"fr": "Votre code secret", "en": "Your secret code"},
     "unlink_submit": {"fr": "Délier le compte", "en": "Unlink the account"},
     "logout": {"fr": "Se déconnecter", "en": "Sign out"},
     "donations": {"fr": "Dons reçus", "en": "Donations received"},
@@ -220,16 +213,15 @@ S: dict[str, dict[Lang, str]] = {
         "fr": "Recharge de {amount} refusée par la banque : {reason} Rien n’a été débité.",
         "en": "Top-up of {amount} declined by the bank: {reason} Nothing was charged.",
     },
-    "decline_generic_decline": {
+    "card_reason_generic_decline": {
         "fr": "la carte a été refusée.",
         "en": "the card was declined.",
     },
-    "decline_insufficient_funds": {
+    "card_reason_insufficient_funds": {
         "fr": "provision insuffisante sur la carte.",
         "en": "insufficient funds on the card.",
     },
-    "decline_expired_card": {"fr": "la carte a expiré.", "en": "the card has expired."},
-    "decline_incorrect_cvc": {
+    "card_reason_incorrect_cvc": {
         "fr": "le cryptogramme est incorrect.",
         "en": "the security code is incorrect.",
     },
@@ -237,28 +229,28 @@ S: dict[str, dict[Lang, str]] = {
         "fr": "Carte refusée : {reason}",
         "en": "Card refused: {reason}",
     },
-    "cardref_invalid_number": {
+    "card_reason_invalid_number": {
         "fr": "ce numéro n’en est pas un.",
         "en": "this is not a card number.",
     },
-    "cardref_incorrect_number": {
+    "card_reason_incorrect_number": {
         "fr": "le numéro est incorrect (vérifiez les chiffres).",
         "en": "the number is incorrect (check the digits).",
     },
-    "cardref_invalid_expiry_month": {
+    "card_reason_invalid_expiry_month": {
         "fr": "le mois d’expiration est invalide.",
         "en": "the expiry month is invalid.",
     },
-    "cardref_invalid_expiry_year": {
+    "card_reason_invalid_expiry_year": {
         "fr": "l’année d’expiration est invalide.",
         "en": "the expiry year is invalid.",
     },
-    "cardref_expired_card": {"fr": "la carte a expiré.", "en": "the card has expired."},
-    "cardref_invalid_cvc": {
+    "card_reason_expired_card": {"fr": "la carte a expiré.", "en": "the card has expired."},
+    "card_reason_invalid_cvc": {
         "fr": "le cryptogramme est invalide.",
         "en": "the security code is invalid.",
     },
-    "cardref_card_not_supported": {
+    "card_reason_card_not_supported": {
         "fr": "cette carte n’est pas acceptée ici.",
         "en": "this card is not accepted here.",
     },
@@ -281,10 +273,6 @@ S: dict[str, dict[Lang, str]] = {
     "topup_unavailable": {
         "fr": "Le service de paiement ne répond pas comme prévu. Rien n’a été crédité ; réessayez.",
         "en": "The payment service did not answer as expected. Nothing was credited; try again.",
-    },
-    "account_inactive_body": {
-        "fr": "Ce compte n’est pas actif pour l’instant.",
-        "en": "This account is not active at the moment.",
     },
     "pin_wrong": {
         "fr": "Code erroné. Encore {left} essai(s) avant blocage.",
@@ -316,16 +304,39 @@ S: dict[str, dict[Lang, str]] = {
         "en": "Cannot unlink: {amount} you sent is still waiting for its recipient and may "
         "come back to you. Cancel it (#cancel) or wait.",
     },
+    # -- PIN rules (handlers.pins.PinProblem → "pin_<problem>") ------------------------------
+    "pin_format": {
+        "fr": "Le code secret doit compter exactement 6 chiffres (0 à 9), sans espace.",
+        "en": "The secret code must be exactly 6 digits (0 to 9), with no spaces.",
+    },
+    "pin_all_same": {
+        "fr": "Six fois le même chiffre se devine trop vite : choisissez un autre code.",
+        "en": "The same digit six times is too easy to guess: choose another code.",
+    },
+    "pin_sequence": {
+        "fr": "Une suite de chiffres (comme 123456 ou 987654) se devine trop vite : "
+        "choisissez un autre code.",
+        "en": "A run of digits (like 123456 or 987654) is too easy to guess: "
+        "choose another code.",
+    },
+    "pin_repeated": {
+        "fr": "Un motif répété (comme 121212 ou 123123) se devine trop vite : "
+        "choisissez un autre code.",
+        "en": "A repeated pattern (like 121212 or 123123) is too easy to guess: "
+        "choose another code.",
+    },
+    "pin_common": {
+        "fr": "Ce code fait partie des plus utilisés, on l’essaierait en premier : "
+        "choisissez-en un autre.",
+        "en": "This code is one of the most used ones, so it would be tried first: "
+        "choose another one.",
+    },
+    "pin_mismatch": {
+        "fr": "Les deux codes saisis ne sont pas identiques.",
+        "en": "The two codes you typed do not match.",
+    },
+    "pin_same_as_old": {
+        "fr": "Le nouveau code doit être différent de l’ancien.",
+        "en": "The new code must differ from the old one.",
+    },
 }
-
-for _problem, _texts in PIN_MESSAGES.items():
-    S[f"pin_{_problem.value}"] = _texts
-
-
-def translator(lang: Lang):  # type: ignore[no-untyped-def]
-    def t(key: str, **params: Any) -> str:
-        texts = S.get(key) or CONFIRM_STRINGS[key]
-        text = texts[lang]
-        return text.format(**params) if params else text
-
-    return t

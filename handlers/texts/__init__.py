@@ -1,0 +1,81 @@
+"""Every text a user sees, French and English side by side, and the one lookup: ``render``.
+
+The catalogue is one dictionary ``TEXTS`` (key → ``{"fr": …, "en": …}``) assembled from four
+families, each in its own module so that none grows past a screenful of review:
+
+- ``messages``: what the bot posts in public and sends by DM (public texts carry no URL and
+  mention no one: DESIGN.md X platform rules);
+- ``grammar``: why the grammar refused a command (quotes nothing the user wrote);
+- ``pages``: the confirmation pages;
+- ``account``: the sign-up, login and account pages (PIN rules included).
+
+A key lives in exactly one family (``TEXTS`` refuses a duplicate at import). ``render`` formats
+``Money`` values for the language; pages get ``translator(lang)``, the same lookup with the
+language bound (Jinja templates call it as ``t('key', **params)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from handlers.money import Lang, Money
+from handlers.texts.account import ACCOUNT
+from handlers.texts.grammar import EXAMPLES, GRAMMAR
+from handlers.texts.messages import MESSAGES
+from handlers.texts.pages import PAGES
+
+LANGS: tuple[Lang, ...] = ("fr", "en")
+
+FAMILIES: dict[str, Mapping[str, Mapping[Lang, str]]] = {
+    "messages": MESSAGES,
+    "grammar": GRAMMAR,
+    "pages": PAGES,
+    "account": ACCOUNT,
+}
+
+
+def _merge() -> dict[str, Mapping[Lang, str]]:
+    merged: dict[str, Mapping[Lang, str]] = {}
+    for family in FAMILIES.values():
+        for key, texts in family.items():
+            if key in merged:
+                raise ValueError(f"text key {key!r} is defined twice")
+            merged[key] = texts
+    return merged
+
+
+TEXTS: dict[str, Mapping[Lang, str]] = _merge()
+
+
+def lang_of(value: str | None) -> Lang:
+    """A stored or guessed language code as a ``Lang``: English if it says so, else French."""
+    return "en" if (value or "").strip().lower()[:2] == "en" else "fr"
+
+
+def render(key: str, lang: Lang | str, **params: Any) -> str:
+    """The text ``key`` in ``lang`` with its placeholders filled; ``Money`` values are
+    formatted for the language (``12,50 €`` / ``€12.50``)."""
+    lang = lang_of(lang)
+    template = TEXTS[key][lang]
+    values = {k: v.format(lang) if isinstance(v, Money) else v for k, v in params.items()}
+    return template.format(**values)
+
+
+def memo_or_dash(memo: str) -> str:
+    """A memo as a text shows it: a dash when there is none."""
+    return memo if memo else "—"
+
+
+def translator(lang: Lang) -> Callable[..., str]:
+    """``render`` with the language bound: the ``t`` of the page templates."""
+
+    def t(key: str, **params: Any) -> str:
+        return render(key, lang, **params)
+
+    return t
+
+
+__all__ = [
+    "EXAMPLES", "FAMILIES", "LANGS", "TEXTS", "lang_of", "memo_or_dash", "render", "translator",
+]
