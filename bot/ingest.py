@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.logging import get_logger
+from handlers.x_text import unescape_tweet
 from storage import inbox
 
 log = get_logger(__name__)
@@ -43,12 +44,14 @@ def _later(a: str | None, b: str | None) -> str | None:
 
 
 def mention_payload(tweet: Any) -> dict[str, Any]:
+    # X sends tweet text HTML-escaped (``R&amp;D``): the inbox keeps what the author wrote.
+    text, entities = unescape_tweet(tweet.text, tweet.entities or {})
     return {
         "tweet_id": str(tweet.id),
         "author_id": int(tweet.author_id),
         "author_handle": tweet.author_handle or "",
-        "text": tweet.text,
-        "entities": tweet.entities or {},
+        "text": text,
+        "entities": entities,
         "conversation_id": tweet.conversation_id,
         "in_reply_to_user_id": tweet.in_reply_to_user_id,
         "referenced_tweets": [{"type": ref.type, "id": ref.id}

@@ -42,6 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.logging import get_logger
+from handlers.x_text import unescape_tweet
 from storage import inbox
 
 log = get_logger(__name__)
@@ -156,7 +157,8 @@ def tweet_payload(tweet: Mapping[str, Any], bot_user_id: str) -> dict[str, Any] 
         return None
     else:
         text, raw_entities = tweet.get("full_text") or tweet["text"], tweet.get("entities")
-    entities = _v2_entities(raw_entities)
+    # Escaped by X (``&amp;``) like the v2 text: unescaped as the poller does, offsets moved.
+    text, entities = unescape_tweet(str(text), _v2_entities(raw_entities))
     if not any(m["id"] == bot_user_id for m in entities.get("mentions", ())):
         return None
     tweet_id = str(tweet["id_str"])
@@ -171,7 +173,7 @@ def tweet_payload(tweet: Mapping[str, Any], bot_user_id: str) -> dict[str, Any] 
         "tweet_id": tweet_id,
         "author_id": int(author_id),
         "author_handle": str(user.get("screen_name") or ""),
-        "text": str(text),
+        "text": text,
         "entities": entities,
         "conversation_id": None if reply_to else tweet_id,
         "in_reply_to_user_id": int(reply_to_user) if reply_to_user else None,

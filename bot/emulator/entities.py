@@ -59,3 +59,9 @@ def extract_entities(
     if mentions:
         entities["mentions"] = mentions
     return entities
+
+
+def escape_text(text: str) -> str:
+    """X HTML-escapes ``&``, ``<`` and ``>`` in a tweet's text (recorded bodies carry
+    ``&amp;``); the entities' offsets are then computed on the escaped text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.emulator.endpoints import DEFAULT_RATE_LIMITS
-from bot.emulator.entities import extract_entities
+from bot.emulator.entities import escape_text, extract_entities
 from bot.emulator.limits import Limits
 from bot.emulator.records import (
     TWITTER_EPOCH_MS,
@@ -181,6 +181,8 @@ class EmulatorState(Limits):
                     "Your Tweet text is too long. For more information on "
                     "how X determines text length see https://github.com/twitter/twitter-text.",
                 )
+            if not retweet_of:
+                text = escape_text(text)  # X serves it escaped (a retweet's already is)
             if check_duplicate and any(
                 t.author_id == author.id and t.text == text and not retweet_of
                 for t in self.tweets.values()

@@ -5,111 +5,30 @@ confirmation page through Starlette's test client on the same database.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Engine, func, select
-from starlette.testclient import TestClient
+from sqlalchemy import Engine, select
 
-from bot.sandbox import SandboxUser, sandbox_users, seed_accounts
-from bot.web.app import create_app
-from bot.worker import Runtime, build_runtime
-from config import load_settings
+from bot.worker import build_runtime
 from handlers.money import Money
 from storage.accounts import open_user
 from storage.escrow import claim_for
 from storage.ledger import ESCROW, Ledger, user_account_code
-from storage.models import EscrowHold, InboxEvent, OutboxMessage, PaymentIntent
+from storage.models import EscrowHold, InboxEvent, OutboxMessage
 from storage.uow import UnitOfWork
 
-PIN = {"alice": "482916", "bob": "739251"}
-LINK = re.compile(r"https?://\S+/c/([A-Za-z0-9_\-]+)")
-
-
-class FakeClock:
-    def __init__(self, now: dt.datetime | None = None) -> None:
-        # Starts at the real time: the emulator stamps rate-limit resets with its own clock.
-        self.now = now or dt.datetime.now(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-@dataclass
-class World:
-    runtime: Runtime
-    emulator: object
-    web: TestClient
-    clock: FakeClock
-    ledger: Ledger
-    users: dict[str, SandboxUser]
-    engine: Engine
-
-    def tweet(self, author: str, text: str, **links: object) -> str:
-        return str(self.emulator.control.tweet(author, text, **links)["id"])  # type: ignore[attr-defined]
-
-    def dm(self, sender: str, text: str) -> str:
-        return str(self.emulator.control.dm(sender, text)["id"])  # type: ignore[attr-defined]
-
-    def posts(self) -> dict[str, list[dict[str, object]]]:
-        return self.emulator.control.bot_posts()  # type: ignore[attr-defined,no-any-return]
-
-    def dms_to(self, handle: str) -> list[str]:
-        uid = str(self.users[handle].x_user_id) if handle in self.users else handle
-        return [str(d["text"]) for d in self.posts()["dms"] if str(d.get("recipient_id")) == uid]
-
-    def link_for(self, handle: str) -> str:
-        texts = [t for t in self.dms_to(handle) if LINK.search(t)]
-        assert texts, f"no link DM to {handle}"
-        match = LINK.search(texts[-1])
-        assert match
-        return match.group(1)
-
-    def confirm(self, token: str, pin: str) -> tuple[int, str]:
-        page = self.web.get(f"/c/{token}")
-        if page.status_code != 200:
-            return page.status_code, page.text  # a person sees this page and stops there
-        fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
-        fields["pin"] = pin
-        response = self.web.post(f"/c/{token}", data=fields,
-                                 headers={"Origin": "http://testserver"})
-        return response.status_code, response.text
-
-    def balance(self, handle: str) -> Money:
-        return self.ledger.balance(user_account_code(self.users[handle].x_user_id))
-
-    def intents(self) -> list[PaymentIntent]:
-        with self.runtime.sessions() as session:
-            return list(session.scalars(select(PaymentIntent).order_by(PaymentIntent.id)))
-
-    def count(self, model: type) -> int:
-        with self.runtime.sessions() as session:
-            return session.scalar(select(func.count()).select_from(model)) or 0
+try:
+    from tests.integration.bot_world import PIN, World, make_world
+except ImportError:  # tests/ itself on sys.path (pytest's rootdir-less import mode)
+    from integration.bot_world import PIN, World, make_world
 
 
 @pytest.fixture
 def world(engine: Engine, emulator: object) -> Iterator[World]:
-    settings = load_settings(public_base_url="http://testserver")
-    clock = FakeClock()
-    state = emulator.state  # type: ignore[attr-defined]
-    # Tests poll DMs on every tick; the emulator otherwise keeps X's 15 per 15 minutes.
-    state.set_rate_limit("dm_events", 10_000)
-    runtime = build_runtime(settings, base_url=emulator.base_url,  # type: ignore[attr-defined]
-                            credentials=emulator.credentials,  # type: ignore[attr-defined]
-                            clock=clock, engine=engine)
-    users = sandbox_users(state)
-    seed_accounts(runtime.sessions, settings, users, clock())
-    app = create_app(settings, runtime.sessions, clock=clock, sealer=runtime.sealer)
-    with TestClient(app, base_url="http://testserver") as web:
-        yield World(runtime, emulator, web, clock, Ledger(engine),
-                    {u.handle: u for u in users}, engine)
+    with make_world(engine, emulator) as built:
+        yield built
 
 
 def test_public_tweet_payment_end_to_end(world: World) -> None:

@@ -130,6 +130,15 @@ def test_a_mention_becomes_the_pollers_payload() -> None:
     assert tweet_payload(v1_tweet("5001", ALICE, text), BOT) == polled("5001", ALICE, text)
 
 
+def test_escaped_text_becomes_what_the_author_wrote_as_the_poller_does() -> None:
+    sent = "@Smoney #envoyer 5€ @bob R&amp;D &lt;3 😀"  # X escapes &, <, > in tweet text
+    payload = tweet_payload(v1_tweet("5001", ALICE, sent), BOT)
+    assert payload == polled("5001", ALICE, sent)
+    assert payload is not None and payload["text"] == "@Smoney #envoyer 5€ @bob R&D <3 😀"
+    bob = payload["entities"]["mentions"][1]
+    assert payload["text"][bob["start"]:bob["end"]] == "@bob"
+
+
 def test_hand_written_v1_offsets_are_kept() -> None:
     """Code points, not UTF-16: the € before @bob does not shift it (both X APIs agree)."""
     tweet = v1_tweet("5001", ALICE, "@Smoney #envoyer 5€ 🎉 @bob")
