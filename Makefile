@@ -20,8 +20,10 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 # pytest exits 5 when it collects no test; that is not a failure of the code.
+# .ci/with-postgres starts a throwaway PostgreSQL cluster when the server binaries are
+# installed (pg_ctl) and TWEETPAY_TEST_POSTGRES_URL is not set, and removes it afterwards.
 test: $(STAMP) lint
-	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
+	PYTHON=$(PY) .ci/with-postgres $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.ledger

@@ -8,7 +8,7 @@ per core, nothing else running: the most PIN checks this machine can do per seco
 Ours: ``bot.web.server`` (uvicorn, the app, SQLite WAL synchronous=FULL or PostgreSQL) in its
 own process; ``--clients`` threads POST the form of distinct intents with the right PIN over
 keep-alive HTTP, each confirmation being a real one (PIN check, one transaction: intent,
-token, ledger transfer, outbox rows). DESIGN.md target: ours >= 0.80 x the ceiling.
+token, ledger transfer, outbox rows). docs/design.md target: ours >= 0.80 x the ceiling.
 
 Both are measured in interleaved rounds, so they see the same load. On a shared machine the
 wall-clock figures still jump with other people's work, so each round also prints CPU
@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> None:
             if name is not None and args.postgres_url:
                 _drop_postgres(args.postgres_url, name)
     print(
-        "target (DESIGN.md): ratio >= 0.80 of the Argon2id ceiling on all cores; the CPU ratio"
+        "target (docs/design.md): ratio >= 0.80 of the Argon2id ceiling on all cores; the CPU ratio"
         " (Argon2id CPU per check / all CPU per confirmation, DB server included) is what the"
         " wall-clock ratio tends to on an idle machine"
     )

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.ledger [--n 3000] [--postgres-url URL]
 
-The baseline transaction (DESIGN.md "Performance targets"): read two balances, check funds,
+The baseline transaction (docs/design.md "Performance targets"): read two balances, check funds,
 update both, insert the transfer row (unique key) and two postings, commit. SQLite runs in
 WAL with synchronous=FULL on both sides; PostgreSQL is measured with 1 client, 8 clients
 spread over many accounts, and 8 clients on one hot account (every transfer debits it).

@@ -5,7 +5,7 @@ before the commit re-fetches the same events (the inbox's unique key makes that 
 crash after it resumes from the cursor. After an outage the gateway pages back all the way
 to the saved cursor, so nothing is skipped.
 
-Only what the author wrote counts (DESIGN.md): a retweet is never a command of the
+Only what the author wrote counts (docs/design.md): a retweet is never a command of the
 retweeter; a quote tweet is handled on the quoting text only (X's ``text`` is exactly that).
 """
 

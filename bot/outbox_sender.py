@@ -1,9 +1,9 @@
 """The outbox sender: delivers pending outbox rows to X, within X's budgets.
 
 Order: most urgent first (``priority``, then age): a confirmation link before a receipt.
-Pacing: the bot's budgets (DMs: 15 per 15 min and 1,440 per 24 h; posts: 100 per 15 min,
-NOTES.md) are counted from the outbox itself (rows sent in the window), so they hold across
-restarts and processes; a row that does not fit waits, unclaimed, instead of meeting a 429.
+Pacing: the bot's budgets (DMs: 15 per 15 min and 1,440 per 24 h; posts: 100 per 15 min;
+docs/x-platform.md) are counted from the outbox itself (rows sent in the window), so they hold
+across restarts and processes; a row that does not fit waits, unclaimed, instead of meeting a 429.
 Errors: rate limited → wait for the reset; transient → exponential backoff with full jitter;
 after ``outbox_max_attempts`` the row fails with the reason recorded.
 
@@ -44,7 +44,7 @@ WINDOW_24H = dt.timedelta(hours=24)
 
 @dataclass(frozen=True, slots=True)
 class Budgets:
-    """X's per-user limits for the bot account (NOTES.md); configurable for tests."""
+    """X's per-user limits for the bot account (docs/x-platform.md); configurable for tests."""
 
     dm_per_15min: int = 15
     dm_per_24h: int = 1440
@@ -215,7 +215,7 @@ class OutboxSender:
     def _public_fallback(self, kind: str, row_id: int, reply_to: str | None,
                          lang: str) -> tuple[str] | None:
         """DMs closed: a confirmation link may go in a public reply in the user's own thread
-        (useless without the PIN, DESIGN.md); nothing else falls back."""
+        (useless without the PIN, docs/design.md); nothing else falls back."""
         if kind != "dm" or not self._fallback or not reply_to:
             return None
         with self._sessions.begin() as session:
@@ -295,7 +295,7 @@ class OutboxSender:
         return None
 
     def _may_dm(self, session: Session, row: OutboxMessage) -> bool:
-        """DM only account holders and people who DMed the bot (DESIGN.md)."""
+        """DM only account holders and people who DMed the bot (docs/design.md)."""
         uid = row.recipient_x_user_id
         if uid is None:
             return False

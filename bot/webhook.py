@@ -1,6 +1,6 @@
 """Webhook ingest: X's Account Activity deliveries turned into the poller's inbox payloads.
 
-X calls us two ways (``x-api/NOTES.md``, "Webhooks"):
+X calls us two ways (``docs/x-platform.md``, "Webhooks"):
 
     GET  ?crc_token=T   the challenge; we answer ``crc_response(secret, T)``
     POST (JSON body)    events, signed: ``x-twitter-webhooks-signature: sha256=<base64
@@ -13,7 +13,7 @@ dict ``bot.ingest.mention_payload`` / ``dm_payload`` build from the v2 API, so t
 cannot tell which door an event came through, and the inbox's unique (source, event id) makes
 a tweet delivered by the webhook, again by the webhook and once more by the poller one event.
 
-Only what the author wrote counts (DESIGN.md): a retweet is skipped, a quote tweet keeps the
+Only what the author wrote counts (docs/design.md): a retweet is skipped, a quote tweet keeps the
 quoting text and entities only (the quoted tweet sits in ``quoted_status``, never read). Our
 own tweets and DMs come back through the webhook too; they are skipped, as the poller does.
 

@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     outbox_seconds: float = Field(default=2.0, gt=0)
     expiry_seconds: float = Field(default=30.0, gt=0)
 
-    # Messaging policy (DESIGN.md: DMs are the scarcest resource).
+    # Messaging policy (docs/design.md: DMs are the scarcest resource).
     dm_receipt_to_sender: bool = False
     public_link_fallback: bool = True
     outbox_max_attempts: int = Field(default=8, gt=0)

@@ -314,7 +314,7 @@ def confirmation_notices(
 ) -> list[Outgoing]:
     """What a confirmed payment says on X: the recipient's notice by DM, a short public "done"
     in the thread of a public intent, and the sender's DM receipt only if the setting asks
-    (the page is the receipt; DESIGN.md: a payment costs at most two DMs).
+    (the page is the receipt; docs/design.md: a payment costs at most two DMs).
 
     ``payee_reachable``: the payee may be DMed (an account holder who did not send #stop).
     ``thread_reachable``: the thread's author did not send #stop.

@@ -393,7 +393,7 @@ def _link_decision(event: Event, facts: Facts, lang: Lang, purpose: Literal["sig
 
 def sign_up(cmd: SignUp, event: Event, facts: Facts) -> Decision:
     """By DM only: the DM'd link proves control of the X account; a stranger's public tweet
-    gets a public invitation to DM us, without a link (DESIGN.md X platform rules)."""
+    gets a public invitation to DM us, without a link (docs/design.md X platform rules)."""
     if facts.author is not None:
         return answer(event, cmd.lang, render("already_signed_up", cmd.lang), private=False,
                       reason="already_signed_up")

@@ -22,7 +22,7 @@ LINK_PLACEHOLDER = "{link}"
 @dataclass(frozen=True, slots=True)
 class PublicReply:
     """A reply in the thread of ``in_reply_to_tweet_id`` (never carries a link, but the DM
-    fallback of a confirmation link, see DESIGN.md)."""
+    fallback of a confirmation link, see docs/design.md)."""
 
     dedupe_key: str
     in_reply_to_tweet_id: str

@@ -48,7 +48,7 @@ def _handle(session: Session, x_user_id: int) -> str:
 
 
 def may_dm(session: Session, x_user_id: int) -> bool:
-    """DESIGN.md: DM only account holders and people who wrote to the bot; #stop wins."""
+    """docs/design.md: DM only account holders and people who wrote to the bot; #stop wins."""
     contact = session.get(Contact, x_user_id)
     if contact is not None and contact.stopped:
         return False

@@ -57,7 +57,7 @@ def as_party(user: User | None) -> Party | None:
 def touch_contact(session: Session, x_user_id: int, handle: str, *, via_dm: bool,
                   lang: str | None, now: dt.datetime) -> Contact:
     """Someone wrote to the bot: remember the handle; a DM opts them in to DMs; writing again
-    lifts a #stop (DESIGN.md X platform rules)."""
+    lifts a #stop (docs/design.md X platform rules)."""
     contact = session.get(Contact, x_user_id)
     if contact is None:
         contact = Contact(x_user_id=x_user_id, handle=handle, dm_opt_in=False, stopped=False,

@@ -1,6 +1,6 @@
 """One runner at a time for jobs that must not run twice at once across processes.
 
-On PostgreSQL several worker processes may share the database (DESIGN.md, Scale): the pollers
+On PostgreSQL several worker processes may share the database (docs/design.md, Scale): the pollers
 take a session-level advisory lock and a worker that does not get it skips that run (another
 one is polling). Correctness never depends on it — the inbox's unique key already makes a
 double delivery a no-op — it saves X API calls, the scarcest thing the bot has. On SQLite

@@ -84,7 +84,7 @@ class User(Base):
 
 
 class Contact(Base):
-    """What the bot may do towards an X user id (DESIGN.md X platform rules): DM only users
+    """What the bot may do towards an X user id (docs/design.md X platform rules): DM only users
     who opted in (account holders, people who DMed the bot); honour #stop."""
 
     __tablename__ = "contacts"

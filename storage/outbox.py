@@ -79,7 +79,7 @@ def _row(item: Outgoing, sealer: Sealer, now: dt.datetime) -> dict[str, Any]:
         "kind": "reply" if public else "dm",
         "priority": item.priority,
         "recipient_x_user_id": None if public else item.recipient_x_user_id,  # type: ignore[union-attr]
-        # A DM's thread is where its public fallback goes (DESIGN.md: links only by DM).
+        # A DM's thread is where its public fallback goes (docs/design.md: links only by DM).
         "in_reply_to_tweet_id": (item.in_reply_to_tweet_id if public  # type: ignore[union-attr]
                                  else item.fallback_tweet_id),  # type: ignore[union-attr]
         "text": item.text,

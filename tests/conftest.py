@@ -19,6 +19,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -80,12 +81,32 @@ def _unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
+PG_SKIP_REASON = (
+    f"PostgreSQL tests skipped: set {PG_URL_ENV}=postgresql+psycopg://user@host:port/db, or"
+    " install PostgreSQL's server binaries (pg_ctl, initdb) and `make test` starts a"
+    " throwaway cluster itself"
+)
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> str:
     url = os.environ.get(PG_URL_ENV)
     if not url:
-        pytest.skip(f"{PG_URL_ENV} is not set")
+        pytest.skip(PG_SKIP_REASON)
     return url
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per skip reason (with its count) instead of one per test: a run without
+    PostgreSQL says once how to enable those tests."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"SKIPPED ({count}): {reason}")
 
 
 @pytest.fixture(scope="session")

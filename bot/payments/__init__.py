@@ -1,6 +1,6 @@
 """The payment provider port: tokenize a card, charge a token, refund a charge.
 
-One small interface per outside service (STYLE.md): ``PaymentProvider`` is what the top-up
+One small interface per outside service (docs/design.md): ``PaymentProvider`` is what the top-up
 service (``storage.topups``) talks to; ``SandboxProvider`` (``bot.payments.sandbox``) is the
 embedded default and the fake of the tests. A real acquirer goes behind the same three methods.
 

@@ -100,7 +100,7 @@ log = get_logger("bot.web")
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware: the DESIGN.md headers on every HTTP response, errors included."""
+    """Pure ASGI middleware: the docs/design.md headers on every HTTP response, errors included."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

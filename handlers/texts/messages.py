@@ -1,6 +1,6 @@
 """What the bot posts and sends by DM, French and English side by side.
 
-Public texts never carry a URL nor an @mention of anyone (DESIGN.md X platform rules: the
+Public texts never carry a URL nor an @mention of anyone (docs/design.md X platform rules: the
 thread's own author is reached by the reply itself); links travel by DM as the ``{link}``
 placeholder filled at send time.
 """

@@ -49,7 +49,7 @@ def test_public_tweet_payment_end_to_end(world: World) -> None:
     assert len(posts["tweets"]) == 2  # the acknowledgement and the "done" reply
     done = posts["tweets"][1]
     assert done["referenced_tweets"] == [{"type": "replied_to", "id": tweet_id}]
-    # A payment costs two DMs (link, notice) and two posts (ack, done): DESIGN.md's budget.
+    # A payment costs two DMs (link, notice) and two posts (ack, done): docs/design.md's budget.
     assert (len(posts["dms"]), len(posts["tweets"])) == (2, 2)
     assert world.ledger.verify() == []
 
