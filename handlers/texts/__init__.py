@@ -4,7 +4,7 @@ The catalogue is one dictionary ``TEXTS`` (key → ``{"fr": …, "en": …}``) a
 families, each in its own module so that none grows past a screenful of review:
 
 - ``messages``: what the bot posts in public and sends by DM (public texts carry no URL and
-  mention no one: DESIGN.md X platform rules);
+  mention no one: docs/design.md, docs/x-platform.md);
 - ``grammar``: why the grammar refused a command (quotes nothing the user wrote);
 - ``pages``: the confirmation pages;
 - ``account``: the sign-up, login and account pages (PIN rules included).
