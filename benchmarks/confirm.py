@@ -43,9 +43,11 @@ from bot.security import PinHasher, new_token
 from config import load_settings
 from handlers.money import Money
 from storage.db import make_engine, make_session_factory
+from storage.intents import bind
 from storage.ledger import CARD_FUNDING, Ledger, user_account_code
 from storage.migrate import upgrade
 from storage.models import ConfirmationToken, PaymentIntent, User
+from storage.sealing import Sealer
 
 PIN = "482916"
 PAYERS = 16
@@ -111,6 +113,7 @@ def seed(url: str, hasher: PinHasher, n: int) -> list[tuple[str, int, int]]:
     sessions = make_session_factory(engine)
     now = dt.datetime.now(dt.UTC)
     pin_hash = hasher.hash(PIN)
+    sealer = Sealer([k.get_secret_value() for k in load_settings().data_keys])
     ids = [10_000 + i for i in range(PAYERS)]
     with sessions.begin() as session:
         for x_user_id in ids:
@@ -160,6 +163,7 @@ def seed(url: str, hasher: PinHasher, n: int) -> list[tuple[str, int, int]]:
             )
             session.add(intent)
             session.flush()
+            bind(intent, sealer)
             session.add(
                 ConfirmationToken(
                     token_hash=token_hash,

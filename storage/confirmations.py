@@ -37,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.security import PinHasher, hash_token
+from handlers.binding import INTENT_LABEL, intent_parts
 from handlers.confirmation import (
     REASON_ACCOUNT_UNAVAILABLE,
     REASON_INSUFFICIENT_FUNDS,
@@ -152,6 +153,7 @@ class IntentRow:
     wrong_pin_attempts: int
     tweet_id: str | None
     expires_at: dt.datetime
+    binding_mac: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +292,7 @@ class ConfirmationService:
         """Read only: what the page shows for this link now."""
         now = self._clock()
         tok, intent, payer = self._read(hash_token(token))
-        refused = check_link(tok, intent, now)
+        refused = check_link(tok, intent, now) or self._unbound(intent)
         facts = _facts(tok, intent, payer)
         if refused is None:
             # A locked account sees the payment but is told to come back later.
@@ -304,7 +306,8 @@ class ConfirmationService:
         token_hash = hash_token(token)
         now = self._clock()
         tok, intent, payer = self._read(token_hash)
-        refused = check_link(tok, intent, now, shown) or check_payer(payer, now)
+        refused = (check_link(tok, intent, now, shown) or self._unbound(intent)
+                   or check_payer(payer, now))
         if refused is not None:
             return self._refused(refused, _facts(tok, intent, payer))
         assert payer is not None
@@ -319,6 +322,14 @@ class ConfirmationService:
                     raise
             time.sleep(backoff_seconds(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _unbound(self, intent: IntentRow | None) -> Refused | None:
+        """MISMATCH unless the intent still carries the MAC made over its values at creation:
+        its amount, payee or memo changed since (PSD2 dynamic linking, ``handlers.binding``)."""
+        if intent is None or self._sealer.mac_ok(intent.binding_mac, INTENT_LABEL,
+                                                  *intent_parts(intent)):
+            return None
+        return Refused(Refusal.MISMATCH)
 
     def _verify(self, pin_hash: str, pin: str) -> bool:
         with self._pin_slots:
@@ -347,6 +358,9 @@ class ConfirmationService:
                 # The PIN changed between the read and the lock (rare): check the new one.
                 matched = self._verify(payer.pin_hash, pin)
             now = self._clock()
+            unbound = self._unbound(intent) if check_link(tok, intent, now) is None else None
+            if unbound is not None:  # checked again on the locked row
+                return self._refused(unbound, None)
             decision = decide(tok, intent, payer, matched, now, self._policy, shown)
             if isinstance(decision, Refused):
                 return self._refused(decision, _facts(tok, intent, payer))  # nothing written

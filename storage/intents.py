@@ -11,6 +11,7 @@ from dataclasses import replace
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from handlers.binding import INTENT_LABEL, intent_parts
 from handlers.decide import Decision, NewIntent, Party, PendingIntent
 from handlers.money import Money
 from handlers.outcomes import PRIORITY_NOTICE, DirectMessage
@@ -96,8 +97,13 @@ def held_for_cancel(session: Session, x_user_id: int) -> tuple[PendingIntent, ..
     return tuple(PendingIntent(hold_id, ref) for hold_id, ref in rows)
 
 
+def bind(intent: PaymentIntent, sealer: Sealer) -> None:
+    """Sign the intent's frozen values (``handlers.binding``): every confirmation checks it."""
+    intent.binding_mac = sealer.mac(INTENT_LABEL, *intent_parts(intent))
+
+
 def _create_intent(session: Session, new: NewIntent, source_event_id: str,
-                   now: dt.datetime) -> PaymentIntent:
+                   now: dt.datetime, sealer: Sealer) -> PaymentIntent:
     intent = PaymentIntent(
         reference=new.reference, source_event_id=source_event_id, kind=new.kind,
         channel=new.channel, lang=new.lang, initiator_x_user_id=new.initiator_x_user_id,
@@ -108,6 +114,7 @@ def _create_intent(session: Session, new: NewIntent, source_event_id: str,
     )
     session.add(intent)
     session.flush()
+    bind(intent, sealer)  # the id is known now
     session.add(ConfirmationToken(
         token_hash=new.token_hash, purpose="confirm", x_user_id=new.payer_x_user_id,
         intent_id=intent.id, amount_cents=new.amount.cents,
@@ -125,7 +132,7 @@ def apply(uow: UnitOfWork, sealer: Sealer, decision: Decision, *, source_event_i
     intent = None
     outgoing = list(decision.outgoing)
     if decision.new_intent is not None:
-        intent = _create_intent(session, decision.new_intent, source_event_id, now)
+        intent = _create_intent(session, decision.new_intent, source_event_id, now, sealer)
         outgoing = [
             replace(item, intent_id=intent.id) if item.link else item for item in outgoing
         ]

@@ -198,6 +198,9 @@ class PaymentIntent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # HMAC (server key) over id, kind, payer, payee, amount, memo, expiry (handlers.binding):
+    # checked by every confirmation; NULL or stale: refused.
+    binding_mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class ConfirmationToken(Base):
@@ -357,3 +360,35 @@ class EscrowHold(Base):
     claim_deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Passkey(Base):
+    """A WebAuthn credential of an account holder: its id and public key only (the private
+    key never leaves the authenticator). ``sign_count`` must grow with each use."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[str] = mapped_column(Text)  # COSE key, base64url
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    user_handle: Mapped[str] = mapped_column(String(128))  # the WebAuthn user.id, base64url
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebAuthnChallenge(Base):
+    """A one-time WebAuthn challenge for a registration or a step-up (an intent's challenge is
+    derived from the intent instead: ``handlers.binding``). Spent by one guarded UPDATE."""
+
+    __tablename__ = "webauthn_challenges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))  # 'register' or 'step_up:<action>'
+    challenge: Mapped[str] = mapped_column(String(64), unique=True)  # base64url
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -13,10 +13,13 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.security import PinHasher, new_token
+from config import load_settings
 from handlers.money import Money
 from storage.db import make_session_factory
+from storage.intents import bind
 from storage.ledger import CARD_FUNDING, Ledger, user_account_code
 from storage.models import ConfirmationToken, OutboxMessage, PaymentIntent, User
+from storage.sealing import Sealer
 
 try:
     from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, Live, serve_live
@@ -81,6 +84,7 @@ def _seed(engine: Engine, hasher: PinHasher) -> tuple[str, int]:
         )
         session.add(intent)
         session.flush()
+        bind(intent, Sealer([k.get_secret_value() for k in load_settings().data_keys]))
         session.add(
             ConfirmationToken(
                 token_hash=token_hash,

@@ -25,6 +25,7 @@ from config import load_settings
 from handlers.money import Money
 from handlers.outcomes import PRIORITY_ALERT, PRIORITY_NOTICE, PRIORITY_RECEIPT, PRIORITY_REPLY
 from storage.db import make_session_factory
+from storage.intents import bind
 from storage.ledger import CARD_FUNDING, Ledger, user_account_code
 from storage.models import (
     ConfirmationToken,
@@ -141,6 +142,7 @@ class World:
             )
             session.add(intent)
             session.flush()
+            bind(intent, self.sealer)
             session.add(
                 ConfirmationToken(
                     token_hash=token_hash,
