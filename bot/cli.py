@@ -25,6 +25,7 @@ def _settings(**overrides: object) -> Settings:
 
 
 @click.group()
+@click.version_option(package_name="tweetpay", prog_name="tweetpay")
 def main() -> None:
     """tweetpay: pay by tweet."""
 
@@ -198,6 +199,21 @@ def _look_up(settings: Settings, handle: str) -> tuple[int, str]:
     if user is None:
         raise click.ClickException(f"no X account named @{handle}")
     return int(user.id), user.username
+
+
+@main.command("settings")
+@click.option("--markdown", "fmt", flag_value="markdown", help="docs/settings.md's content.")
+@click.option("--env-example", "fmt", flag_value="env", help=".env.example's content.")
+def settings_cmd(fmt: str | None) -> None:
+    """Every TWEETPAY_* setting: name, default and description (from config/settings.py)."""
+    from config import reference
+
+    if fmt == "markdown":
+        click.echo(reference.markdown(), nl=False)
+    elif fmt == "env":
+        click.echo(reference.env_example(), nl=False)
+    else:
+        click.echo(reference.text_table())
 
 
 if __name__ == "__main__":

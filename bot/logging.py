@@ -15,6 +15,8 @@ from typing import Any
 
 import structlog
 
+from bot.links import ONE_TIME_PATHS
+
 REDACTED = "[redacted]"
 _SECRET_KEYS = re.compile(
     r"pin|pepper|secret|token|password|passwd|authorization|cookie|key|url|link|card|iban|code",
@@ -23,7 +25,8 @@ _SECRET_KEYS = re.compile(
 # Keys matched above that are known to be harmless (ids and counters, not credentials).
 _SAFE_KEYS = frozenset({"token_id", "intent_id", "key_id", "event_key", "idempotency_key"})
 _SECRET_PATTERNS = [
-    re.compile(r"(/(?:c|signup|login|s)/)[A-Za-z0-9_\-]{16,}"),  # one-time links
+    # One-time links: every path of bot.links, whatever is added there later.
+    re.compile(r"(/(?:" + "|".join(map(re.escape, ONE_TIME_PATHS)) + r")/)[A-Za-z0-9_\-]{16,}"),
     re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=\-]+", re.IGNORECASE),
     re.compile(r"(oauth_(?:token|signature|consumer_key)=\"?)[^\",&\s]+"),
     re.compile(r"((?:access_token|refresh_token|code|client_secret)=)[^&\s\"]+"),

@@ -55,59 +55,101 @@ class SettingsError(RuntimeError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    # A string right under a field is its description (`tweetpay settings`, docs/settings.md).
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True,
+                                      use_attribute_docstrings=True)
 
     env: Environment = "sandbox"
+    """sandbox (emulator, sandbox keys), development, or production (refuses sandbox secrets, see
+    docs/security.md)."""
     data_dir: Path = Path("data")
+    """Directory for the SQLite file, the emulator's world and the sandbox acquirer's state."""
     database_url: str = ""  # empty: an SQLite file in data_dir
+    """sqlite:///path or postgresql+psycopg://user:pass@host/db; empty: an SQLite file in the data
+    dir."""
 
     # Money rules (from the S-Money seeds): integer cents, no fees.
     cap_person: MoneySetting = Money(25_000)
+    """Largest payment between people, in euros."""
     cap_pro: MoneySetting = Money(50_000)
+    """Largest payment or donation to a Pro account, in euros."""
     min_amount: MoneySetting = Money(1)
+    """Smallest payment or top-up, in euros."""
     limit_24h: MoneySetting = Money(50_000)
+    """Most a user may send over a sliding 24 hours (escrow holds included), in euros."""
     limit_30d: MoneySetting = Money(150_000)
+    """Most a user may send over a sliding 30 days, in euros."""
     topup_max: MoneySetting = Money(100_000)  # one card top-up, at most (min: min_amount)
+    """Largest single card top-up, in euros."""
 
     confirmation_ttl_seconds: int = Field(default=600, gt=0, le=600)
+    """Lifetime of a confirmation link, in seconds (at most 600)."""
     claim_period_days: int = Field(default=14, gt=0)
+    """Days a newcomer has to claim money waiting in escrow before it goes back."""
     pin_max_attempts_per_intent: int = Field(default=3, gt=0)
+    """Wrong codes that cancel one payment."""
     pin_max_failures_per_account: int = Field(default=5, gt=0, le=5)
+    """Wrong codes in a row that lock the account (at most 5)."""
     lockout_minutes: int = Field(default=30, gt=0)
+    """How long a locked account stays locked, in minutes."""
     session_minutes: int = Field(default=15, gt=0, le=60)  # account page (cookie) sessions
+    """Lifetime of an account page session, in minutes (at most 60)."""
 
     bot_handle: str = "Smoney"
+    """The bot account's @handle (display; identity is its numeric id)."""
     public_base_url: str = "http://127.0.0.1:8000"
+    """Public URL of the web process; links in DMs point there (https:// in production)."""
     web_host: str = "127.0.0.1"
+    """Address the web process (and the worker's metrics server) listens on."""
     web_port: int = Field(default=8000, gt=0, lt=65536)
+    """Port of the web process."""
 
     # X API: empty base URL means "start the embedded emulator".
     x_api_base_url: str = ""
+    """X API origin, https://api.twitter.com in production; empty: the local emulator."""
     emulator_port: int = Field(default=8765, ge=0, lt=65536)
+    """Port of the sandbox's X emulator (0: any free port)."""
     x_consumer_key: SecretStr = SecretStr("sandbox-consumer-key")
+    """The X app's API key (OAuth 1.0a consumer key)."""
     x_consumer_secret: SecretStr = SecretStr("sandbox-consumer-secret")
+    """The X app's API key secret: signs OAuth 1.0a calls and webhook deliveries."""
     x_access_token: SecretStr = SecretStr("")
+    """The bot account's access token (USERID-...); empty in the sandbox."""
     x_access_token_secret: SecretStr = SecretStr("")
+    """The bot account's access token secret."""
     x_client_id: str = "sandbox-client-id"
+    """OAuth 2.0 client id of the X app (Sign in with X)."""
     x_client_secret: SecretStr = SecretStr("sandbox-client-secret")
+    """OAuth 2.0 client secret of the X app."""
     x_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Timeout of every call to X, in seconds."""
 
     # Keys: data keys are Fernet keys, newest first (older ones still decrypt: rotation).
     data_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=lambda: [SANDBOX_DATA_KEY]
     )
+    """Fernet keys sealing data at rest, comma-separated, newest first (older ones decrypt)."""
     pin_pepper: SecretStr = SANDBOX_PIN_PEPPER
+    """Secret mixed into every PIN hash, kept out of the database (32 bytes or more in
+    production)."""
 
     # Jobs (seconds).
     poll_mentions_seconds: float = Field(default=15.0, gt=0)
+    """Seconds between two polls of the bot's mentions."""
     poll_dms_seconds: float = Field(default=60.0, gt=0)
+    """Seconds between two polls of the bot's DMs (X allows 15 reads per 15 minutes)."""
     outbox_seconds: float = Field(default=2.0, gt=0)
+    """Seconds between two passes of the outbox sender (and of pending inbox rows)."""
     expiry_seconds: float = Field(default=30.0, gt=0)
+    """Seconds between two passes of the expiry and escrow jobs."""
 
     # Messaging policy (docs/design.md: DMs are the scarcest resource).
     dm_receipt_to_sender: bool = False
+    """Also DM the payer a receipt (costs one more DM per payment)."""
     public_link_fallback: bool = True
+    """Payer's DMs closed: post the confirmation link in a public reply in their thread."""
     outbox_max_attempts: int = Field(default=8, gt=0)
+    """Failed sends after which a message is given up (marked failed)."""
 
     # Metrics (bot/metrics.py, docs/operations.md).
     metrics_token: SecretStr = Field(
@@ -116,11 +158,17 @@ class Settings(BaseSettings):
     )
     worker_metrics_port: int = Field(
         default=9108, ge=0, lt=65536,
-        description="Port of the worker's own /metrics server on 127.0.0.1 (0: off).",
+        description="Port of the worker's own /metrics server, on TWEETPAY_WEB_HOST (0: off).",
     )
 
+    # Operator page /ops (bot/web/ops.py, docs/operations.md).
+    ops_token: SecretStr = SecretStr("")
+    """Password of the operator page /ops (HTTP Basic, user `ops`); empty: the page is off."""
+
     log_level: str = "INFO"
+    """DEBUG, INFO, WARNING or ERROR."""
     log_format: Literal["auto", "json", "console"] = "auto"
+    """json, console, or auto (json in production or off a terminal)."""
 
     @field_validator("database_url")
     @classmethod
@@ -170,14 +218,57 @@ class Settings(BaseSettings):
         return not self.x_api_base_url
 
     def check_production(self) -> None:
-        if self.env != "production":
-            return
-        if self.data_keys[0].get_secret_value() == SANDBOX_DATA_KEY.get_secret_value():
-            raise SettingsError(f"{ENV_PREFIX}DATA_KEYS: the sandbox key is refused in production")
-        if self.pin_pepper.get_secret_value() == SANDBOX_PIN_PEPPER.get_secret_value():
-            raise SettingsError(f"{ENV_PREFIX}PIN_PEPPER: the sandbox pepper is refused here")
-        if self.uses_emulator:
-            raise SettingsError(f"{ENV_PREFIX}X_API_BASE_URL: production must talk to X")
+        problems = production_problems(self)
+        if problems:
+            raise SettingsError("refused in production: " + "; ".join(problems))
+
+
+# -- production refusals (docs/security.md) ----------------------------------------------------
+
+MIN_PEPPER_BYTES = 32
+MIN_OPS_TOKEN_CHARS = 32
+
+
+def _sandbox_default(name: str) -> str:
+    default = Settings.model_fields[name].default
+    return default.get_secret_value() if isinstance(default, SecretStr) else str(default)
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Every reason production must not start with these settings, each naming its variable."""
+    if settings.env != "production":
+        return []
+    problems: list[str] = []
+
+    def refuse(field: str, why: str) -> None:
+        problems.append(f"{ENV_PREFIX}{field.upper()}: {why}")
+
+    sandbox_key = SANDBOX_DATA_KEY.get_secret_value()
+    if any(key.get_secret_value() == sandbox_key for key in settings.data_keys):
+        refuse("data_keys", "holds the sandbox key (anyone can read it in the source)")
+    pepper = settings.pin_pepper.get_secret_value()
+    if pepper == SANDBOX_PIN_PEPPER.get_secret_value():
+        refuse("pin_pepper", "the sandbox pepper is public")
+    elif len(pepper.encode()) < MIN_PEPPER_BYTES:
+        refuse("pin_pepper", f"empty or shorter than {MIN_PEPPER_BYTES} bytes")
+    if settings.uses_emulator:
+        refuse("x_api_base_url", "empty means the emulator; production must talk to X")
+    elif not settings.x_api_base_url.lower().startswith("https://"):
+        refuse("x_api_base_url", "must be an https:// URL")
+    if not settings.public_base_url.lower().startswith("https://"):
+        refuse("public_base_url", "must be an https:// URL (links and cookies need TLS)")
+    for field in ("x_consumer_secret", "x_client_id", "x_client_secret"):
+        value = getattr(settings, field)
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if text == _sandbox_default(field):
+            why = "the sandbox value"
+            if field == "x_consumer_secret":
+                why += " (it signs webhook deliveries: anyone could forge one)"
+            refuse(field, why)
+    ops = settings.ops_token.get_secret_value()
+    if ops and len(ops) < MIN_OPS_TOKEN_CHARS:
+        refuse("ops_token", f"shorter than {MIN_OPS_TOKEN_CHARS} characters")
+    return problems
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -102,8 +102,9 @@ log = get_logger("bot.web")
 class SecurityHeaders:
     """Pure ASGI middleware: the docs/design.md headers on every HTTP response, errors included."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         self.app = app
+        self.headers = SECURITY_HEADERS + list(extra)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -112,9 +113,9 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                names = {name for name, _ in SECURITY_HEADERS}
+                names = {name for name, _ in self.headers}
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message["headers"] = kept + SECURITY_HEADERS
+                message["headers"] = kept + self.headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -467,6 +468,9 @@ def create_app(
         routes=routes,
         exception_handlers={HTTPException: pages.http_error, 500: pages.http_error},
     )
-    app.add_middleware(SecurityHeaders)
+    # Production is https only (config refuses an http:// public URL): browsers must not
+    # even try plain http for the next two years.
+    hsts = ((b"strict-transport-security", b"max-age=63072000; includeSubDomains"),)
+    app.add_middleware(SecurityHeaders, extra=hsts if settings.env == "production" else ())
     app.state.service = service
     return app

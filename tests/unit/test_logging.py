@@ -12,7 +12,7 @@ from bot.logging import REDACTED, configure_logging, get_logger, redact_text
 
 TOKEN = "Zx9_-kQ2mP7rT4vW8yB1nC5dF6gH3jL0"
 LINK = f"https://pay.example.org/c/{TOKEN}"
-SIGNUP = f"http://127.0.0.1:8000/signup/{TOKEN}"
+SIGNUP = f"http://127.0.0.1:8000/s/{TOKEN}"
 
 
 @pytest.fixture

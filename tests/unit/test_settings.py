@@ -9,6 +9,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from config import SettingsError, load_settings
+from config.settings import SANDBOX_DATA_KEY, SANDBOX_PIN_PEPPER
 from handlers.money import Money
 
 # Regression: pydantic-settings used to JSON-decode amounts and keys before our validators, so
@@ -78,14 +79,56 @@ def test_production_refuses_sandbox_secrets(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("TWEETPAY_ENV", "production")
     with pytest.raises(SettingsError, match="TWEETPAY_DATA_KEYS"):
         load_settings()
-    monkeypatch.setenv("TWEETPAY_DATA_KEYS", Fernet.generate_key().decode())
-    with pytest.raises(SettingsError, match="TWEETPAY_PIN_PEPPER"):
-        load_settings()
-    monkeypatch.setenv("TWEETPAY_PIN_PEPPER", "a-real-pepper-from-the-vault")
-    with pytest.raises(SettingsError, match="TWEETPAY_X_API_BASE_URL"):
-        load_settings()
-    monkeypatch.setenv("TWEETPAY_X_API_BASE_URL", "https://api.x.com")
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
     assert load_settings().env == "production"
+
+
+# A production configuration that passes: each refusal test spoils one variable of it.
+PRODUCTION = {
+    "TWEETPAY_DATA_KEYS": Fernet.generate_key().decode(),
+    "TWEETPAY_PIN_PEPPER": "p" * 32,
+    "TWEETPAY_X_API_BASE_URL": "https://api.twitter.com",
+    "TWEETPAY_PUBLIC_BASE_URL": "https://pay.example.org",
+    "TWEETPAY_X_CONSUMER_SECRET": "real-consumer-secret",
+    "TWEETPAY_X_CLIENT_ID": "real-client-id",
+    "TWEETPAY_X_CLIENT_SECRET": "real-client-secret",
+}
+SANDBOX_KEY = SANDBOX_DATA_KEY.get_secret_value()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("TWEETPAY_PIN_PEPPER", "", "shorter than 32 bytes"),
+        ("TWEETPAY_PIN_PEPPER", "p" * 31, "shorter than 32 bytes"),
+        ("TWEETPAY_PIN_PEPPER", "é" * 15 + "p", "shorter than 32 bytes"),  # 31 bytes
+        ("TWEETPAY_PIN_PEPPER", SANDBOX_PIN_PEPPER.get_secret_value(), "sandbox"),
+        ("TWEETPAY_PUBLIC_BASE_URL", "http://pay.example.org", "https://"),
+        ("TWEETPAY_X_API_BASE_URL", "http://api.twitter.com", "https://"),
+        ("TWEETPAY_X_API_BASE_URL", "", "emulator"),
+        ("TWEETPAY_X_CONSUMER_SECRET", "sandbox-consumer-secret", "forge"),
+        ("TWEETPAY_X_CLIENT_ID", "sandbox-client-id", "sandbox value"),
+        ("TWEETPAY_X_CLIENT_SECRET", "sandbox-client-secret", "sandbox value"),
+        ("TWEETPAY_DATA_KEYS", SANDBOX_KEY, "sandbox key"),
+        ("TWEETPAY_DATA_KEYS", f"{PRODUCTION['TWEETPAY_DATA_KEYS']},{SANDBOX_KEY}", "sandbox key"),
+        ("TWEETPAY_OPS_TOKEN", "short", "32 characters"),
+    ],
+)
+def test_production_refuses_each_unsafe_value_by_name(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, words: str
+) -> None:
+    monkeypatch.setenv("TWEETPAY_ENV", "production")
+    for name, good in PRODUCTION.items():
+        monkeypatch.setenv(name, good)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert f"{variable}: " in message and words in message
+    assert message.count("TWEETPAY_") == 1  # only the spoiled variable is named
+    monkeypatch.setenv("TWEETPAY_ENV", "sandbox")
+    assert load_settings().env == "sandbox"  # the same values are fine outside production
 
 
 def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
