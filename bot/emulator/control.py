@@ -17,6 +17,7 @@ from bot.emulator.endpoints import ENDPOINTS
 from bot.emulator.records import DmEvent, Refusal, Tweet, User, iso_ms
 from bot.emulator.sandbox import seed_sandbox
 from bot.emulator.state import EmulatorState
+from bot.emulator.xchat_control import send_chat
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -112,8 +113,11 @@ async def create_user(request: Request, state: EmulatorState) -> Response:
 
 async def patch_user(request: Request, state: EmulatorState) -> Response:
     body = await _body(request)
+    xchat = body.pop("xchat", None)
     user = state.update_user(request.path_params["ref"], **body)
-    return JSONResponse(user_json(user))
+    if xchat is not None:
+        (state.xchat_users.add if xchat else state.xchat_users.discard)(user.id)
+    return JSONResponse({**user_json(user), "xchat": user.id in state.xchat_users})
 
 
 async def create_tweet(request: Request, state: EmulatorState) -> Response:
@@ -139,6 +143,9 @@ async def create_dm(request: Request, state: EmulatorState) -> Response:
     body = await _body(request)
     sender = state.require_user(_need(body, "sender"))
     recipient = state.require_user(body.get("recipient") or state.bot_user_id or "")
+    if sender.id in state.xchat_users:  # X moved this user to X Chat: the DM is a chat
+        sent = send_chat(state, sender.id, str(body.get("text", "")), recipient.id)
+        return JSONResponse({**sent, "transport": "xchat"}, status_code=201)
     event = state.send_dm(
         sender.id, recipient.id, str(body.get("text", "")), enforce=bool(body.get("enforce", False))
     )

@@ -21,6 +21,12 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "dm_events": ("GET", "/2/dm_events"),
     "send_dm": ("POST", "/2/dm_conversations/with/:participant_id/messages"),
     "oauth2_token": ("POST", "/2/oauth2/token"),
+    "chat_public_keys": ("GET", "/2/users/:id/public_keys"),
+    "chat_register_keys": ("POST", "/2/users/:id/public_keys"),
+    "chat_conversations": ("GET", "/2/chat/conversations"),
+    "chat_events": ("GET", "/2/chat/conversations/:id/events"),
+    "chat_keys": ("POST", "/2/chat/conversations/:id/keys"),
+    "chat_send": ("POST", "/2/chat/conversations/:id/messages"),
 }
 _ENDPOINT_PATTERNS = [
     (name, method, re.compile("^" + re.sub(r":\w+", r"[^/]+", path) + "$"))

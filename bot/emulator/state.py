@@ -64,6 +64,13 @@ class EmulatorState(Limits):
         }
         # (endpoint, subject, window) -> [window start, count]; not persisted.
         self._windows: dict[tuple[str, str, int], list[float]] = {}
+        # X Chat: the server's world (ciphertext only) and the sandbox users' own apps.
+        from bot.emulator.xchat_clients import ChatClients
+        from bot.emulator.xchat_world import XChatWorld
+
+        self.xchat = XChatWorld(self.now_ms)
+        self.chat_clients = ChatClients(self.xchat)
+        self.xchat_users: set[str] = set()  # users whose DMs X moved to X Chat
 
     # -- time and ids ------------------------------------------------------------------------
 

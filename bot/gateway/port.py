@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
 from bot.gateway.values import DmEvent, MentionBatch, RateBudget, XUser
 
@@ -45,6 +46,12 @@ class XGateway(ABC):
     def recent_dm_texts(self, recipient_id: int | str) -> list[str]:
         """Texts of the DMs the bot itself sent to ``recipient_id`` lately (first page only):
         the outbox uses it after a crash to tell a sent DM from a lost one."""
+
+    def chat_call(self, endpoint: str, method: str, route: str, *,
+                  params: dict[str, Any] | None = None,
+                  body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One X Chat or public-key route (tweepy has no methods for them): JSON in and out."""
+        raise NotImplementedError("this gateway does not speak X Chat")
 
     def budget(self, endpoint: str) -> RateBudget | None:
         """What X said is left for ``endpoint`` (e.g. ``send_dm``); None if not known yet."""

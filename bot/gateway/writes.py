@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.gateway.core import GatewayCore
 
 
@@ -19,6 +21,12 @@ class Writes(GatewayCore):
     def post(self, text: str) -> str:
         body = self._call("create_tweet", self._client.create_tweet, text=text, user_auth=True)
         return str(body["data"]["id"])
+
+    def chat_call(self, endpoint: str, method: str, route: str, *,
+                  params: dict[str, Any] | None = None,
+                  body: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._call(endpoint, self._client.request, method=method, route=route,
+                          params=params or {}, json=body, user_auth=True)
 
     def send_dm(self, recipient_id: int | str, text: str) -> str:
         body = self._call(
