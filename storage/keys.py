@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, XChatKey
 from storage.sealing import Sealer
 from storage.topups import rotate_card_keys
 
@@ -26,6 +26,16 @@ def rotate_sealed_links(session: Session, sealer: Sealer) -> int:
     return count
 
 
+def rotate_chat_keys(session: Session, sealer: Sealer) -> int:
+    """Re-seal the bot's X Chat private key blobs (retired ones too) with the newest key."""
+    keys = list(session.scalars(select(XChatKey).order_by(XChatKey.id)))
+    for key in keys:
+        key.sealed_blob = sealer.rotate(key.sealed_blob)
+    session.flush()
+    return len(keys)
+
+
 def rotate_all(session: Session, sealer: Sealer) -> dict[str, int]:
     return {"cards": rotate_card_keys(session, sealer),
-            "links": rotate_sealed_links(session, sealer)}
+            "links": rotate_sealed_links(session, sealer),
+            "chat_keys": rotate_chat_keys(session, sealer)}

@@ -47,6 +47,15 @@ class ControlClient:
     def dm(self, sender: str, text: str, recipient: str | None = None) -> dict[str, Any]:
         return self._call("POST", "dms", {"sender": sender, "text": text, "recipient": recipient})
 
+    def chat(self, sender: str, text: str, recipient: str | None = None) -> dict[str, Any]:
+        """``sender``'s X app writes to the bot (or ``recipient``) in X Chat, encrypted."""
+        return self._call("POST", "chats",
+                          {"sender": sender, "text": text, "recipient": recipient})
+
+    def chats(self, user: str) -> list[dict[str, Any]]:
+        """``user``'s conversation with the bot, as their X app decrypts it."""
+        return self._call("GET", f"chats/{user}")["messages"]
+
     def dms(self) -> list[dict[str, Any]]:
         return self._call("GET", "dms")["dms"]
 

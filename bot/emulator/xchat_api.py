@@ -63,7 +63,7 @@ def render_event(event: ChatEvent, previous: ChatEvent | None) -> dict[str, Any]
 
 
 def _render_conversation(conversation: Conversation) -> dict[str, Any]:
-    return {"id": conversation.conversation_id.replace(":", "-"), "type": "OneToOne",
+    return {"id": conversation.conversation_id.replace(":", "-"), "type": "direct",
             "created_at": iso_ms(conversation.created_at_msec),
             "updated_at": iso_ms(conversation.updated_at_msec), "is_muted": False}
 
@@ -72,7 +72,12 @@ async def get_public_keys(request: Request, state: EmulatorState, who: Principal
     user_id = request.path_params["id"]
     if not _NUMERIC_ID.match(user_id) or user_id not in state.users:
         raise Refusal(404, "Not Found Error", f"Could not find user with id: [{user_id}].")
-    return JSONResponse({"data": state.xchat.public_keys(user_id)})
+    keys = state.xchat.public_keys(user_id)
+    if not keys:  # X's schema has no empty list: a partial error instead
+        return JSONResponse({"errors": [{
+            "title": "Not Found Error", "detail": f"User [{user_id}] has no public keys.",
+            "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+    return JSONResponse({"data": keys})
 
 
 async def get_many_public_keys(request: Request, state: EmulatorState,
@@ -81,6 +86,10 @@ async def get_many_public_keys(request: Request, state: EmulatorState,
     if not 1 <= len(ids) <= 100 or not all(_NUMERIC_ID.match(i) for i in ids):
         raise invalid_request("ids must be 1 to 100 numeric user ids")
     data = [{"user_id": i, **r} for i in ids for r in state.xchat.public_keys(i)]
+    if not data:
+        return JSONResponse({"errors": [{
+            "title": "Not Found Error", "detail": "None of these users has public keys.",
+            "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
     return JSONResponse({"data": data})
 
 

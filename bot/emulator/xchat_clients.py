@@ -79,21 +79,20 @@ class ChatClients:
         return max(records, key=lambda r: int(r["public_key_version"]))
 
     def _ensure_key(self, device: Device, peer_id: str, conversation_id: str) -> None:
-        """Load the conversation key, or make a new one when there is none we can unwrap."""
+        """Load the conversation key, or make a new one when the latest key change is not
+        addressed to both participants' current keys (a first message, or a rotation)."""
+        mine, theirs = self._latest(device.user_id), self._latest(peer_id)
+        wanted = {device.user_id: mine["public_key_version"],
+                  peer_id: theirs["public_key_version"]}
         conversation = self.world.events_of(conversation_id)
         if conversation is not None and conversation.key_events:
-            result = device.chat.decrypt_events(list(conversation.key_events))
-            latest = conversation.key_version
-            if latest is not None and latest in {str(v) for v in
-                                                 result.get("conversation_keys", {}) or {}}:
-                return
-            try:
-                device.chat.extract_conversation_keys([conversation.key_events[-1]])
-                device.chat.decrypt_events([conversation.key_events[-1]])
-                return
-            except ValueError:
-                pass  # addressed to an older key of ours: rotate the conversation key
-        mine, theirs = self._latest(device.user_id), self._latest(peer_id)
+            result = device.chat.decrypt_events([conversation.key_events[-1]])
+            for item in result.get("messages", []):
+                event = item.get("event", {})
+                versions = {str(k["user_id"]): str(k["public_key_version"])
+                            for k in event.get("participant_keys", [])}
+                if event.get("type") == "KeyChange" and versions == wanted:
+                    return
         prepared = device.chat.prepare_conversation_key_change([
             {"user_id": device.user_id, "public_key": mine["public_key"],
              "key_version": mine["public_key_version"]},

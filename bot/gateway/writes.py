@@ -25,8 +25,11 @@ class Writes(GatewayCore):
     def chat_call(self, endpoint: str, method: str, route: str, *,
                   params: dict[str, Any] | None = None,
                   body: dict[str, Any] | None = None) -> dict[str, Any]:
-        return self._call(endpoint, self._client.request, method=method, route=route,
-                          params=params or {}, json=body, user_auth=True)
+        def request(**_: Any) -> Any:
+            return self._client.request(method, route, params=params or {}, json=body,
+                                        user_auth=True)
+
+        return self._call(endpoint, request)
 
     def send_dm(self, recipient_id: int | str, text: str) -> str:
         body = self._call(

@@ -132,6 +132,8 @@ class BotChat:
             event = self._decrypt(encoded_event)
             if event is None:  # their keys may have rotated since we looked
                 self.trust(head.sender_id, refresh=True)
+                if key_events:
+                    self.load_key_events(key_events)
                 event = self._decrypt(encoded_event)
         if event is None:
             raise ChatRefused("the event does not verify or its key cannot be unwrapped")

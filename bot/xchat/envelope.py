@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import struct
 from dataclasses import dataclass
 
 from thrift.protocol.TBinaryProtocol import TBinaryProtocol
@@ -107,6 +108,43 @@ def decode_b64(text: str) -> bytes:
     return raw
 
 
+def _skip(proto: TBinaryProtocol, ftype: int, depth: int = 0) -> None:
+    """Skip one value; strings as bytes (thrift's own skip decodes them as UTF-8, and the
+    ciphertext inside a frame is not text)."""
+    if depth > 16:
+        raise EnvelopeError("nested too deep")
+    if ftype == TType.STRING:
+        proto.readBinary()
+    elif ftype == TType.STRUCT:
+        proto.readStructBegin()
+        while True:
+            _, inner, _ = proto.readFieldBegin()
+            if inner == TType.STOP:
+                break
+            _skip(proto, inner, depth + 1)
+            proto.readFieldEnd()
+        proto.readStructEnd()
+    elif ftype in (TType.LIST, TType.SET):
+        element, size = proto.readListBegin()
+        if size > MAX_EVENT_BYTES:
+            raise EnvelopeError("list too long")
+        for _ in range(size):
+            _skip(proto, element, depth + 1)
+        proto.readListEnd()
+    elif ftype == TType.MAP:
+        key, value, size = proto.readMapBegin()
+        if size > MAX_EVENT_BYTES:
+            raise EnvelopeError("map too long")
+        for _ in range(size):
+            _skip(proto, key, depth + 1)
+            _skip(proto, value, depth + 1)
+        proto.readMapEnd()
+    elif ftype in (TType.BOOL, TType.BYTE, TType.I16, TType.I32, TType.I64, TType.DOUBLE):
+        proto.skip(ftype)
+    else:
+        raise EnvelopeError(f"unknown field type {ftype}")
+
+
 def read(encoded_event: str) -> Envelope:
     """The clear fields of a framed event; raises EnvelopeError on anything malformed."""
     if not isinstance(encoded_event, str):
@@ -127,12 +165,12 @@ def read(encoded_event: str) -> Envelope:
                 _, member_type, member = proto.readFieldBegin()
                 kind = member if member in (MESSAGE_CREATE, KEY_CHANGE) else 0
                 if member_type != TType.STOP:
-                    proto.skip(member_type)
+                    _skip(proto, member_type)
                     proto.readFieldBegin()  # the union's stop
             else:
-                proto.skip(ftype)
+                _skip(proto, ftype)
             proto.readFieldEnd()
-    except (TTransportException, UnicodeDecodeError, EOFError) as exc:
+    except (TTransportException, UnicodeDecodeError, EOFError, struct.error) as exc:
         raise EnvelopeError("truncated or malformed frame") from exc
     missing = [name for name in _STRING_FIELDS.values() if name not in values]
     if missing:
