@@ -422,3 +422,16 @@ class DmRoute(Base):
     transport: Mapped[str] = mapped_column(String(8))
     conversation_id: Mapped[str | None] = mapped_column(String(48))
     last_inbound_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ChatSend(Base):
+    """An outbox DM going out by X Chat: the encrypted payload, persisted before the POST so
+    a retry resends the same signed message (same ``message_id``), never a second one."""
+
+    __tablename__ = "chat_sends"
+
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(48))
+    message_id: Mapped[str] = mapped_column(String(40), unique=True)
+    sealed: Mapped[str] = mapped_column(Text)  # JSON of the XDK's SendPayload: ciphertext only
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

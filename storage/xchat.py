@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import DmRoute, XChatKey
+from storage.models import ChatSend, DmRoute, XChatKey
 
 
 def active_key(session: Session) -> XChatKey | None:
@@ -50,3 +50,14 @@ def note_inbound(session: Session, user_id: int, transport: str, conversation_id
 
 def route_of(session: Session, user_id: int) -> DmRoute | None:
     return session.get(DmRoute, user_id)
+
+
+def pending_send(session: Session, outbox_id: int) -> ChatSend | None:
+    return session.get(ChatSend, outbox_id)
+
+
+def save_send(session: Session, outbox_id: int, conversation_id: str, message_id: str,
+              sealed: str, now: dt.datetime) -> None:
+    session.add(ChatSend(outbox_id=outbox_id, conversation_id=conversation_id,
+                         message_id=message_id, sealed=sealed, created_at=now))
+    session.flush()
