@@ -46,8 +46,7 @@ def messages(gateway, bot_id: str) -> list[dict]:
 
 def test_a_chat_in_and_an_encrypted_reply_out(emulator, gateway, bot_chat):
     emulator.control.chat(ALICE, "#envoyer 5€ @bob & <merci> 🎉")
-    events = [e for e in inbound(gateway) if e["sender_id"] != emulator.bot_id]
-    message = [e for e in events if envelope.read(e["encoded_event"]).kind == envelope.MESSAGE_CREATE]
+    message = messages(gateway, emulator.bot_id)
     assert len(message) == 1
     opened = bot_chat.open(message[0]["encoded_event"], message[0]["key_events"])
     assert opened.text == "#envoyer 5€ @bob & <merci> 🎉"
@@ -115,8 +114,7 @@ def test_a_user_who_rotates_keys_is_followed(emulator, gateway, bot_chat):
     bot_chat.open(first["encoded_event"], first["key_events"])
     emulator.control._call("POST", f"chats/{ALICE}/rotate")
     emulator.control.chat(ALICE, "#solde")
-    latest = [e for e in inbound(gateway)
-              if envelope.read(e["encoded_event"]).kind == envelope.MESSAGE_CREATE][0]
+    latest = messages(gateway, emulator.bot_id)[0]
     assert bot_chat.open(latest["encoded_event"], latest["key_events"]).text == "#solde"
 
 
