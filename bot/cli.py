@@ -119,7 +119,7 @@ def keys() -> None:
 
 @keys.command("rotate")
 def keys_rotate() -> None:
-    """Re-seal every saved card and pending link with the newest key.
+    """Re-seal every saved card, bank account and pending link with the newest key.
 
     Put the new key first in TWEETPAY_DATA_KEYS (keep the old ones after it), run this,
     then remove the old keys.
@@ -135,7 +135,7 @@ def keys_rotate() -> None:
         counts = rotate_all(session, sealer)
     click.echo(
         f"re-sealed with the newest key: {counts['cards']} card(s),"
-        f" {counts['links']} pending link(s)"
+        f" {counts['bank_accounts']} bank account(s), {counts['links']} pending link(s)"
     )
 
 

@@ -165,6 +165,24 @@ class Settings(BaseSettings):
     ops_token: SecretStr = SecretStr("")
     """Password of the operator page /ops (HTTP Basic, user `ops`); empty: the page is off."""
 
+    # Money out: SEPA withdrawals (bot/services/withdraw.py).
+    payout_max: MoneySetting = Money(100_000)
+    """One withdrawal, at most."""
+    payout_limit_24h: MoneySetting = Money(200_000)
+    """Withdrawn in any 24 hours, at most."""
+    payout_cooling_off_hours: float = Field(default=24.0, ge=0)
+    """A new or changed IBAN receives its first transfer only after this many hours."""
+    payout_webhook_secret: SecretStr = _sandbox_key("payout-webhook")
+    """Signs the payout provider's status webhooks (/webhooks/payouts)."""
+    payouts_seconds: float = Field(default=10.0, gt=0)
+    """Seconds between two passes of the payout job (submit due, ask about unresolved)."""
+    payout_recovery_grace_seconds: float = Field(default=30.0, ge=0)
+    """A submission younger than this may still be on its way: recovery leaves it alone."""
+    reconcile_hour_utc: int = Field(default=3, ge=0, lt=24)
+    """Hour (UTC) of the daily reconciliation with the providers."""
+    wind_down_dms_per_hour: int = Field(default=20, gt=0)
+    """Wind-down: withdrawal reminders sent by DM per hour, at most (X's budget)."""
+
     log_level: str = "INFO"
     """DEBUG, INFO, WARNING or ERROR."""
     log_format: Literal["auto", "json", "console"] = "auto"
@@ -265,6 +283,9 @@ def production_problems(settings: Settings) -> list[str]:
             if field == "x_consumer_secret":
                 why += " (it signs webhook deliveries: anyone could forge one)"
             refuse(field, why)
+    if settings.payout_webhook_secret.get_secret_value() == _sandbox_default(
+            "payout_webhook_secret"):
+        refuse("payout_webhook_secret", "the sandbox value (anyone could forge a payout status)")
     ops = settings.ops_token.get_secret_value()
     if ops and len(ops) < MIN_OPS_TOKEN_CHARS:
         refuse("ops_token", f"shorter than {MIN_OPS_TOKEN_CHARS} characters")

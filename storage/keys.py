@@ -1,5 +1,6 @@
-"""Key rotation for everything sealed at rest (``storage.sealing``): saved cards and the
-one-time links waiting in the outbox. The caller commits (``tweetpay keys rotate``)."""
+"""Key rotation for everything sealed at rest (``storage.sealing``): saved cards, bank
+accounts and the one-time links waiting in the outbox. The caller commits
+(``tweetpay keys rotate``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage, XChatKey
+from storage.payouts import rotate_bank_keys
 from storage.sealing import Sealer
 from storage.topups import rotate_card_keys
 
@@ -37,5 +39,6 @@ def rotate_chat_keys(session: Session, sealer: Sealer) -> int:
 
 def rotate_all(session: Session, sealer: Sealer) -> dict[str, int]:
     return {"cards": rotate_card_keys(session, sealer),
+            "bank_accounts": rotate_bank_keys(session, sealer),
             "links": rotate_sealed_links(session, sealer),
             "chat_keys": rotate_chat_keys(session, sealer)}

@@ -45,12 +45,20 @@ T = TypeVar("T")
 
 CARD_FUNDING = "system:card_funding"
 ESCROW = "system:escrow"
-ACCOUNT_KINDS = frozenset({"user", "pro", "card_funding", "escrow"})
+# Money out: wallet → in flight at confirmation, in flight → the provider's settlement account
+# once it says settled. Neither may go below zero (they only ever hold what came in).
+PAYOUTS_IN_FLIGHT = "system:payouts_in_flight"
+ACCOUNT_KINDS = frozenset({"user", "pro", "card_funding", "escrow", "in_flight", "settlement"})
 SYSTEM_KINDS = frozenset({"card_funding", "escrow"})
 REVERSAL_KIND = "reversal"
 MAX_KEY_LENGTH = 128
 MAX_KIND_LENGTH = 16
 MAX_MEMO_LENGTH = 280
+
+
+def settlement_account_code(provider: str) -> str:
+    """Where money paid out through ``provider`` ends up (its records are reconciled)."""
+    return f"system:payout_settlement:{provider}"
 
 
 def user_account_code(x_user_id: int) -> str:

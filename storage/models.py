@@ -103,7 +103,10 @@ class Account(Base):
 
     __tablename__ = "accounts"
     __table_args__ = (
-        CheckConstraint("kind IN ('user', 'pro', 'card_funding', 'escrow')", name="kind"),
+        CheckConstraint(
+            "kind IN ('user', 'pro', 'card_funding', 'escrow', 'in_flight', 'settlement')",
+            name="kind",
+        ),
         CheckConstraint("allow_negative OR balance_cents >= 0", name="no_overdraft"),
         CheckConstraint(
             "NOT allow_negative OR kind IN ('card_funding', 'escrow')", name="negative_only_system"
@@ -435,3 +438,13 @@ class ChatSend(Base):
     message_id: Mapped[str] = mapped_column(String(40), unique=True)
     sealed: Mapped[str] = mapped_column(Text)  # JSON of the XDK's SendPayload: ciphertext only
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# Money out and the service flags live in their own module (same Base): imported here so that
+# ``Base.metadata`` always holds the whole schema.
+from storage.payout_models import (  # noqa: E402, F401
+    BankAccount,
+    PayoutNotification,
+    ServiceFlag,
+    Withdrawal,
+)

@@ -233,6 +233,17 @@ def _check(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, 
     return PinResult(PinCheck.WRONG, attempts_left=policy.max_failures_per_account - failures)
 
 
+def check_pin(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, *,
+              user_id: int, pin: str, checked: tuple[str | None, bool],
+              now: dt.datetime) -> PinResult:
+    """The same PIN check, budget and lockout for other flows (bank account, withdrawal):
+    the user row stays locked until the caller commits. Commit whatever it returns."""
+    user = _locked(uow, user_id)
+    result = _check(uow, sealer, policy, pins, user, pin, checked, now)
+    uow.session.flush()
+    return result
+
+
 def change_pin(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, *,
                user_id: int, old_pin: str, checked: tuple[str | None, bool],
                new_pin_hash: str, now: dt.datetime) -> PinResult:

@@ -162,7 +162,8 @@ def test_keys_rotate_cli(database_url: str) -> None:
         result = CliRunner().invoke(main, ["keys", "rotate"],
                                     env=_env(database_url, TWEETPAY_DATA_KEYS=f"{new},{old}"))
         assert result.exit_code == 0, result.output
-        assert result.output == "re-sealed with the newest key: 1 card(s), 1 pending link(s)\n"
+        assert result.output == (
+            "re-sealed with the newest key: 1 card(s), 0 bank account(s), 1 pending link(s)\n")
         with sessions() as session:
             assert [c.last4 for c in saved_cards(session, Sealer([new]), user_id)] == ["4242"]
             link = session.scalars(select(OutboxMessage.sealed_link)).one()
