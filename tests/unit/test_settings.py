@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from config import SettingsError, load_settings
-from config.settings import SANDBOX_DATA_KEY, SANDBOX_PIN_PEPPER
+from config.settings import SANDBOX_DATA_KEY, SANDBOX_PIN_PEPPER, _sandbox_key
 from handlers.money import Money
 
 # Regression: pydantic-settings used to JSON-decode amounts and keys before our validators, so
@@ -93,6 +93,7 @@ PRODUCTION = {
     "TWEETPAY_X_CONSUMER_SECRET": "real-consumer-secret",
     "TWEETPAY_X_CLIENT_ID": "real-client-id",
     "TWEETPAY_X_CLIENT_SECRET": "real-client-secret",
+    "TWEETPAY_PAYOUT_WEBHOOK_SECRET": "real-payout-webhook-secret",
 }
 SANDBOX_KEY = SANDBOX_DATA_KEY.get_secret_value()
 
@@ -113,6 +114,8 @@ SANDBOX_KEY = SANDBOX_DATA_KEY.get_secret_value()
         ("TWEETPAY_DATA_KEYS", SANDBOX_KEY, "sandbox key"),
         ("TWEETPAY_DATA_KEYS", f"{PRODUCTION['TWEETPAY_DATA_KEYS']},{SANDBOX_KEY}", "sandbox key"),
         ("TWEETPAY_OPS_TOKEN", "short", "32 characters"),
+        ("TWEETPAY_PAYOUT_WEBHOOK_SECRET", _sandbox_key("payout-webhook").get_secret_value(),
+         "forge a payout status"),
     ],
 )
 def test_production_refuses_each_unsafe_value_by_name(
