@@ -27,6 +27,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.logging import get_logger
+from bot.xchat.outbound import ChatOutbound
 from bot.metrics import MESSAGES_REFUSED, MESSAGES_SENT
 from handlers.errors import Forbidden, GatewayError, NotFound, RateLimited
 from handlers.outcomes import LINK_PLACEHOLDER
@@ -86,8 +87,10 @@ def backoff(attempts: int, rng: random.Random, base: float = 2.0, cap: float = 9
 class OutboxSender:
     def __init__(self, session_factory: sessionmaker[Session], gateway: Sender, sealer: Sealer,
                  clock: Clock, *, budgets: Budgets | None = None, max_attempts: int = 8,
-                 public_link_fallback: bool = True, rng: random.Random | None = None) -> None:
+                 public_link_fallback: bool = True, rng: random.Random | None = None,
+                 chat: ChatOutbound | None = None) -> None:
         self._sessions = session_factory
+        self._chat = chat  # DMs to users who wrote in X Chat go back by X Chat
         self._gateway = gateway
         self._sealer = sealer
         self._clock = clock
@@ -177,6 +180,9 @@ class OutboxSender:
                 raise Forbidden("recipient has not opted in to DMs from the bot")
             if kind == "dm" and recovering and text in self._gateway.recent_dm_texts(target or 0):
                 remote_id, used = "recovered", "dm"
+            elif kind == "dm" and self._chat is not None and (
+                    chat_id := self._chat.deliver(row_id, int(target or 0), text)):
+                remote_id, used = f"xchat:{chat_id}", "dm"
             elif kind == "dm":
                 remote_id, used = self._gateway.send_dm(int(target or 0), text), "dm"
             else:

@@ -16,6 +16,9 @@ from dataclasses import replace
 from typing import Any
 
 from bot.logging import get_logger
+from bot.xchat.bot_chat import BotChat, ChatRefused
+from bot.xchat.inbound import open_payload
+from bot.xchat.ingest import SOURCE as CHAT_SOURCE
 from bot.security import new_token
 from handlers.commands import (
     Cancel,
@@ -43,6 +46,7 @@ from handlers.grammar import Caps, parse
 from handlers.money import Lang, Money
 from handlers.texts import render
 from storage import inbox, intents, limits
+from storage import xchat as xchat_routes
 from storage.ledger import user_account_code
 from storage.models import InboxEvent
 from storage.sealing import Sealer
@@ -94,8 +98,10 @@ def history_line(entry: Any, lang: Lang) -> str:
 
 class Processor:
     def __init__(self, session_factory: Any, sealer: Sealer, clock: Clock, settings: Any, *,
-                 bot_user_id: int, bot_handle: str, resolve: Resolver) -> None:
+                 bot_user_id: int, bot_handle: str, resolve: Resolver,
+                 chat: BotChat | None = None) -> None:
         self._sessions = session_factory
+        self._chat = chat
         self._sealer = sealer
         self._clock = clock
         self._settings = settings
@@ -120,8 +126,15 @@ class Processor:
             if row is None or row.status != "pending":
                 return False
             source, payload = row.source, json.loads(row.payload)
+        if source == CHAT_SOURCE:
+            try:
+                payload = open_payload(self._chat, payload)
+            except ChatRefused as refused:
+                return self._refuse_chat(row_id, refused.reason)
+        if source in ("dm", CHAT_SOURCE):
+            self._note_route(payload)
         event = Event(
-            source="dm" if source == "dm" else "mention",
+            source="dm" if source in ("dm", CHAT_SOURCE) else "mention",
             event_id=payload.get("event_id") or payload.get("tweet_id") or str(row_id),
             author_id=int(payload["author_id"]), author_handle=payload.get("author_handle", ""),
             tweet_id=payload.get("tweet_id"),
@@ -136,6 +149,26 @@ class Processor:
                 if row is not None and row.status == "pending":
                     inbox.mark(row, "failed", self._clock(), f"{type(exc).__name__}: {exc}")
             return False
+
+    def _refuse_chat(self, row_id: int, reason: str) -> bool:
+        """An X Chat message that does not verify: closed without a reply, content unlogged."""
+        log.warning("xchat.refused", inbox_id=row_id, reason=reason)
+        with self._sessions.begin() as session:
+            row = inbox.claim(session, row_id)
+            if row is not None:
+                inbox.mark(row, "done", self._clock(), f"refused: {reason}")
+        return False
+
+    def _note_route(self, payload: dict[str, Any]) -> None:
+        """Replies follow the transport the user last wrote in (legacy DM or X Chat)."""
+        created = payload.get("created_at")
+        at = dt.datetime.fromisoformat(created) if created else self._clock()
+        at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+        chat = payload.get("transport") == "xchat"
+        with self._sessions.begin() as session:
+            xchat_routes.note_inbound(session, int(payload["author_id"]),
+                                      "xchat" if chat else "legacy",
+                                      payload.get("conversation_id") if chat else None, at)
 
     def _parse(self, event: Event, payload: dict[str, Any]) -> Command | GrammarError:
         parsed = parse(
