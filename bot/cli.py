@@ -8,6 +8,7 @@ command only loads what it uses.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -177,23 +178,33 @@ def pro_create(handle: str, name: str, x_user_id: int | None) -> None:
         click.echo(f"Pro account {summary} already exists: nothing changed")
 
 
-def _look_up(settings: Settings, handle: str) -> tuple[int, str]:
-    """The numeric X id of @handle through the gateway (the emulator in the sandbox)."""
+def x_gateway(settings: Settings) -> Any:
+    """The gateway to X (the emulator in the sandbox, its credentials from its control API)."""
     from bot.emulator.client import ControlClient
     from bot.gateway import make_gateway
-    from handlers.errors import GatewayError
 
     base_url, credentials = settings.x_api_base_url, None
     try:
         if settings.uses_emulator:
             base_url = f"http://127.0.0.1:{settings.emulator_port}"
             credentials = ControlClient(base_url, timeout=settings.x_timeout_seconds).credentials()
-        user = make_gateway(settings, base_url=base_url, credentials=credentials).user_by_handle(
-            handle
-        )
-    except (GatewayError, OSError, RuntimeError) as exc:  # RuntimeError: control API
+    except (OSError, RuntimeError) as exc:  # RuntimeError: control API
         raise click.ClickException(
-            f"cannot look up @{handle} on {base_url} ({type(exc).__name__}); is the X API"
+            f"cannot reach {base_url} ({type(exc).__name__}); is `tweetpay emulator` running?"
+        ) from exc
+    return make_gateway(settings, base_url=base_url, credentials=credentials)
+
+
+def _look_up(settings: Settings, handle: str) -> tuple[int, str]:
+    """The numeric X id of @handle through the gateway (the emulator in the sandbox)."""
+    from handlers.errors import GatewayError
+
+    gateway = x_gateway(settings)
+    try:
+        user = gateway.user_by_handle(handle)
+    except (GatewayError, OSError) as exc:
+        raise click.ClickException(
+            f"cannot look up @{handle} ({type(exc).__name__}); is the X API"
             " (or `tweetpay emulator`) running? --x-user-id skips the lookup"
         ) from exc
     if user is None:
@@ -215,6 +226,10 @@ def settings_cmd(fmt: str | None) -> None:
     else:
         click.echo(reference.text_table())
 
+
+from bot.cli_x import x  # noqa: E402  (the `tweetpay x ...` commands, in their own module)
+
+main.add_command(x)
 
 if __name__ == "__main__":
     main()

@@ -27,8 +27,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.logging import get_logger
-from bot.xchat.outbound import ChatOutbound
 from bot.metrics import MESSAGES_REFUSED, MESSAGES_SENT
+from bot.xchat.outbound import ChatOutbound
 from handlers.errors import Forbidden, GatewayError, NotFound, RateLimited
 from handlers.outcomes import LINK_PLACEHOLDER
 from handlers.texts import render

@@ -16,10 +16,10 @@ from dataclasses import replace
 from typing import Any
 
 from bot.logging import get_logger
+from bot.security import new_token
 from bot.xchat.bot_chat import BotChat, ChatRefused
 from bot.xchat.inbound import open_payload
 from bot.xchat.ingest import SOURCE as CHAT_SOURCE
-from bot.security import new_token
 from handlers.commands import (
     Cancel,
     Command,

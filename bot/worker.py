@@ -27,6 +27,11 @@ from bot.logging import get_logger
 from bot.metrics import JOB_DURATION, JOB_ERRORS, JOB_LAST_RUN
 from bot.outbox_sender import OutboxSender
 from bot.processor import Processor
+from bot.xchat.api import ChatApi
+from bot.xchat.bot_chat import BotChat
+from bot.xchat.ingest import ChatIngest
+from bot.xchat.keys import init_keys, load_bot_chat
+from bot.xchat.outbound import ChatOutbound
 from config import Settings
 from handlers.errors import GatewayError
 from storage import escrow, intents, leases
@@ -54,6 +59,14 @@ class Runtime:
     processor: Processor
     sender: OutboxSender
     clock: Clock
+    chat_ingest: ChatIngest | None = None
+
+    def poll_chats(self) -> int:
+        if self.chat_ingest is not None:
+            with leases.exclusive(self.engine, "poll_chats") as mine:
+                if mine:
+                    self.chat_ingest.poll()
+        return self.processor.process_pending()
 
     def expire(self) -> int:
         with self.sessions.begin() as session:
@@ -86,6 +99,7 @@ class Runtime:
         """One pass of every job, in data-flow order (tests and benchmarks drive this)."""
         self.poll_mentions()
         self.poll_dms()
+        self.poll_chats()
         self.expire()
         self.escrow_due()
         while self.send_outbox():
@@ -105,14 +119,36 @@ def build_runtime(settings: Settings, *, base_url: str, credentials: Any,
         user = gateway.user_by_handle(handle)
         return (int(user.id), user.username) if user else None
 
+    chat = start_chat(settings, sessions, sealer, gateway, int(me.id), clock)
     processor = Processor(sessions, sealer, clock, settings, bot_user_id=int(me.id),
-                          bot_handle=me.username, resolve=resolve)
+                          bot_handle=me.username, resolve=resolve, chat=chat)
     sender = OutboxSender(sessions, gateway, sealer, clock,
                           max_attempts=settings.outbox_max_attempts,
-                          public_link_fallback=settings.public_link_fallback)
+                          public_link_fallback=settings.public_link_fallback,
+                          chat=ChatOutbound(sessions, chat, ChatApi(gateway), clock)
+                          if chat else None)
     ingest = Ingest(sessions, gateway, clock, int(me.id))
+    chat_ingest = ChatIngest(sessions, ChatApi(gateway), clock, int(me.id)) if chat else None
     return Runtime(settings, engine, sessions, sealer, gateway, ingest, processor, sender,
-                   clock)
+                   clock, chat_ingest)
+
+
+def start_chat(settings: Settings, sessions: sessionmaker[Session], sealer: Sealer,
+               gateway: XGateway, bot_user_id: int, clock: Clock) -> BotChat | None:
+    """The bot's X Chat client: its keys loaded (made and registered first in the sandbox)."""
+    if not settings.xchat_enabled:
+        return None
+    api = ChatApi(gateway)
+    try:
+        if settings.env == "sandbox":
+            init_keys(sessions, sealer, api, bot_user_id, clock)
+        chat = load_bot_chat(sessions, sealer, api, bot_user_id)
+    except (GatewayError, NotImplementedError) as exc:
+        log.warning("xchat.unavailable", error=type(exc).__name__)
+        return None
+    if chat is None:
+        log.warning("xchat.no_keys", hint="tweetpay x chat-keys init")
+    return chat
 
 
 def _guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
@@ -141,6 +177,7 @@ def make_scheduler(runtime: Runtime) -> BackgroundScheduler:
     jobs = [
         ("poll_mentions", runtime.poll_mentions, s.poll_mentions_seconds),
         ("poll_dms", runtime.poll_dms, s.poll_dms_seconds),
+        ("poll_chats", runtime.poll_chats, s.poll_chats_seconds),
         ("outbox", runtime.send_outbox, s.outbox_seconds),
         # Rows recorded by the webhook (or left pending by a crash) need no poll to be handled.
         ("inbox", runtime.processor.process_pending, s.outbox_seconds),

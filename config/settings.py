@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     """Seconds between two polls of the bot's mentions."""
     poll_dms_seconds: float = Field(default=60.0, gt=0)
     """Seconds between two polls of the bot's DMs (X allows 15 reads per 15 minutes)."""
+    poll_chats_seconds: float = Field(default=120.0, gt=0)
+    """Seconds between two polls of the bot's X Chat conversations (the safety net beside push)."""
+    xchat_enabled: bool = True
+    """Receive and answer X Chat (encrypted DMs); needs the bot's keys (tweetpay x chat-keys init,
+    made by itself in the sandbox)."""
     outbox_seconds: float = Field(default=2.0, gt=0)
     """Seconds between two passes of the outbox sender (and of pending inbox rows)."""
     expiry_seconds: float = Field(default=30.0, gt=0)

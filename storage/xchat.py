@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import ChatSend, DmRoute, XChatKey
+from storage.models import ChatSend, DmRoute, OutboxMessage, XChatKey
 
 
 def active_key(session: Session) -> XChatKey | None:
@@ -56,8 +56,15 @@ def pending_send(session: Session, outbox_id: int) -> ChatSend | None:
     return session.get(ChatSend, outbox_id)
 
 
+ERASED = "[X Chat: encrypted]"
+
+
 def save_send(session: Session, outbox_id: int, conversation_id: str, message_id: str,
               sealed: str, now: dt.datetime) -> None:
+    """Keep the encrypted payload and erase the clear text (and any sealed link) of the row:
+    from now on only the ciphertext is resent."""
     session.add(ChatSend(outbox_id=outbox_id, conversation_id=conversation_id,
                          message_id=message_id, sealed=sealed, created_at=now))
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+                    .values(text=ERASED, sealed_link=None))
     session.flush()

@@ -35,8 +35,12 @@ def init_keys(sessions: sessionmaker[Session], sealer: Sealer, api: ChatApi, bot
               clock: Callable[[], dt.datetime], *, rotate: bool = False) -> KeyState:
     with sessions() as session:
         current = repo.active_key(session)
-        if current is not None and not rotate:
-            return KeyState(current.public_key_version, created=False)
+        version_in_use = current.public_key_version if current else None
+    if version_in_use and not rotate:
+        registered = {str(r.get("public_key_version")) for r in api.public_keys(bot_user_id)}
+        if version_in_use in registered:
+            return KeyState(version_in_use, created=False)
+        log.warning("xchat.key_not_registered", version=version_in_use)  # X lost it: anew
     chat = Chat()
     registration = chat.generate_keypairs()
     version = api.register_keys(bot_user_id, registration)  # X's answer is the version to use
@@ -46,7 +50,7 @@ def init_keys(sessions: sessionmaker[Session], sealer: Sealer, api: ChatApi, bot
     sealed = sealer.seal(base64.b64encode(bytes(blob)).decode("ascii"))
     with sessions.begin() as session:
         repo.add_key(session, version, sealed, clock())
-    log.info("xchat.keys_registered", version=version, rotated=current is not None)
+    log.info("xchat.keys_registered", version=version, rotated=version_in_use is not None)
     return KeyState(version, created=True)
 
 
