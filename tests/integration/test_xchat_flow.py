@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -137,12 +138,8 @@ def test_no_chat_text_or_key_in_clear_in_the_database_file(world: World, tmp_pat
     chat_link(world, "alice")
     db_file = world.engine.url.database
     assert db_file
-    raw = open(db_file, "rb").read()
-    for suffix in ("-wal",):
-        try:
-            raw += open(db_file + suffix, "rb").read()
-        except FileNotFoundError:
-            pass
+    raw = b"".join(Path(db_file + suffix).read_bytes() for suffix in ("", "-wal")
+                   if Path(db_file + suffix).exists())
     # The payment keeps its memo (it is the record the page shows); the chat itself and the
     # bot's clear reply are not kept: the inbox holds ciphertext, the sent row is erased.
     assert "#envoyer 6€ @bob zorglub-secret".encode() not in raw
