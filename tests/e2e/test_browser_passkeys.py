@@ -99,8 +99,9 @@ class Bank:
         now = dt.datetime.now(dt.UTC)
         token, token_hash = new_token()
         with self.sessions.begin() as session:
-            session.add(ConfirmationToken(token_hash=token_hash, purpose="login", x_user_id=ALICE,
-                                          created_at=now, expires_at=now + dt.timedelta(minutes=10)))
+            session.add(ConfirmationToken(
+                token_hash=token_hash, purpose="login", x_user_id=ALICE, created_at=now,
+                expires_at=now + dt.timedelta(minutes=10)))
         return token
 
     def tamper(self, intent_id: int, *, resign: bool, **values: Any) -> dict[str, str]:
@@ -266,7 +267,7 @@ def test_register_a_passkey_then_confirm_with_it_and_every_forgery_is_refused(
             assert bank.failures()[0] == 3
 
             # The PIN still works beside a passkey, and a success ends the run of failures.
-            fallback, fallback_id = bank.intent()
+            fallback, _ = bank.intent()
             page.goto(f"{base}/c/{fallback}")
             page.fill("#pin", PIN)
             with page.expect_navigation():
