@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.gateway import XGateway, make_gateway
+from bot.heartbeat import Heartbeat
 from bot.ingest import Ingest
 from bot.logging import get_logger
 from bot.metrics import JOB_DURATION, JOB_ERRORS, JOB_LAST_RUN
@@ -60,6 +61,7 @@ class Runtime:
     sender: OutboxSender
     clock: Clock
     chat_ingest: ChatIngest | None = None
+    heartbeat: Heartbeat | None = None
 
     def poll_chats(self) -> int:
         if self.chat_ingest is not None:
@@ -130,7 +132,7 @@ def build_runtime(settings: Settings, *, base_url: str, credentials: Any,
     ingest = Ingest(sessions, gateway, clock, int(me.id))
     chat_ingest = ChatIngest(sessions, ChatApi(gateway), clock, int(me.id)) if chat else None
     return Runtime(settings, engine, sessions, sealer, gateway, ingest, processor, sender,
-                   clock, chat_ingest)
+                   clock, chat_ingest, Heartbeat(sessions, clock))
 
 
 def start_chat(settings: Settings, sessions: sessionmaker[Session], sealer: Sealer,
@@ -151,21 +153,31 @@ def start_chat(settings: Settings, sessions: sessionmaker[Session], sealer: Seal
     return chat
 
 
-def _guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
+Record = Callable[[str, dt.datetime, float, "str | None"], None]
+
+
+def _guarded(name: str, job: Callable[[], Any], record: Record | None = None
+             ) -> Callable[[], None]:
     def run() -> None:
         started = time.monotonic()
+        error: str | None = None
         try:
             job()
         except GatewayError as exc:
             # X unavailable or rate limited: the next run tries again; nothing is lost.
-            JOB_ERRORS.labels(name, type(exc).__name__).inc()
-            log.warning("job.gateway_error", job=name, error=type(exc).__name__)
+            error = type(exc).__name__
+            log.warning("job.gateway_error", job=name, error=error)
         except Exception as exc:
-            JOB_ERRORS.labels(name, type(exc).__name__).inc()
+            error = type(exc).__name__
             log.exception("job.failed", job=name)
         finally:
-            JOB_DURATION.labels(name).observe(time.monotonic() - started)
+            seconds = time.monotonic() - started
+            if error:
+                JOB_ERRORS.labels(name, error).inc()
+            JOB_DURATION.labels(name).observe(seconds)
             JOB_LAST_RUN.labels(name).set(time.time())
+            if record is not None:
+                record(name, utcnow(), seconds, error)
 
     return run
 
@@ -184,7 +196,10 @@ def make_scheduler(runtime: Runtime) -> BackgroundScheduler:
         ("expire", runtime.expire, s.expiry_seconds),
         ("escrow", runtime.escrow_due, s.expiry_seconds),
     ]
+    record = runtime.heartbeat.record if runtime.heartbeat else None
+    if runtime.heartbeat is not None:
+        jobs.append(("heartbeat", runtime.heartbeat.beat, s.heartbeat_seconds))
     for name, fn, seconds in jobs:
-        scheduler.add_job(_guarded(name, fn), "interval", seconds=seconds, id=name,
+        scheduler.add_job(_guarded(name, fn, record), "interval", seconds=seconds, id=name,
                           max_instances=1, coalesce=True, next_run_time=now)
     return scheduler

@@ -166,6 +166,10 @@ class Settings(BaseSettings):
         description="Port of the worker's own /metrics server, on TWEETPAY_WEB_HOST (0: off).",
     )
 
+    # Worker liveness (bot/heartbeat.py).
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    """Seconds between two heartbeats of a worker; three missed ones report it dead."""
+
     # Operator page /ops (bot/web/ops.py, docs/operations.md).
     ops_token: SecretStr = SecretStr("")
     """Password of the operator page /ops (HTTP Basic, user `ops`); empty: the page is off."""

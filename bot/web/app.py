@@ -4,7 +4,7 @@
                       (link-preview crawlers fetch URLs), whatever the link's state
     POST /c/<token>   checks the link and the PIN, then confirms in one transaction
                       (``storage.confirmations.ConfirmationService``)
-    GET  /healthz     ``SELECT 1`` on the database: 200 or 503
+    GET  /healthz     the database and the workers' liveness (``bot.web.health``)
     GET  /webhooks/x  X's CRC challenge; POST: signed event deliveries into the inbox
                       (``bot.webhook``)
 
@@ -42,7 +42,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -54,6 +54,7 @@ from bot.passkeys import AssertionVerifier, RelyingParty
 from bot.security import PinHasher, hash_token
 from bot.services.passkeys import Passkeys
 from bot.web.accounts import account_routes, account_web
+from bot.web.health import health_routes
 from bot.web.i18n import page_context, request_lang
 from bot.web.metrics_route import metrics_routes
 from bot.webhook import webhook_routes
@@ -433,14 +434,6 @@ class Pages:
         assert result.refusal is not None
         return self.refusal(request, result.refusal, facts)
 
-    async def healthz(self, request: Request) -> Response:
-        try:
-            await run_in_threadpool(self.service.ping)
-        except Exception as exc:  # any failure means "not healthy"; say which kind
-            log.error("healthz_failed", error=type(exc).__name__)
-            return JSONResponse({"status": "unavailable", "database": "error"}, 503)
-        return JSONResponse({"status": "ok", "database": "ok"})
-
     async def favicon(self, request: Request) -> Response:
         return Response(status_code=204)
 
@@ -492,7 +485,7 @@ def create_app(
     routes = [
         Route("/c/{token}", pages.show, methods=["GET"]),
         Route("/c/{token}", pages.confirm, methods=["POST"]),
-        Route("/healthz", pages.healthz, methods=["GET"]),
+        *health_routes(settings, session_factory, clock),
         Route("/favicon.ico", pages.favicon, methods=["GET"]),
         *metrics_routes(settings, session_factory, clock),
         *webhook_routes(settings, session_factory, clock, bot_user_id=bot_user_id),

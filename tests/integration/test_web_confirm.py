@@ -584,7 +584,8 @@ def test_security_headers_on_every_response(world: World) -> None:
 
 def test_healthz(world: World) -> None:
     response = world.client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "worker": "none"}
 
 
 def test_healthz_reports_a_dead_database(tmp_path: Any) -> None:
