@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bot.logging import get_logger
+from bot.startup import check_ports, retry_until_x_answers
 from bot.worker import Runtime, build_runtime, make_scheduler, utcnow
 from config import Settings
 from storage.migrate import upgrade
@@ -18,11 +19,20 @@ log = get_logger(__name__)
 
 
 @contextlib.contextmanager
-def x_api(settings: Settings) -> Iterator[tuple[str, Any, Any]]:
-    """The X API to talk to: X itself, or the embedded emulator (started here) by default.
+def x_api(settings: Settings, emulator_url: str | None = None
+          ) -> Iterator[tuple[str, Any, Any]]:
+    """The X API to talk to: X itself, an emulator already running at ``emulator_url``
+    (``tweetpay emulator``, the Procfile's), or the embedded emulator (started here).
 
     Yields ``(base_url, credentials, emulator_state_or_None)``.
     """
+    if emulator_url:
+        from bot.emulator.client import ControlClient
+
+        control = ControlClient(emulator_url, timeout=settings.x_timeout_seconds)
+        # The emulator may still be starting (honcho starts every process at once).
+        yield emulator_url, retry_until_x_answers(control.credentials), None
+        return
     if not settings.uses_emulator:
         yield settings.x_api_base_url, None, None
         return
@@ -44,23 +54,19 @@ def x_api(settings: Settings) -> Iterator[tuple[str, Any, Any]]:
 # a minute for each message. On X the settings' default (60 s) applies.
 SANDBOX_OVERRIDES = {"poll_mentions_seconds": 3.0, "poll_dms_seconds": 3.0,
                      "outbox_seconds": 1.0, "expiry_seconds": 10.0}
-# The sandbox also receives by X Activity API push: the worker subscribes our webhook at start
-# (once the web process answers X's CRC). Polling stays as fast as above beside it, so a
-# worker started without its web process still answers in seconds; TWEETPAY_POLLING=false
-# shows push alone.
-SANDBOX_PUSH = {"x_push": True, "x_push_subscribe_at_start": True, "x_push_check_seconds": 5.0,
-                "poll_mentions_push_seconds": 3.0, "poll_dms_push_seconds": 3.0}
 SANDBOX_DM_POLLS_PER_15_MIN = 300
 
 
 def sandbox_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={**SANDBOX_OVERRIDES, **SANDBOX_PUSH})
+    return settings.model_copy(update=SANDBOX_OVERRIDES)
 
 
 def _prepare(settings: Settings, base_url: str, credentials: Any) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)
-    runtime = build_runtime(settings, base_url=base_url, credentials=credentials, clock=utcnow)
+    runtime = retry_until_x_answers(
+        lambda: build_runtime(settings, base_url=base_url, credentials=credentials,
+                              clock=utcnow))
     _observe(runtime)
     return runtime
 
@@ -83,8 +89,10 @@ def _serve_worker_metrics(settings: Settings) -> None:
 
 
 def _seed(runtime: Runtime, state: Any, base_url: str) -> None:
-    from bot.sandbox import instructions, sandbox_users, seed_accounts
+    from bot.sandbox import RemoteEmulator, instructions, sandbox_users, seed_accounts
 
+    if state is None:  # an emulator in another process: reach it through its control API
+        state = RemoteEmulator(base_url)
     state.set_rate_limit("dm_events", SANDBOX_DM_POLLS_PER_15_MIN)
 
     users = sandbox_users(state)
@@ -100,11 +108,13 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
-def run_worker(settings: Settings, *, sandbox: bool = False) -> None:
+def run_worker(settings: Settings, *, sandbox: bool = False,
+               emulator_url: str | None = None) -> None:
     settings = sandbox_settings(settings) if sandbox else settings
-    with x_api(settings) as (base_url, credentials, state):
+    check_ports(settings, emulator=not emulator_url, web=False, metrics=True)
+    with x_api(settings, emulator_url) as (base_url, credentials, state):
         runtime = _prepare(settings, base_url, credentials)
-        if sandbox and state is not None:
+        if sandbox and (state is not None or emulator_url):
             _seed(runtime, state, base_url)
         scheduler = make_scheduler(runtime)
         _serve_worker_metrics(settings)
@@ -119,6 +129,7 @@ def run_worker(settings: Settings, *, sandbox: bool = False) -> None:
 def run_web(settings: Settings) -> None:
     from bot.web.server import serve
 
+    check_ports(settings, emulator=False, web=True, metrics=False)
     upgrade(settings.sqlalchemy_url)
     serve(settings)
 
@@ -128,6 +139,7 @@ def run_all(settings: Settings, *, sandbox: bool = False) -> None:
     from bot.web.server import build_server
 
     settings = sandbox_settings(settings) if sandbox else settings
+    check_ports(settings, emulator=True, web=True, metrics=False)
     with x_api(settings) as (base_url, credentials, state):
         runtime = _prepare(settings, base_url, credentials)
         if sandbox and state is not None:

@@ -7,7 +7,9 @@ command only loads what it uses.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -25,6 +27,16 @@ def _settings(**overrides: object) -> Settings:
     return settings
 
 
+@contextlib.contextmanager
+def _one_line_on_busy_port() -> Iterator[None]:
+    from bot.ports import PortBusy
+
+    try:
+        yield
+    except PortBusy as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @click.group()
 @click.version_option(package_name="tweetpay", prog_name="tweetpay")
 def main() -> None:
@@ -38,13 +50,25 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
-def db_upgrade(revision: str) -> None:
+@click.option("--stay", is_flag=True,
+              help="Then keep running until stopped: honcho stops every process as soon as"
+                   " one exits, so the Procfile's one-shot release step must not exit.")
+def db_upgrade(revision: str, stay: bool) -> None:
     """Create the schema or upgrade it to the latest migration."""
     from storage.migrate import upgrade
 
     settings = _settings()
     upgrade(settings.sqlalchemy_url, revision)
     click.echo(f"schema at {revision} on {settings.sqlalchemy_url.split(':', 1)[0]}")
+    if stay:
+        import signal
+        import threading
+
+        click.echo("release done; staying idle until stopped (Ctrl-C)")
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
 
 
 @main.group()
@@ -70,11 +94,15 @@ def ledger_verify() -> None:
 
 @main.command("worker")
 @click.option("--sandbox", is_flag=True, help="Seed the sandbox users and print how to play.")
-def worker(sandbox: bool) -> None:
+@click.option("--emulator-url", default=None, metavar="URL",
+              help="Use the X emulator already running there (`tweetpay emulator`) instead of"
+                   " starting one; its control API gives the bot's credentials.")
+def worker(sandbox: bool, emulator_url: str | None) -> None:
     """Run ingest, the outbox sender and the scheduler (the Procfile's worker)."""
     from bot.app import run_worker
 
-    run_worker(_settings(), sandbox=sandbox)
+    with _one_line_on_busy_port():
+        run_worker(_settings(), sandbox=sandbox, emulator_url=emulator_url)
 
 
 @main.command("web")
@@ -82,7 +110,8 @@ def web() -> None:
     """Run the web app (confirmation pages) under uvicorn (the Procfile's web)."""
     from bot.app import run_web
 
-    run_web(_settings())
+    with _one_line_on_busy_port():
+        run_web(_settings())
 
 
 @main.command("run")
@@ -91,7 +120,8 @@ def run(sandbox: bool) -> None:
     """Run the worker and the web app in one process (with the emulator by default)."""
     from bot.app import run_all
 
-    run_all(_settings(), sandbox=sandbox)
+    with _one_line_on_busy_port():
+        run_all(_settings(), sandbox=sandbox)
 
 
 @main.command("emulator")
@@ -106,10 +136,14 @@ def run(sandbox: bool) -> None:
 def emulator(port: int | None, state_file: str | None, memory: bool) -> None:
     """Run the local X API v2 emulator alone, in the foreground."""
     from bot.emulator import serve
+    from bot.ports import check_free
 
     settings = _settings()
     if not memory and state_file is None:
         state_file = str(settings.data_dir / "x-emulator.json")
+    with _one_line_on_busy_port():
+        check_free("127.0.0.1", settings.emulator_port if port is None else port,
+                   "emulator_port", "the X emulator")
     serve(settings.emulator_port if port is None else port, None if memory else state_file)
 
 
@@ -212,6 +246,26 @@ def _look_up(settings: Settings, handle: str) -> tuple[int, str]:
     return int(user.id), user.username
 
 
+@main.command("status")
+def status_cmd() -> None:
+    """Queues, what waits for which X budget and until when, failed rows, last polls, and
+    whether a worker is alive (read from the database)."""
+    import datetime as dt
+
+    from bot.status import read_status, render
+    from storage.db import make_engine, make_session_factory
+
+    settings = _settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with make_session_factory(engine)() as session:
+            status = read_status(session, dt.datetime.now(dt.UTC),
+                                 heartbeat_seconds=settings.heartbeat_seconds)
+    finally:
+        engine.dispose()
+    click.echo(render(status))
+
+
 @main.command("settings")
 @click.option("--markdown", "fmt", flag_value="markdown", help="docs/settings.md's content.")
 @click.option("--env-example", "fmt", flag_value="env", help=".env.example's content.")
@@ -230,11 +284,6 @@ def settings_cmd(fmt: str | None) -> None:
 from bot.cli_x import x  # noqa: E402  (the `tweetpay x ...` commands, in their own module)
 
 main.add_command(x)
-
-from bot.activity.cli import COMMANDS as ACTIVITY_COMMANDS  # noqa: E402 (x subscribe...)
-
-for _command in ACTIVITY_COMMANDS:
-    x.add_command(_command)
 
 if __name__ == "__main__":
     main()

@@ -27,7 +27,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.logging import get_logger
-from bot.metrics import MESSAGES_REFUSED, MESSAGES_SENT
+from bot.metrics import MESSAGES_REFUSED, MESSAGES_SENT, MESSAGES_WAITING_BUDGET
 from bot.xchat.outbound import ChatOutbound
 from handlers.errors import Forbidden, GatewayError, NotFound, RateLimited
 from handlers.outcomes import LINK_PLACEHOLDER
@@ -84,6 +84,44 @@ def backoff(attempts: int, rng: random.Random, base: float = 2.0, cap: float = 9
     return rng.uniform(0, min(cap, base * 2 ** max(0, attempts - 1)))
 
 
+def _sent_since(session: Session, kind: str, since: dt.datetime) -> int:
+    return session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == kind, OutboxMessage.sent_at >= since,
+            OutboxMessage.remote_id.is_not(None),
+        )
+    ) or 0
+
+
+def available(session: Session, now: dt.datetime, b: Budgets) -> dict[str, int]:
+    """Messages of each kind the bot may still send now, counted from the outbox."""
+    dms = min(b.dm_per_15min - _sent_since(session, "dm", now - WINDOW_15),
+              b.dm_per_24h - _sent_since(session, "dm", now - WINDOW_24H))
+    posts = b.posts_per_15min - _sent_since(session, "reply", now - WINDOW_15)
+    return {"dm": max(0, dms), "reply": max(0, posts)}
+
+
+def free_at(session: Session, kind: str, now: dt.datetime, b: Budgets) -> dt.datetime:
+    """When the next message of ``kind`` fits in the bot's budgets again (now if it does)."""
+    windows = ([(WINDOW_15, b.dm_per_15min), (WINDOW_24H, b.dm_per_24h)] if kind == "dm"
+               else [(WINDOW_15, b.posts_per_15min)])
+    when = now
+    for window, limit in windows:
+        sent = list(session.scalars(
+            select(OutboxMessage.sent_at).where(
+                OutboxMessage.kind == kind, OutboxMessage.sent_at >= now - window,
+                OutboxMessage.remote_id.is_not(None),
+            ).order_by(OutboxMessage.sent_at)
+        ))
+        # Rows claimed and being sent (this very pass, or another worker's) count as sent now.
+        sent += [now] * (session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == kind, OutboxMessage.status == "sending")) or 0)
+        if sent and len(sent) >= limit:
+            # The window is full: a slot frees when enough of its sends have left it.
+            when = max(when, sent[len(sent) - limit] + window)
+    return when
+
+
 class OutboxSender:
     def __init__(self, session_factory: sessionmaker[Session], gateway: Sender, sealer: Sealer,
                  clock: Clock, *, budgets: Budgets | None = None, max_attempts: int = 8,
@@ -98,23 +136,26 @@ class OutboxSender:
         self._max_attempts = max_attempts
         self._fallback = public_link_fallback
         self._rng = rng or random.Random()
+        self._announced: set[int] = set()  # rows whose wait for a budget was logged
 
     # -- budgets -------------------------------------------------------------------------
 
-    def _sent_since(self, session: Session, kind: str, since: dt.datetime) -> int:
-        return session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.kind == kind, OutboxMessage.sent_at >= since,
-                OutboxMessage.remote_id.is_not(None),
-            )
-        ) or 0
-
     def available(self, session: Session, now: dt.datetime) -> dict[str, int]:
-        b = self._budgets
-        dms = min(b.dm_per_15min - self._sent_since(session, "dm", now - WINDOW_15),
-                  b.dm_per_24h - self._sent_since(session, "dm", now - WINDOW_24H))
-        posts = b.posts_per_15min - self._sent_since(session, "reply", now - WINDOW_15)
-        return {"dm": max(0, dms), "reply": max(0, posts)}
+        return available(session, now, self._budgets)
+
+    def free_at(self, session: Session, kind: str, now: dt.datetime) -> dt.datetime:
+        return free_at(session, kind, now, self._budgets)
+
+    def _announce_wait(self, row_id: int, kind: str, until: dt.datetime, why: str) -> None:
+        """Say once per message that it waits for X's budget, and until when."""
+        if row_id in self._announced:
+            return
+        if len(self._announced) > 10_000:
+            self._announced.clear()
+        self._announced.add(row_id)
+        MESSAGES_WAITING_BUDGET.labels(kind).inc()
+        log.info("outbox.waiting_for_budget", outbox_id=row_id, kind=kind, why=why,
+                 until=until.astimezone(dt.UTC).isoformat(timespec="seconds"))
 
     # -- claim ---------------------------------------------------------------------------
 
@@ -134,11 +175,17 @@ class OutboxSender:
             if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             claimed: list[int] = []
+            free: dict[str, dt.datetime] = {}
             for row in session.scalars(stmt):
                 if len(claimed) >= limit:
                     break
                 if room.get(row.kind, 0) <= 0:
-                    continue  # stays pending: the budget, not an error, holds it back
+                    # Stays pending: the budget, not an error, holds it back.
+                    if row.kind not in free:
+                        session.flush()  # this pass's claims count against the budget
+                        free[row.kind] = self.free_at(session, row.kind, now)
+                    self._announce_wait(row.id, row.kind, free[row.kind], "bot budget spent")
+                    continue
                 room[row.kind] -= 1
                 if row.status == "sending":
                     row.last_error = "recovering: lease expired while sending"
@@ -273,6 +320,9 @@ class OutboxSender:
             # A reset time is X's clock: trust it, but never wait past one rate-limit window.
             row.next_attempt_at = min(max(at, now), now + WINDOW_15) if at else now + delay
             row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            kind, until = row.kind, row.next_attempt_at
+        if at is not None:
+            self._announce_wait(row_id, kind, until, "X answered 429")
         stats.retried += 1
         log.info("outbox.retry", outbox_id=row_id, error=type(exc).__name__)
 

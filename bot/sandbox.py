@@ -26,6 +26,29 @@ class SandboxUser:
     funds: Money
 
 
+class RemoteEmulator:
+    """The part of the emulator's state the seeding uses, through its control API (an
+    emulator in another process: the Procfile's ``emulator``)."""
+
+    @dataclass(frozen=True, slots=True)
+    class Found:
+        id: str
+
+    def __init__(self, base_url: str) -> None:
+        from bot.emulator.client import ControlClient
+
+        self._control = ControlClient(base_url)
+
+    def set_rate_limit(self, endpoint: str, limit: int) -> None:
+        self._control.rate_limit(endpoint, limit)
+
+    def find_user(self, handle: str) -> RemoteEmulator.Found | None:
+        for user in self._control.users():
+            if str(user.get("username", "")).lower() == handle.lower():
+                return RemoteEmulator.Found(str(user["id"]))
+        return None
+
+
 def sandbox_users(emulator_state: object) -> list[SandboxUser]:
     """The seeded account holders, with the ids the emulator gave them."""
     find = emulator_state.find_user  # type: ignore[attr-defined]

@@ -21,14 +21,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.activity.recovery import PushWatch
 from bot.gateway import XGateway, make_gateway
+from bot.heartbeat import Heartbeat
 from bot.ingest import Ingest
 from bot.logging import get_logger
 from bot.metrics import JOB_DURATION, JOB_ERRORS, JOB_LAST_RUN
 from bot.outbox_sender import OutboxSender
 from bot.processor import Processor
-from bot.x_meter import Meter, persisting
 from bot.xchat.api import ChatApi
 from bot.xchat.bot_chat import BotChat
 from bot.xchat.ingest import ChatIngest
@@ -36,7 +35,7 @@ from bot.xchat.keys import init_keys, load_bot_chat
 from bot.xchat.outbound import ChatOutbound
 from config import Settings
 from handlers.errors import GatewayError
-from storage import accounts, escrow, intents, leases
+from storage import escrow, intents, leases
 from storage.db import make_engine, make_session_factory
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork
@@ -62,7 +61,7 @@ class Runtime:
     sender: OutboxSender
     clock: Clock
     chat_ingest: ChatIngest | None = None
-    push: PushWatch | None = None  # the X Activity API watch, when push is on
+    heartbeat: Heartbeat | None = None
 
     def poll_chats(self) -> int:
         if self.chat_ingest is not None:
@@ -115,8 +114,7 @@ def build_runtime(settings: Settings, *, base_url: str, credentials: Any,
     engine = engine or make_engine(settings.sqlalchemy_url)
     sessions = make_session_factory(engine)
     sealer = Sealer([key.get_secret_value() for key in settings.data_keys])
-    gateway = gateway or make_gateway(settings, base_url=base_url, credentials=credentials,
-                                      meter=Meter(on_record=persisting(sessions)))
+    gateway = gateway or make_gateway(settings, base_url=base_url, credentials=credentials)
     me = gateway.me()
 
     def resolve(handle: str) -> tuple[int, str] | None:
@@ -133,17 +131,8 @@ def build_runtime(settings: Settings, *, base_url: str, credentials: Any,
                           if chat else None)
     ingest = Ingest(sessions, gateway, clock, int(me.id))
     chat_ingest = ChatIngest(sessions, ChatApi(gateway), clock, int(me.id)) if chat else None
-    push = None
-    if settings.x_push:
-        push = PushWatch(sessions, gateway, settings, clock,  # type: ignore[arg-type]
-                         bot_user_id=int(me.id), holders=lambda: _holders(sessions))
     return Runtime(settings, engine, sessions, sealer, gateway, ingest, processor, sender,
-                   clock, chat_ingest, push)
-
-
-def _holders(sessions: sessionmaker[Session]) -> list[int]:
-    with sessions() as session:
-        return accounts.holder_ids(session)
+                   clock, chat_ingest, Heartbeat(sessions, clock))
 
 
 def start_chat(settings: Settings, sessions: sessionmaker[Session], sealer: Sealer,
@@ -164,21 +153,31 @@ def start_chat(settings: Settings, sessions: sessionmaker[Session], sealer: Seal
     return chat
 
 
-def _guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
+Record = Callable[[str, dt.datetime, float, "str | None"], None]
+
+
+def _guarded(name: str, job: Callable[[], Any], record: Record | None = None
+             ) -> Callable[[], None]:
     def run() -> None:
         started = time.monotonic()
+        error: str | None = None
         try:
             job()
         except GatewayError as exc:
             # X unavailable or rate limited: the next run tries again; nothing is lost.
-            JOB_ERRORS.labels(name, type(exc).__name__).inc()
-            log.warning("job.gateway_error", job=name, error=type(exc).__name__)
+            error = type(exc).__name__
+            log.warning("job.gateway_error", job=name, error=error)
         except Exception as exc:
-            JOB_ERRORS.labels(name, type(exc).__name__).inc()
+            error = type(exc).__name__
             log.exception("job.failed", job=name)
         finally:
-            JOB_DURATION.labels(name).observe(time.monotonic() - started)
+            seconds = time.monotonic() - started
+            if error:
+                JOB_ERRORS.labels(name, error).inc()
+            JOB_DURATION.labels(name).observe(seconds)
             JOB_LAST_RUN.labels(name).set(time.time())
+            if record is not None:
+                record(name, utcnow(), seconds, error)
 
     return run
 
@@ -187,26 +186,20 @@ def make_scheduler(runtime: Runtime) -> BackgroundScheduler:
     s = runtime.settings
     scheduler = BackgroundScheduler(timezone=dt.UTC)
     now = dt.datetime.now(dt.UTC)
-    jobs = []
-    if s.polling:
-        # With push on, polling is the safety net: slower, for what push missed.
-        jobs += [
-            ("poll_mentions", runtime.poll_mentions,
-             s.poll_mentions_push_seconds if s.x_push else s.poll_mentions_seconds),
-            ("poll_dms", runtime.poll_dms,
-             s.poll_dms_push_seconds if s.x_push else s.poll_dms_seconds),
-            ("poll_chats", runtime.poll_chats, s.poll_chats_seconds),
-        ]
-    if runtime.push is not None:
-        jobs.append(("x_push", runtime.push.run, s.x_push_check_seconds))
-    jobs += [
+    jobs = [
+        ("poll_mentions", runtime.poll_mentions, s.poll_mentions_seconds),
+        ("poll_dms", runtime.poll_dms, s.poll_dms_seconds),
+        ("poll_chats", runtime.poll_chats, s.poll_chats_seconds),
         ("outbox", runtime.send_outbox, s.outbox_seconds),
         # Rows recorded by the webhook (or left pending by a crash) need no poll to be handled.
         ("inbox", runtime.processor.process_pending, s.outbox_seconds),
         ("expire", runtime.expire, s.expiry_seconds),
         ("escrow", runtime.escrow_due, s.expiry_seconds),
     ]
+    record = runtime.heartbeat.record if runtime.heartbeat else None
+    if runtime.heartbeat is not None:
+        jobs.append(("heartbeat", runtime.heartbeat.beat, s.heartbeat_seconds))
     for name, fn, seconds in jobs:
-        scheduler.add_job(_guarded(name, fn), "interval", seconds=seconds, id=name,
+        scheduler.add_job(_guarded(name, fn, record), "interval", seconds=seconds, id=name,
                           max_instances=1, coalesce=True, next_run_time=now)
     return scheduler

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
@@ -113,6 +113,15 @@ class Result:
     failure_reason: str | None = None
     transfer_id: int | None = None
     headroom: limits.Headroom | None = None  # for REASON_ROLLING_LIMIT: what is left
+
+
+class PasskeyCheck(Protocol):
+    """Verifies a passkey assertion for an intent on the locked rows (``bot.services
+    .passkeys``): True if it is a valid assertion of one of the payer's passkeys over the
+    challenge derived from this intent; it moves the passkey's counter on ``conn``."""
+
+    def check_locked(self, conn: Connection, payer_user_id: int, intent: IntentRow,
+                     assertion: Any, now: dt.datetime) -> bool: ...
 
 
 # -- rows, read with Core (no ORM identity map on the hot path) -------------------------------
@@ -257,8 +266,10 @@ class ConfirmationService:
         clock: Clock,
         claim_period: dt.timedelta = dt.timedelta(days=14),
         pin_concurrency: int | None = None,
+        passkeys: PasskeyCheck | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._passkeys = passkeys
         self._claim_period = claim_period
         self._engine: Engine = session_factory.kw["bind"]
         # The pre-read is one SELECT, a consistent snapshot on its own: on PostgreSQL it runs
@@ -303,6 +314,19 @@ class ConfirmationService:
 
     def confirm(self, token: str, pin: str, shown: Shown | None = None) -> Result:
         """Check the link and the PIN; write the decision in one transaction."""
+        return self._confirm(token, shown, pin=pin)
+
+    def confirm_with_passkey(self, token: str, assertion: Any, shown: Shown | None = None
+                             ) -> Result:
+        """The same, with a passkey assertion instead of the PIN: the ``passkeys`` checker
+        verifies it under the row locks, against the challenge derived from the locked intent
+        (``handlers.binding``). A refused assertion counts as a wrong code."""
+        if self._passkeys is None:
+            return self._refused(Refused(Refusal.UNKNOWN), None)
+        return self._confirm(token, shown, assertion=assertion)
+
+    def _confirm(self, token: str, shown: Shown | None, *, pin: str = "",
+                 assertion: Any = None) -> Result:
         token_hash = hash_token(token)
         now = self._clock()
         tok, intent, payer = self._read(token_hash)
@@ -312,11 +336,12 @@ class ConfirmationService:
             return self._refused(refused, _facts(tok, intent, payer))
         assert payer is not None
         checked_hash = payer.pin_hash or ""
-        matched = self._verify(checked_hash, pin)  # ~25 ms of CPU, outside any transaction
+        # The PIN: ~25 ms of CPU, outside any transaction. A passkey: checked under lock.
+        matched = False if assertion is not None else self._verify(checked_hash, pin)
 
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                return self._write(token_hash, pin, checked_hash, matched, shown)
+                return self._write(token_hash, pin, checked_hash, matched, shown, assertion)
             except DBAPIError as exc:
                 if attempt + 1 >= WRITE_ATTEMPTS or not is_retryable(exc):
                     raise
@@ -344,7 +369,8 @@ class ConfirmationService:
         return Result(Outcome.REFUSED, facts, refused)
 
     def _write(
-        self, token_hash: str, pin: str, checked_hash: str, matched: bool, shown: Shown | None
+        self, token_hash: str, pin: str, checked_hash: str, matched: bool, shown: Shown | None,
+        assertion: Any = None,
     ) -> Result:
         with UnitOfWork(self._sessions) as uow:
             conn = uow.session.connection()
@@ -354,13 +380,20 @@ class ConfirmationService:
             tok = _build(row, TokenRow, "t_")
             intent = _build(row, IntentRow, "i_")
             payer = _build(row, PayerRow, "u_")
-            if payer.pin_hash and payer.pin_hash != checked_hash:
-                # The PIN changed between the read and the lock (rare): check the new one.
-                matched = self._verify(payer.pin_hash, pin)
             now = self._clock()
-            unbound = self._unbound(intent) if check_link(tok, intent, now) is None else None
+            live = check_link(tok, intent, now, shown) is None
+            unbound = self._unbound(intent) if live else None
             if unbound is not None:  # checked again on the locked row
                 return self._refused(unbound, None)
+            if assertion is not None:
+                # Verified here, on the locked rows: the challenge is derived from the intent
+                # as it is now, and the passkey's counter moves in this same transaction.
+                assert self._passkeys is not None
+                matched = live and check_payer(payer, now) is None and (
+                    self._passkeys.check_locked(conn, payer.id, intent, assertion, now))
+            elif payer.pin_hash and payer.pin_hash != checked_hash:
+                # The PIN changed between the read and the lock (rare): check the new one.
+                matched = self._verify(payer.pin_hash, pin)
             decision = decide(tok, intent, payer, matched, now, self._policy, shown)
             if isinstance(decision, Refused):
                 return self._refused(decision, _facts(tok, intent, payer))  # nothing written

@@ -7,11 +7,14 @@ serialises concurrent upgrades (two release processes starting at once).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
 
 from storage.db import make_engine
 
@@ -34,10 +37,35 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` (default: the latest)."""
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:
+        with _sqlite_file_lock(url), engine.begin() as conn:
             command.upgrade(alembic_config(url, conn), revision)
     finally:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(url: str) -> Iterator[None]:
+    """On an SQLite file, one upgrade at a time (web, worker and release starting together,
+    as honcho starts them): the others wait, then find the schema current. PostgreSQL has
+    its advisory lock instead."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def current_heads() -> tuple[str, ...]:

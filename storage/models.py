@@ -450,14 +450,27 @@ from storage.payout_models import (  # noqa: E402, F401
 )
 
 
-class XUsage(Base):
-    """What the bot's X usage costs, per UTC day and operation (``bot.x_meter``)."""
+class WorkerHeartbeat(Base):
+    """One row per worker process (``host:pid``), rewritten by its heartbeat job: when it was
+    last alive and how each of its scheduler jobs last went (JSON), for /healthz and status."""
 
-    __tablename__ = "x_usage"
+    __tablename__ = "worker_heartbeats"
 
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
-    operation: Mapped[str] = mapped_column(String(48), primary_key=True)
-    requests: Mapped[int] = mapped_column(BigInteger, default=0)
-    resources: Mapped[int] = mapped_column(BigInteger, default=0)
-    billed: Mapped[int] = mapped_column(BigInteger, default=0)
-    cost_micro_usd: Mapped[int] = mapped_column(BigInteger, default=0)
+    worker: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    jobs: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class OpsAudit(Base):
+    """Every operator action on /ops, written in the transaction that carries it out."""
+
+    __tablename__ = "ops_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(128))  # the operator credential's user, and IP
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(64))  # e.g. "outbox:12", "user:1234"
+    outcome: Mapped[str] = mapped_column(String(16))  # done | refused
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bot.security import PinHasher
 from handlers.confirmation import PinPolicy, lockout_alert
 from handlers.money import Money
-from storage import escrow, outbox
+from storage import escrow, outbox, passkeys
 from storage.intents import find_link_token
 from storage.ledger import user_account_code
 from storage.models import Account, ConfirmationToken, Contact, User, WebSession
@@ -209,6 +209,13 @@ def _locked(uow: UnitOfWork, user_id: int) -> User:
     return user
 
 
+def locked_until_of(session: Session, user_id: int, now: dt.datetime) -> dt.datetime | None:
+    user = session.get(User, user_id)
+    if user is None or user.locked_until is None or user.locked_until <= now:
+        return None
+    return user.locked_until
+
+
 def _check(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, user: User,
            pin: str, checked: tuple[str | None, bool], now: dt.datetime) -> PinResult:
     if user.locked_until is not None and user.locked_until > now:
@@ -284,6 +291,7 @@ def unlink(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, 
     if result.check is PinCheck.OK:
         user.status = "unlinked"
         user.pin_hash = None
+        passkeys.remove_all(uow.session, user.id)  # the credentials go with the PIN
         revoke_all(uow.session, user.id, now)
         contact = uow.session.get(Contact, user.x_user_id)
         if contact is not None:
@@ -291,3 +299,8 @@ def unlink(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, 
             contact.updated_at = now
     uow.session.flush()
     return result
+
+
+# The step-up service (bot.services.step_up) counts its PIN and passkey checks here too.
+lock_user = _locked
+count_check = _check

@@ -29,6 +29,7 @@ from storage import pro, topups
 from storage import sessions as web_sessions
 from storage.ledger import CARD_FUNDING, ESCROW, HistoryEntry, user_account_code
 from storage.models import Charge, Contact, User
+from storage.passkeys import PasskeyView
 from storage.sessions import Holder, PinCheck, PinResult, UnlinkBlocked, UnlinkRefusal
 from storage.uow import UnitOfWork
 
@@ -36,7 +37,9 @@ log = get_logger("bot.web.account")
 
 NONCE_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 HISTORY_LINES = 20
-DONE_KEYS = {"pin_changed": "done_pin_changed", "card_added": "done_card_added"}
+DONE_KEYS = {"pin_changed": "done_pin_changed", "card_added": "done_card_added",
+             "passkey_added": "done_passkey_added", "passkey_removed": "done_passkey_removed"}
+PIN_SHAPE = re.compile(r"[0-9]{6}")
 DECLINES = {"generic_decline", "insufficient_funds", "expired_card", "incorrect_cvc"}
 LOGIN_REFUSALS = {
     web_sessions.LoginRefusal.UNKNOWN: (404, "login_unknown_body"),
@@ -63,6 +66,7 @@ class PageData:
     lines: list[Line]
     cards: list[topups.CardView]
     donations: list[pro.Donation] | None
+    passkeys: list[PasskeyView]
 
 
 class AccountPages:
@@ -166,7 +170,8 @@ class AccountPages:
                  incoming=e.amount.cents > 0)
             for e in entries
         ]
-        return PageData(balance, lines, cards, donations)
+        passkeys = self.web.passkeys.listed(holder.user_id) if self.web.passkeys else []
+        return PageData(balance, lines, cards, donations, passkeys)
 
     @staticmethod
     def _labels(uow: UnitOfWork, entries: list[HistoryEntry]) -> dict[str, str]:
@@ -216,6 +221,10 @@ class AccountPages:
             request, "account.html", lang=lang, title="title_account", status=status,
             holder=holder, balance=data.balance.format(lang), lines=lines,
             cards=data.cards, donations=donations, notice=notice, error=error,
+            passkeys=[{"id": p.id, "name": p.name, "created": _day(p.created_at),
+                       "used": _day(p.last_used_at) if p.last_used_at else None}
+                      for p in data.passkeys],
+            passkeys_enabled=bool(self.web.passkeys and self.web.passkeys.rp.enabled),
             csrf=self.web.csrf_for(cookie), nonce=secrets.token_urlsafe(18),
             session_until=holder.session_expires_at.astimezone(dt.UTC).strftime("%H:%M"),
             locked_until=holder.locked_until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
@@ -262,10 +271,14 @@ class AccountPages:
         return holder, cookie, lang, f
 
     async def add_card(self, request: Request) -> Response:
-        checked = await self._checked(request, "number", "exp_month", "exp_year", "cvc")
+        checked = await self._checked(request, "number", "exp_month", "exp_year", "cvc", "pin",
+                                      "assertion")
         if isinstance(checked, Response):
             return checked
         holder, cookie, lang, f = checked
+        refused = await self.stepped_up(request, holder, cookie, lang, f, "add_card")
+        if refused is not None:
+            return refused
         t = translator(lang)
         try:
             month, year = int(f["exp_month"]), int(f["exp_year"])
@@ -296,10 +309,14 @@ class AccountPages:
                             now=self.web.clock())
 
     async def topup(self, request: Request) -> Response:
-        checked = await self._checked(request, "amount", "card", "nonce")
+        checked = await self._checked(request, "amount", "card", "nonce", "pin", "assertion")
         if isinstance(checked, Response):
             return checked
         holder, cookie, lang, f = checked
+        # A session alone never charges a card: the PIN or a passkey, now.
+        refused = await self.stepped_up(request, holder, cookie, lang, f, "topup")
+        if refused is not None:
+            return refused
         t = translator(lang)
         try:
             amount = Money.parse(f["amount"])
@@ -339,6 +356,11 @@ class AccountPages:
 
     # -- PIN-protected actions ----------------------------------------------------------------
 
+    def _current(self, holder: Holder) -> tuple[str | None, bool]:
+        """After a passkey step-up: the PIN hash as it is, counted as matched."""
+        with self.web.sessions() as session:
+            return web_sessions.pin_hash_of(session, holder.user_id), True
+
     def _verify(self, holder: Holder, pin: str) -> tuple[str | None, bool]:
         """Argon2id outside any write transaction; the storage call re-checks under lock."""
         with self.web.sessions() as session:
@@ -359,8 +381,32 @@ class AccountPages:
             return response
         return None
 
+    async def stepped_up(self, request: Request, holder: Holder, cookie: str, lang: Lang,
+                         f: dict[str, str], action: str, pin_field: str = "pin"
+                         ) -> Response | None:
+        """None when the PIN or a passkey was just given for ``action``; else the page that
+        says why not (a missing or malformed PIN is asked again without counting)."""
+        t = translator(lang)
+        pin, assertion = f.get(pin_field, ""), f.get("assertion", "")
+        if not assertion and not PIN_SHAPE.fullmatch(pin):
+            return await self.page(request, holder, cookie, lang, status=400,
+                                   error=t("step_up_needed"))
+        result = await self.web.db(self.web.step_up.check, holder.user_id, action, pin=pin,
+                                   assertion=assertion)
+        log.info("step_up", user_id=holder.user_id, action=action, result=result.check.value,
+                 proof="passkey" if assertion else "pin")
+        refused = self._pin_refusal(request, result, lang)
+        if refused is not None:
+            return refused
+        if result.check is PinCheck.WRONG:
+            key = "passkey_wrong" if assertion else "pin_wrong"
+            return await self.page(request, holder, cookie, lang, status=400,
+                                   error=t(key, left=result.attempts_left))
+        return None
+
     async def change_pin(self, request: Request) -> Response:
-        checked = await self._checked(request, "old_pin", "new_pin", "new_pin_again")
+        checked = await self._checked(request, "old_pin", "new_pin", "new_pin_again",
+                                      "assertion")
         if isinstance(checked, Response):
             return checked
         holder, cookie, lang, f = checked
@@ -374,7 +420,13 @@ class AccountPages:
         if holder.locked_until is not None:
             return self._pin_refusal(request, PinResult(PinCheck.LOCKED,
                                                         locked_until=holder.locked_until), lang)
-        checked_hash = await self.web.db(self._verify, holder, f["old_pin"])
+        if f["assertion"]:  # a passkey instead of the old PIN
+            refused = await self.stepped_up(request, holder, cookie, lang, f, "change_pin")
+            if refused is not None:
+                return refused
+            checked_hash = await self.web.db(self._current, holder)
+        else:
+            checked_hash = await self.web.db(self._verify, holder, f["old_pin"])
         new_hash = await self.web.db(self.web.pins.hash, f["new_pin"])
         result = await self.web.db(self._change_pin, holder, f["old_pin"], checked_hash,
                                    new_hash)
@@ -397,7 +449,7 @@ class AccountPages:
             return result
 
     async def unlink(self, request: Request) -> Response:
-        checked = await self._checked(request, "pin")
+        checked = await self._checked(request, "pin", "assertion")
         if isinstance(checked, Response):
             return checked
         holder, cookie, lang, f = checked
@@ -407,7 +459,13 @@ class AccountPages:
                                                         locked_until=holder.locked_until), lang)
         blocked = await self.web.db(self._blocker, holder)
         if blocked is None:
-            verified = await self.web.db(self._verify, holder, f["pin"])
+            if f["assertion"]:  # a passkey instead of the PIN
+                refused = await self.stepped_up(request, holder, cookie, lang, f, "unlink")
+                if refused is not None:
+                    return refused
+                verified = await self.web.db(self._current, holder)
+            else:
+                verified = await self.web.db(self._verify, holder, f["pin"])
             blocked = await self.web.db(self._unlink, holder, f["pin"], verified)
         if isinstance(blocked, UnlinkBlocked):
             amount = blocked.amount.format(lang)
@@ -479,3 +537,7 @@ class AccountPages:
         with self.web.sessions() as session:
             return pro.donations_csv(pro.donations_received(session, holder.x_user_id))
 
+
+
+def _day(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")

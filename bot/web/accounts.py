@@ -48,6 +48,8 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from bot.security import PinHasher
+from bot.services.passkeys import Passkeys
+from bot.services.step_up import StepUp
 from bot.web.i18n import page_context, request_lang
 from handlers.confirmation import PinPolicy
 from handlers.money import Lang
@@ -58,6 +60,8 @@ Clock = Callable[[], dt.datetime]
 HERE = Path(__file__).resolve().parent
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 MAX_FIELD = 64  # PINs and card fields are short; longer input is cut before any work
+# Passkey assertions and new credentials are JSON of a few hundred bytes to a few KB.
+LONG_FIELDS = {"assertion": 6000, "credential": 24000}
 CSRF_LABEL = b"tweetpay-account-csrf-v1"
 
 
@@ -76,6 +80,7 @@ class AccountWeb:
         policy: PinPolicy | None = None,
         provider: Any = None,
         account_link: Callable[[str], Any] | None = None,
+        passkeys: Passkeys | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = session_factory
@@ -85,6 +90,10 @@ class AccountWeb:
         self.policy = policy or PinPolicy.from_settings(settings)
         self.provider = provider
         self.account_link = account_link
+        self.passkeys = passkeys
+        # The PIN or a passkey at the moment of each sensitive action (bot.services.step_up).
+        self.step_up = StepUp(session_factory, pins=pins, sealer=sealer, policy=self.policy,
+                              passkeys=passkeys, clock=clock)
         env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
         self.templates = Jinja2Templates(env=env)
         base = urlsplit(settings.public_base_url)
@@ -162,7 +171,8 @@ class AccountWeb:
     @staticmethod
     async def fields(request: Request, *names: str) -> dict[str, str]:
         async with request.form(max_files=0, max_fields=16) as form:
-            return {name: str(form.get(name) or "")[:MAX_FIELD] for name in names}
+            return {name: str(form.get(name) or "")[:LONG_FIELDS.get(name, MAX_FIELD)]
+                    for name in names}
 
     @staticmethod
     async def db(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -203,6 +213,7 @@ def account_routes(web: AccountWeb) -> list[Route]:
     """The sign-up, Sign in with X and account routes over ``web``."""
     from bot.web.account_pages import AccountPages
     from bot.web.account_signup import SignupPages
+    from bot.web.passkey_pages import passkey_routes
 
     signup = SignupPages(web)
     account = AccountPages(web)
@@ -220,6 +231,7 @@ def account_routes(web: AccountWeb) -> list[Route]:
         Route("/account/unlink", account.unlink, methods=["POST"]),
         Route("/account/logout", account.logout, methods=["POST"]),
         Route("/account/donations.csv", account.donations_csv, methods=["GET"]),
+        *passkey_routes(web, account),
     ]
 
 
@@ -232,6 +244,7 @@ def account_web(
     sealer: Sealer,
     provider: Any = None,
     x_api_base_url: str | None = None,
+    passkeys: Passkeys | None = None,
 ) -> AccountWeb:
     """The defaults ``create_app`` uses: the settings' payment provider (the sandbox
     acquirer) and the X API (``x_api_base_url``, else the settings', else the embedded
@@ -251,5 +264,5 @@ def account_web(
 
     return AccountWeb(
         settings, session_factory, clock=clock, pins=pin_hasher, sealer=sealer,
-        provider=provider, account_link=link,
+        provider=provider, account_link=link, passkeys=passkeys,
     )

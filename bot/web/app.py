@@ -4,14 +4,16 @@
                       (link-preview crawlers fetch URLs), whatever the link's state
     POST /c/<token>   checks the link and the PIN, then confirms in one transaction
                       (``storage.confirmations.ConfirmationService``)
-    GET  /healthz     ``SELECT 1`` on the database: 200 or 503
+    GET  /healthz     the database and the workers' liveness (``bot.web.health``)
     GET  /webhooks/x  X's CRC challenge; POST: signed event deliveries into the inbox
-                      (``bot.webhook``, the legacy Account Activity API)
-    GET  /webhooks/xaa  the same for the X Activity API (``bot.activity.ingest``)
+                      (``bot.webhook``)
 
 Every response carries ``Cache-Control: no-store``, ``Referrer-Policy: no-referrer`` and a CSP
-that allows no script at all, no framing (``frame-ancestors 'none'``) and form posts only to
-ourselves. The pages work without JavaScript.
+that allows only our own script file (``/static/passkeys.js``: no inline script, no other
+origin), no framing (``frame-ancestors 'none'``) and form posts only to ourselves. The pages
+work without JavaScript; with it, a payer who has a passkey may confirm with it instead of
+the PIN (the form then carries ``assertion``, checked by ``bot.services.passkeys`` under the
+confirmation's row locks).
 
 CSRF: the POST carries no session or cookie; the unguessable token in the URL is the
 capability, and the PIN is needed on top of it. We still refuse a POST a browser marks as
@@ -27,6 +29,7 @@ Neither the token, the URL nor the PIN is ever logged (uvicorn's access log is o
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Callable
@@ -39,17 +42,19 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.activity.ingest import activity_routes
 from bot.logging import get_logger
 from bot.metrics import CONFIRMATIONS
-from bot.security import PinHasher
+from bot.passkeys import AssertionVerifier, RelyingParty
+from bot.security import PinHasher, hash_token
+from bot.services.passkeys import Passkeys
 from bot.web.accounts import account_routes, account_web
+from bot.web.health import health_routes
 from bot.web.i18n import page_context, request_lang
 from bot.web.metrics_route import metrics_routes
 from bot.webhook import webhook_routes
@@ -71,10 +76,11 @@ Clock = Callable[[], dt.datetime]
 HERE = Path(__file__).resolve().parent
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 PIN_SHAPE = re.compile(f"[0-9]{{{PIN_LENGTH}}}")  # ASCII digits only, as handlers.pins sets them
-MAX_FORM_BYTES = 4096  # the form is a PIN and two numbers
+MAX_FORM_BYTES = 8192  # the form is a PIN (or a passkey assertion, < 2 KB) and two numbers
 
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 SECURITY_HEADERS = [
@@ -131,8 +137,10 @@ def _origin(url: str) -> str:
 class Pages:
     """The route handlers, closed over the service and the settings they need."""
 
-    def __init__(self, service: ConfirmationService, settings: Any, clock: Clock) -> None:
+    def __init__(self, service: ConfirmationService, settings: Any, clock: Clock,
+                 passkeys: Passkeys | None = None) -> None:
         self.service = service
+        self.passkeys = passkeys
         self.settings = settings
         self.clock = clock
         env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
@@ -207,6 +215,7 @@ class Pages:
         *,
         status: int = 200,
         error: str | None = None,
+        passkey: dict[str, Any] | None = None,
         **params: Any,
     ) -> Response:
         lang = self.lang_for(request, facts)
@@ -225,7 +234,14 @@ class Pages:
             show_expiry=True,
             lead=lead,
             error=t(error, **params) if error else None,
+            passkey_options=json.dumps(passkey) if passkey else None,
         )
+
+    def passkey_options(self, token: str) -> dict[str, Any] | None:
+        """The assertion options for this link's intent, if its payer has a passkey."""
+        if self.passkeys is None:
+            return None
+        return self.passkeys.options_for_link(hash_token(token))
 
     def refusal(self, request: Request, refused: Refused, facts: Facts | None) -> Response:
         status = REFUSAL_STATUS[refused.reason]
@@ -286,7 +302,8 @@ class Pages:
         if view.refusal is not None:
             return self.refusal(request, view.refusal, view.facts)
         assert view.facts is not None
-        return self.form(request, view.facts)
+        options = await run_in_threadpool(self.passkey_options, token)
+        return self.form(request, view.facts, passkey=options)
 
     async def confirm(self, request: Request) -> Response:
         token = request.path_params["token"]
@@ -300,29 +317,43 @@ class Pages:
             return self.message(request, title="title_error", body="bad_form_body", status=413)
         async with request.form(max_files=0, max_fields=8) as form:
             pin = str(form.get("pin") or "").strip()
+            assertion = str(form.get("assertion") or "")
             amount_field, payee_field = form.get("amount_cents"), form.get("payee")
         try:
             shown = Shown(int(str(amount_field)), int(str(payee_field)))
         except ValueError:
             return self.message(request, title="title_error", body="bad_form_body", status=400)
-        if not PIN_SHAPE.fullmatch(pin):
+        if assertion and self.passkeys is not None:
+            result = await run_in_threadpool(
+                self.service.confirm_with_passkey, token, assertion, shown)
+        elif not PIN_SHAPE.fullmatch(pin):
             # Not a PIN at all (empty, letters, wrong length): ask again, count nothing; it
             # can never match, so it tells nobody anything and costs no Argon2id.
             view = await run_in_threadpool(self.service.look, token)
             if view.refusal is not None or view.facts is None:
                 return self.refusal(request, view.refusal or Refused(Refusal.UNKNOWN), view.facts)
-            return self.form(request, view.facts, status=400, error="enter_code")
-        result = await run_in_threadpool(self.service.confirm, token, pin, shown)
+            options = await run_in_threadpool(self.passkey_options, token)
+            return self.form(request, view.facts, status=400, error="enter_code",
+                             passkey=options)
+        else:
+            result = await run_in_threadpool(self.service.confirm, token, pin, shown)
         CONFIRMATIONS.labels(result.outcome.value).inc()
         log.info(
             "confirmation",
             outcome=result.outcome.value,
             reference=result.facts.reference if result.facts else None,
             refusal=result.refusal.reason.value if result.refusal else None,
+            proof="passkey" if assertion else "pin",
         )
-        return self.result_page(request, result)
+        options = None
+        if result.outcome is Outcome.WRONG_PIN:
+            options = await run_in_threadpool(self.passkey_options, token)
+        return self.result_page(request, result, passkey=options,
+                                wrong="passkey_wrong" if assertion else "wrong_code")
 
-    def result_page(self, request: Request, result: Result) -> Response:
+    def result_page(self, request: Request, result: Result, *,
+                    passkey: dict[str, Any] | None = None, wrong: str = "wrong_code"
+                    ) -> Response:
         facts = result.facts
         if result.outcome is Outcome.CONFIRMED:
             assert facts is not None
@@ -342,7 +373,8 @@ class Pages:
         if result.outcome is Outcome.WRONG_PIN:
             assert facts is not None
             return self.form(
-                request, facts, status=400, error="wrong_code", left=result.attempts_left
+                request, facts, status=400, error=wrong, left=result.attempts_left,
+                passkey=passkey,
             )
         if result.outcome is Outcome.CANCELLED:
             return self.message(
@@ -402,14 +434,6 @@ class Pages:
         assert result.refusal is not None
         return self.refusal(request, result.refusal, facts)
 
-    async def healthz(self, request: Request) -> Response:
-        try:
-            await run_in_threadpool(self.service.ping)
-        except Exception as exc:  # any failure means "not healthy"; say which kind
-            log.error("healthz_failed", error=type(exc).__name__)
-            return JSONResponse({"status": "unavailable", "database": "error"}, 503)
-        return JSONResponse({"status": "ok", "database": "ok"})
-
     async def favicon(self, request: Request) -> Response:
         return Response(status_code=204)
 
@@ -430,6 +454,7 @@ def create_app(
     payment_provider: Any = None,
     x_api_base_url: str | None = None,
     bot_user_id: int | None = None,
+    passkey_verifier: AssertionVerifier | None = None,
 ) -> Starlette:
     """The web app over ``session_factory`` (a SQLAlchemy ``sessionmaker``).
 
@@ -437,10 +462,15 @@ def create_app(
     default to the settings' pepper and data keys. ``payment_provider`` and
     ``x_api_base_url`` serve the account pages (``bot.web.accounts.account_web``).
     ``bot_user_id``, when given, is the only account whose webhook deliveries are accepted.
+    ``passkey_verifier`` replaces the WebAuthn signature check (``benchmarks.confirm`` only).
     """
     clock = clock or (lambda: dt.datetime.now(dt.UTC))
     pin_hasher = pin_hasher or PinHasher(settings.pin_pepper.get_secret_value())
     sealer = sealer or Sealer([k.get_secret_value() for k in settings.data_keys])
+    passkeys = Passkeys(
+        session_factory, rp=RelyingParty(settings.public_base_url, settings.bot_handle),
+        sealer=sealer, clock=clock, verifier=passkey_verifier,
+    )
     if service is None:
         service = ConfirmationService(
             session_factory,
@@ -449,20 +479,21 @@ def create_app(
             policy=PinPolicy.from_settings(settings),
             clock=clock,
             claim_period=dt.timedelta(days=settings.claim_period_days),
+            passkeys=passkeys,
         )
-    pages = Pages(service, settings, clock)
+    pages = Pages(service, settings, clock, passkeys)
     routes = [
         Route("/c/{token}", pages.show, methods=["GET"]),
         Route("/c/{token}", pages.confirm, methods=["POST"]),
-        Route("/healthz", pages.healthz, methods=["GET"]),
+        *health_routes(settings, session_factory, clock),
         Route("/favicon.ico", pages.favicon, methods=["GET"]),
         *metrics_routes(settings, session_factory, clock),
         *webhook_routes(settings, session_factory, clock, bot_user_id=bot_user_id),
-        *activity_routes(settings, session_factory, clock, bot_user_id=bot_user_id),
         *account_routes(
             account_web(
                 settings, session_factory, clock=clock, pin_hasher=pin_hasher, sealer=sealer,
                 provider=payment_provider, x_api_base_url=x_api_base_url,
+                passkeys=passkeys,
             )
         ),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

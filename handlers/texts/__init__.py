@@ -24,6 +24,7 @@ from handlers.texts.account import ACCOUNT
 from handlers.texts.grammar import EXAMPLES, GRAMMAR
 from handlers.texts.messages import MESSAGES
 from handlers.texts.pages import PAGES
+from handlers.texts.security import SECURITY
 
 LANGS: tuple[Lang, ...] = ("fr", "en")
 
@@ -32,6 +33,7 @@ FAMILIES: dict[str, Mapping[str, Mapping[Lang, str]]] = {
     "grammar": GRAMMAR,
     "pages": PAGES,
     "account": ACCOUNT,
+    "security": SECURITY,
 }
 
 

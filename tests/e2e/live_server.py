@@ -40,12 +40,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_live(sqlite_url: str, engine: Engine, **app_kwargs: Any) -> Iterator[Live]:
-    """The real server (bot.web.server) on a free port, in a thread, until the test ends."""
+def serve_live(sqlite_url: str, engine: Engine, *, public_host: str = "127.0.0.1",
+               **app_kwargs: Any) -> Iterator[Live]:
+    """The real server (bot.web.server) on a free port, in a thread, until the test ends.
+    ``public_host="localhost"``: the public URL names a host, as WebAuthn requires."""
     port = _free_port()
     settings = load_settings(
         database_url=sqlite_url, web_host="127.0.0.1", web_port=port,
-        public_base_url=f"http://127.0.0.1:{port}",
+        public_base_url=f"http://{public_host}:{port}",
     )
     hasher = PinHasher(settings.pin_pepper.get_secret_value())
     server = build_server(settings, pin_hasher=hasher, **app_kwargs)
@@ -57,7 +59,7 @@ def serve_live(sqlite_url: str, engine: Engine, **app_kwargs: Any) -> Iterator[L
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", engine, hasher
+        yield f"http://{public_host}:{port}", engine, hasher
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -93,9 +93,11 @@ def test_sign_up_as_carol_and_use_the_account_page_on_a_phone(
             page.fill("#exp_month", "12")
             page.fill("#exp_year", "2030")
             page.fill("#cvc", "123")
+            page.fill("#card_pin", PIN)  # a session alone never adds a card
             page.click("#cards button[type=submit]")
             assert "Carte enregistrée." in page.locator(".notice").inner_text()
             page.fill("#amount", "20")
+            page.fill("#topup_pin", PIN)
             page.click("#topup button[type=submit]")
             assert "Recharge de 20,00\u00a0€ effectuée" in page.locator(".notice").inner_text()
             assert page.locator("#balance").inner_text() == "20,00\u00a0€"

@@ -184,7 +184,9 @@ def test_signup_through_the_link_binds_user_and_wallet_to_the_numeric_id(world: 
     assert "Ouvrir votre compte" in page.text and "@carol" in page.text
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
-    assert "script-src" not in page.headers["content-security-policy"]
+    # Only our own script file (passkeys), never inline script.
+    assert "script-src 'self';" in page.headers["content-security-policy"]
+    assert "unsafe-inline" not in page.headers["content-security-policy"]
     assert "default-src 'none'" in page.headers["content-security-policy"]
     # GET writes nothing.
     assert world.row(ConfirmationToken, token_hash=hash_token(token)).used_at is None
@@ -513,7 +515,7 @@ def _add_card(world: World, csrf: str, number: str) -> Any:
     return world.client.post(
         "/account/cards",
         data={"csrf": csrf, "number": number, "exp_month": "12", "exp_year": "2030",
-              "cvc": "123"},
+              "cvc": "123", "pin": PIN},
     )
 
 
@@ -534,7 +536,7 @@ def test_top_up_through_the_page_moves_exactly_the_amount(world: World) -> None:
     funding_before = world.ledger.balance(CARD_FUNDING)
 
     nonce = _nonce(world)
-    form = {"csrf": csrf, "amount": "20,50", "card": card.group(1), "nonce": nonce}
+    form = {"csrf": csrf, "amount": "20,50", "card": card.group(1), "nonce": nonce, "pin": PIN}
     done = world.client.post("/account/topup", data=form)
     assert done.status_code == 200
     assert "Recharge de 20,50\u00a0€ effectuée" in done.text
@@ -554,7 +556,8 @@ def test_declined_top_up_shows_the_reason_and_moves_nothing(world: World) -> Non
     assert card
     declined = world.client.post(
         "/account/topup",
-        data={"csrf": csrf, "amount": "30", "card": card.group(1), "nonce": _nonce(world)},
+        data={"csrf": csrf, "amount": "30", "card": card.group(1), "nonce": _nonce(world),
+              "pin": PIN},
     )
     assert declined.status_code == 200
     assert "Recharge de 30,00\u00a0€ refusée par la banque : provision insuffisante" in (
@@ -576,7 +579,8 @@ def test_card_and_amount_refusals(world: World) -> None:
                             ("5000", "maximum")):
         refused = world.client.post(
             "/account/topup",
-            data={"csrf": csrf, "amount": amount, "card": card.group(1), "nonce": _nonce(world)},
+            data={"csrf": csrf, "amount": amount, "card": card.group(1), "nonce": _nonce(world),
+                  "pin": PIN},
         )
         assert refused.status_code == 400 and message in refused.text, amount
     assert world.balance(ALICE) == Money(0) and world.count(Charge) == 0

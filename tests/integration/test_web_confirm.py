@@ -509,7 +509,7 @@ def test_form_must_send_back_what_the_page_showed(world: World) -> None:
 def test_oversized_form_is_refused(world: World) -> None:
     token, _ = world.intent()
     before = world.snapshot()
-    response = world.post(token, PIN, memo="x" * 5000)
+    response = world.post(token, PIN, memo="x" * 9000)
     assert response.status_code == 413
     assert world.snapshot() == before
 
@@ -564,7 +564,7 @@ def _assert_security_headers(response: Any) -> None:
     assert headers["x-content-type-options"] == "nosniff"
     csp = headers["content-security-policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
-    assert "script-src" not in csp and "unsafe-inline" not in csp
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp
 
 
 def test_security_headers_on_every_response(world: World) -> None:
@@ -584,7 +584,8 @@ def test_security_headers_on_every_response(world: World) -> None:
 
 def test_healthz(world: World) -> None:
     response = world.client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "worker": "none"}
 
 
 def test_healthz_reports_a_dead_database(tmp_path: Any) -> None:
