@@ -54,11 +54,17 @@ def x_api(settings: Settings, emulator_url: str | None = None
 # a minute for each message. On X the settings' default (60 s) applies.
 SANDBOX_OVERRIDES = {"poll_mentions_seconds": 3.0, "poll_dms_seconds": 3.0,
                      "outbox_seconds": 1.0, "expiry_seconds": 10.0}
+# The sandbox also receives by X Activity API push: the worker subscribes our webhook at start
+# (once the web process answers X's CRC). Polling stays as fast as above beside it, so a
+# worker started without its web process still answers in seconds; TWEETPAY_POLLING=false
+# shows push alone.
+SANDBOX_PUSH = {"x_push": True, "x_push_subscribe_at_start": True, "x_push_check_seconds": 5.0,
+                "poll_mentions_push_seconds": 3.0, "poll_dms_push_seconds": 3.0}
 SANDBOX_DM_POLLS_PER_15_MIN = 300
 
 
 def sandbox_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update=SANDBOX_OVERRIDES)
+    return settings.model_copy(update={**SANDBOX_OVERRIDES, **SANDBOX_PUSH})
 
 
 def _prepare(settings: Settings, base_url: str, credentials: Any) -> Runtime:

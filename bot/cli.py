@@ -285,5 +285,10 @@ from bot.cli_x import x  # noqa: E402  (the `tweetpay x ...` commands, in their 
 
 main.add_command(x)
 
+from bot.activity.cli import COMMANDS as ACTIVITY_COMMANDS  # noqa: E402 (x subscribe...)
+
+for _command in ACTIVITY_COMMANDS:
+    x.add_command(_command)
+
 if __name__ == "__main__":
     main()

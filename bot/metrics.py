@@ -77,6 +77,20 @@ X_STARTUP_RETRIES = Counter(f"{PREFIX}_x_startup_retries",
                             "Times the worker retried reaching X at start-up.")
 
 
+# -- X usage (worker: calls; web: pushed events), counted by bot.x_meter ------------------------
+X_REQUESTS = Counter(f"{PREFIX}_x_requests", "X API calls the bot made, by operation"
+                     " (owned_read, user_read, dm_read, summoned_reply, dm_create...).",
+                     ["operation"])
+X_RESOURCES = Counter(f"{PREFIX}_x_resources",
+                      "Resources (posts, users, DM events) X returned, by operation.",
+                      ["operation"])
+X_EVENTS = Counter(f"{PREFIX}_x_events", "X Activity API events received, by operation.",
+                   ["operation"])
+X_COST = Counter(f"{PREFIX}_x_cost_usd",
+                 "What the bot's X usage costs by X's price table (bot/x_prices.json), USD.",
+                 ["operation"])
+
+
 # -- state read at scrape time ----------------------------------------------------------------
 
 

@@ -245,20 +245,20 @@ def inbox_items(body: Any, bot_user_id: int | None = None) -> list[InboxItem]:
 MAX_BODY_BYTES = 1024 * 1024  # X's deliveries are a few KiB; anything near this is not X
 
 
-class _TooLarge(Exception):
+class BodyTooLarge(Exception):
     pass
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, refused past ``limit`` bytes (declared or actually sent)."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise _TooLarge
+        raise BodyTooLarge
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _TooLarge
+            raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -282,8 +282,8 @@ class Webhook:
 
     async def events(self, request: Request) -> Response:
         try:
-            body = await _read_body(request, self._max_body)
-        except _TooLarge:
+            body = await read_body(request, self._max_body)
+        except BodyTooLarge:
             log.warning("webhook.refused", reason="too_large")
             return JSONResponse({"error": "body too large"}, 413)
         if not signature_ok(self._secret.get_secret_value(), body,

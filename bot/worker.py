@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.activity.recovery import PushWatch
 from bot.gateway import XGateway, make_gateway
 from bot.heartbeat import Heartbeat
 from bot.ingest import Ingest
@@ -28,6 +29,7 @@ from bot.logging import get_logger
 from bot.metrics import JOB_DURATION, JOB_ERRORS, JOB_LAST_RUN
 from bot.outbox_sender import OutboxSender
 from bot.processor import Processor
+from bot.x_meter import Meter, persisting
 from bot.xchat.api import ChatApi
 from bot.xchat.bot_chat import BotChat
 from bot.xchat.ingest import ChatIngest
@@ -35,7 +37,7 @@ from bot.xchat.keys import init_keys, load_bot_chat
 from bot.xchat.outbound import ChatOutbound
 from config import Settings
 from handlers.errors import GatewayError
-from storage import escrow, intents, leases
+from storage import accounts, escrow, intents, leases
 from storage.db import make_engine, make_session_factory
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork
@@ -62,6 +64,7 @@ class Runtime:
     clock: Clock
     chat_ingest: ChatIngest | None = None
     heartbeat: Heartbeat | None = None
+    push: PushWatch | None = None  # the X Activity API watch, when push is on
 
     def poll_chats(self) -> int:
         if self.chat_ingest is not None:
@@ -114,7 +117,8 @@ def build_runtime(settings: Settings, *, base_url: str, credentials: Any,
     engine = engine or make_engine(settings.sqlalchemy_url)
     sessions = make_session_factory(engine)
     sealer = Sealer([key.get_secret_value() for key in settings.data_keys])
-    gateway = gateway or make_gateway(settings, base_url=base_url, credentials=credentials)
+    gateway = gateway or make_gateway(settings, base_url=base_url, credentials=credentials,
+                                      meter=Meter(on_record=persisting(sessions)))
     me = gateway.me()
 
     def resolve(handle: str) -> tuple[int, str] | None:
@@ -131,8 +135,17 @@ def build_runtime(settings: Settings, *, base_url: str, credentials: Any,
                           if chat else None)
     ingest = Ingest(sessions, gateway, clock, int(me.id))
     chat_ingest = ChatIngest(sessions, ChatApi(gateway), clock, int(me.id)) if chat else None
+    push = None
+    if settings.x_push:
+        push = PushWatch(sessions, gateway, settings, clock,  # type: ignore[arg-type]
+                         bot_user_id=int(me.id), holders=lambda: _holders(sessions))
     return Runtime(settings, engine, sessions, sealer, gateway, ingest, processor, sender,
-                   clock, chat_ingest, Heartbeat(sessions, clock))
+                   clock, chat_ingest, Heartbeat(sessions, clock), push)
+
+
+def _holders(sessions: sessionmaker[Session]) -> list[int]:
+    with sessions() as session:
+        return accounts.holder_ids(session)
 
 
 def start_chat(settings: Settings, sessions: sessionmaker[Session], sealer: Sealer,
@@ -186,10 +199,19 @@ def make_scheduler(runtime: Runtime) -> BackgroundScheduler:
     s = runtime.settings
     scheduler = BackgroundScheduler(timezone=dt.UTC)
     now = dt.datetime.now(dt.UTC)
-    jobs = [
-        ("poll_mentions", runtime.poll_mentions, s.poll_mentions_seconds),
-        ("poll_dms", runtime.poll_dms, s.poll_dms_seconds),
-        ("poll_chats", runtime.poll_chats, s.poll_chats_seconds),
+    jobs = []
+    if s.polling:
+        # With push on, polling is the safety net: slower, for what push missed.
+        jobs += [
+            ("poll_mentions", runtime.poll_mentions,
+             s.poll_mentions_push_seconds if s.x_push else s.poll_mentions_seconds),
+            ("poll_dms", runtime.poll_dms,
+             s.poll_dms_push_seconds if s.x_push else s.poll_dms_seconds),
+            ("poll_chats", runtime.poll_chats, s.poll_chats_seconds),
+        ]
+    if runtime.push is not None:
+        jobs.append(("x_push", runtime.push.run, s.x_push_check_seconds))
+    jobs += [
         ("outbox", runtime.send_outbox, s.outbox_seconds),
         # Rows recorded by the webhook (or left pending by a crash) need no poll to be handled.
         ("inbox", runtime.processor.process_pending, s.outbox_seconds),

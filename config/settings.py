@@ -148,6 +148,28 @@ class Settings(BaseSettings):
     expiry_seconds: float = Field(default=30.0, gt=0)
     """Seconds between two passes of the expiry and escrow jobs."""
 
+    # X Activity API push (bot/activity, docs/x-activity-api.md).
+    x_push: bool = Field(
+        default=False,
+        description="Receive mentions and DMs by X Activity API webhook; polling then runs"
+        " at the slower safety-net periods below.")
+    x_webhook_url: str = Field(
+        default="",
+        description="Public URL X posts events to; empty: <public_base_url>/webhooks/xaa.")
+    x_push_subscribe_at_start: bool = Field(
+        default=False,
+        description="The worker runs `tweetpay x subscribe` itself at start (the sandbox).")
+    polling: bool = Field(
+        default=True, description="Poll mentions and DMs at all (off only with push on).")
+    poll_mentions_push_seconds: float = Field(
+        default=300.0, gt=0, description="Mentions poll period while push is on.")
+    poll_dms_push_seconds: float = Field(
+        default=900.0, gt=0, description="DM poll period while push is on.")
+    x_push_check_seconds: float = Field(
+        default=30.0, gt=0,
+        description="How often the worker checks the webhook answers (a CRC of our own);"
+        " after an outage it asks X to replay the missed window.")
+
     # Messaging policy (docs/design.md: DMs are the scarcest resource).
     dm_receipt_to_sender: bool = False
     """Also DM the payer a receipt (costs one more DM per payment)."""
@@ -239,6 +261,10 @@ class Settings(BaseSettings):
                 url = url.set(drivername="postgresql+psycopg")
             return url.render_as_string(hide_password=False)
         return f"sqlite:///{(self.data_dir / 'tweetpay.sqlite3').as_posix()}"
+
+    @property
+    def activity_webhook_url(self) -> str:
+        return self.x_webhook_url or self.public_base_url.rstrip("/") + "/webhooks/xaa"
 
     @property
     def uses_emulator(self) -> bool:

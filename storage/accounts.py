@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from handlers.money import Money
 from storage.ledger import CARD_FUNDING, user_account_code
-from storage.models import User
+from storage.models import Contact, User
 from storage.uow import UnitOfWork
 
 
@@ -40,3 +41,28 @@ def top_up(uow: UnitOfWork, *, x_user_id: int, amount: Money, charge_id: str) ->
         memo="card top-up",
     )
     return result.transfer_id
+
+
+def rename(session: Session, *, x_user_id: int, before: str, after: str,
+           now: dt.datetime) -> bool:
+    """The handle X shows for ``x_user_id`` changed from ``before`` to ``after``: update the
+    handle we display (users and contacts), never the identity. Guarded on ``before`` so a
+    late or replayed change never undoes a newer one; True if a row changed."""
+    changed = 0
+    for model in (User, Contact):
+        changed += session.execute(
+            update(model)
+            .where(model.x_user_id == x_user_id, func.lower(model.handle) == before.lower())
+            .values(handle=after)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return changed > 0
+
+
+def user_id_of(session: Session, x_user_id: int) -> int | None:
+    return session.scalars(select(User.id).where(User.x_user_id == x_user_id)).first()
+
+
+def holder_ids(session: Session) -> list[int]:
+    """X user ids of every active account holder."""
+    return list(session.scalars(select(User.x_user_id).where(User.status == "active")))

@@ -20,16 +20,19 @@ def _insert_ignore(session: Session, model: type, **values: Any) -> Insert:
 
 
 def record(session: Session, *, source: str, event_id: str, author_id: int,
-           payload: dict[str, Any], now: dt.datetime) -> bool:
+           payload: dict[str, Any], now: dt.datetime, status: str = "pending") -> bool:
     """Store an inbound event unless (source, event_id) is already there; True if new.
+
+    ``status="done"`` records an event already handled where it arrived (a revoked
+    authorisation, a handle change), kept for the record and for exactly-once.
 
     The unique constraint, not a prior SELECT, decides: two pollers racing on the same event
     cannot both store it.
     """
     inserted = session.execute(_insert_ignore(
         session, InboxEvent, source=source, event_id=event_id, author_x_user_id=author_id,
-        payload=json.dumps(payload, ensure_ascii=False, sort_keys=True), status="pending",
-        received_at=now,
+        payload=json.dumps(payload, ensure_ascii=False, sort_keys=True), status=status,
+        received_at=now, processed_at=None if status == "pending" else now,
     ).returning(InboxEvent.id)).first()
     # RETURNING yields a row only for an insert that happened (rowcount is not reliable for
     # ON CONFLICT DO NOTHING across drivers).

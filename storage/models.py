@@ -474,3 +474,16 @@ class OpsAudit(Base):
     target: Mapped[str] = mapped_column(String(64))  # e.g. "outbox:12", "user:1234"
     outcome: Mapped[str] = mapped_column(String(16))  # done | refused
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class XUsage(Base):
+    """What the bot's X usage costs, per UTC day and operation (``bot.x_meter``)."""
+
+    __tablename__ = "x_usage"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    operation: Mapped[str] = mapped_column(String(48), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    resources: Mapped[int] = mapped_column(BigInteger, default=0)
+    billed: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_micro_usd: Mapped[int] = mapped_column(BigInteger, default=0)

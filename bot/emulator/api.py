@@ -22,6 +22,7 @@ from starlette.routing import Route
 from bot.emulator.oauth import Principal, authenticate
 from bot.emulator.records import DmEvent, Refusal, Tweet, User, invalid_request, iso_ms
 from bot.emulator.state import EmulatorState
+from bot.emulator.usage import meter_call
 
 _USER_CONTEXT_ONLY = {"users_me", "create_tweet", "dm_events", "send_dm"}
 _NUMERIC_ID = re.compile(r"^[0-9]{1,19}$")
@@ -67,6 +68,8 @@ def endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Respo
             response = await handler(request, state, principal)
         except Refusal as refusal:
             response = problem(refusal)
+        else:
+            meter_call(state, name, principal, request, response)
         response.headers.update(headers)
         return response
 

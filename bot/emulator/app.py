@@ -7,7 +7,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.emulator import api, control, oauth, xchat_api, xchat_control
+from bot.emulator import (
+    activity_api,
+    activity_control,
+    api,
+    control,
+    oauth,
+    xchat_api,
+    xchat_control,
+)
 from bot.emulator.faults import FaultInjector
 from bot.emulator.records import Refusal
 from bot.emulator.state import EmulatorState
@@ -27,12 +35,14 @@ def create_app(state: EmulatorState) -> FaultInjector:
     routes = [
         *xchat_api.ROUTES,  # before api's /2/users/{id}
         *api.ROUTES,
+        *activity_api.ROUTES,
         Route("/i/oauth2/authorize", oauth.authorize_page, methods=["GET"]),
         Route("/i/oauth2/authorize", oauth.authorize_submit, methods=["POST"]),
         Route("/2/oauth2/token", oauth.token_endpoint, methods=["POST"]),
         *control.ROUTES,
         *[type(r)(r.path, control._guard(r.endpoint), methods=r.methods)
           for r in xchat_control.ROUTES],
+        *activity_control.ROUTES,
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _method_not_allowed})
     app.state.emulator = state

@@ -77,3 +77,23 @@ class ControlClient:
 
     def reset(self, seed: bool = True) -> None:
         self._call("POST", "reset", {"seed": seed})
+
+    # -- the X Activity API and the cost meter (bot/emulator/activity_control.py) --
+
+    def usage(self) -> dict[str, Any]:
+        return self._call("GET", "usage")
+
+    def reset_usage(self) -> None:
+        self._call("DELETE", "usage")
+
+    def activity(self) -> dict[str, Any]:
+        return self._call("GET", "activity")
+
+    def set_activity(self, **settings: Any) -> dict[str, Any]:
+        return self._call("POST", "activity", settings)
+
+    def wait_deliveries(self, timeout: float = 10.0) -> bool:
+        return bool(self._call("POST", "activity/wait", {"timeout": timeout})["idle"])
+
+    def revoke(self, user: str) -> None:
+        self._call("POST", "revoke", {"user": user})

@@ -27,6 +27,15 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "chat_events": ("GET", "/2/chat/conversations/:id/events"),
     "chat_keys": ("POST", "/2/chat/conversations/:id/keys"),
     "chat_send": ("POST", "/2/chat/conversations/:id/messages"),
+    # The X Activity API (``activity_api``).
+    "create_webhook": ("POST", "/2/webhooks"),
+    "list_webhooks": ("GET", "/2/webhooks"),
+    "revalidate_webhook": ("PUT", "/2/webhooks/:webhook_id"),
+    "delete_webhook": ("DELETE", "/2/webhooks/:webhook_id"),
+    "replay": ("POST", "/2/webhooks/replay"),
+    "create_subscription": ("POST", "/2/activity/subscriptions"),
+    "list_subscriptions": ("GET", "/2/activity/subscriptions"),
+    "delete_subscription": ("DELETE", "/2/activity/subscriptions/:subscription_id"),
 }
 _ENDPOINT_PATTERNS = [
     (name, method, re.compile("^" + re.sub(r":\w+", r"[^/]+", path) + "$"))
@@ -42,6 +51,14 @@ DEFAULT_RATE_LIMITS: dict[str, list[tuple[int, int]]] = {
     "create_tweet": [(100, FIFTEEN_MINUTES), (10_000, ONE_DAY)],
     "dm_events": [(15, FIFTEEN_MINUTES)],
     "send_dm": [(15, FIFTEEN_MINUTES), (1_440, ONE_DAY)],
+    "create_webhook": [(450, FIFTEEN_MINUTES)],
+    "list_webhooks": [(450, FIFTEEN_MINUTES)],
+    "revalidate_webhook": [(450, FIFTEEN_MINUTES)],
+    "delete_webhook": [(450, FIFTEEN_MINUTES)],
+    "replay": [(100, FIFTEEN_MINUTES)],
+    "create_subscription": [(500, FIFTEEN_MINUTES)],
+    "list_subscriptions": [(500, FIFTEEN_MINUTES)],
+    "delete_subscription": [(500, FIFTEEN_MINUTES)],
 }
 
 

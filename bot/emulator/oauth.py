@@ -50,6 +50,7 @@ class Principal:
 
     user_id: str | None
     subject: str  # rate-limit bucket: the user id, or "app:<key>"
+    app_key: str = ""  # the calling app's consumer key (who owns webhooks, subscriptions)
 
 
 def authenticate(state: EmulatorState, request: Request, *, user_context: bool) -> Principal:
@@ -60,12 +61,14 @@ def authenticate(state: EmulatorState, request: Request, *, user_context: bool) 
     if scheme.lower() == "bearer" and value:
         if value in state.bearer_tokens:
             user_id = state.bearer_tokens[value]
-            return Principal(user_id=user_id, subject=user_id)
+            first_app = next(iter(state.apps), "")
+            return Principal(user_id=user_id, subject=user_id, app_key=first_app)
         app = next((a for a in state.apps.values() if a.bearer_token == value), None)
         if app is not None:
             if user_context:
                 raise unsupported_authentication()
-            return Principal(user_id=None, subject=f"app:{app.consumer_key}")
+            return Principal(user_id=None, subject=f"app:{app.consumer_key}",
+                             app_key=app.consumer_key)
     raise UNAUTHORIZED
 
 
@@ -92,7 +95,7 @@ def _oauth1(state: EmulatorState, request: Request, header: str) -> Principal:
     expected = oauth1_signature.sign_hmac_sha1_with_client(base, client)
     if not secrets.compare_digest(expected, params.get("oauth_signature", "")):
         raise UNAUTHORIZED
-    return Principal(user_id=token.user_id, subject=token.user_id)
+    return Principal(user_id=token.user_id, subject=token.user_id, app_key=app.consumer_key)
 
 
 # -- OAuth 2.0 authorization code with PKCE ----------------------------------------------------

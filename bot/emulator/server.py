@@ -81,6 +81,7 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
+        self.state.activity.close()
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -17,9 +17,11 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.emulator.activity import Activity
 from bot.emulator.endpoints import DEFAULT_RATE_LIMITS
 from bot.emulator.entities import escape_text, extract_entities
 from bot.emulator.limits import Limits
@@ -34,6 +36,7 @@ from bot.emulator.records import (
     User,
     invalid_request,
 )
+from bot.x_meter import Meter
 
 
 class EmulatorState(Limits):
@@ -42,12 +45,17 @@ class EmulatorState(Limits):
     def __init__(self, state_file: str | os.PathLike[str] | None = None) -> None:
         self._lock = threading.RLock()
         self.state_file = Path(state_file) if state_file else None
+        # Called as listener(kind, thing) after a tweet, a DM, a handle change or a revoked
+        # authorisation: the X Activity API (``activity``) turns them into pushed events.
+        self.listeners: list[Callable[[str, Any], None]] = []
         self._clear()
+        self.activity = Activity(self)
         if self.state_file and self.state_file.exists():
             self._load(json.loads(self.state_file.read_text()))
 
     def _clear(self) -> None:
         self._last_id = 0
+        self.meter = Meter(clock=self.now)  # what X would bill (``/_control/usage``)
         self.clock_offset = 0.0  # seconds added to the wall clock (POST /_control/clock)
         self.users: dict[str, User] = {}
         self.tweets: dict[str, Tweet] = {}
@@ -140,11 +148,29 @@ class EmulatorState(Limits):
             new_name = changes.get("username")
             if new_name and new_name.lower() != user.username.lower() and self.find_user(new_name):
                 raise ValueError(f"username taken: {new_name}")
+            before = user.username
             for key in ("username", "name", "accepts_dms", "description"):
                 if key in changes and changes[key] is not None:
                     setattr(user, key, changes[key])
             self._save()
+            if user.username != before:
+                self._emit("handle", (user, before))
             return user
+
+    def revoke(self, ref: str | int, consumer_key: str | None = None) -> str:
+        """The user withdraws the app's access: their user tokens stop working."""
+        with self._lock:
+            user = self.require_user(ref)
+            app = self.apps.get(consumer_key or "") or next(iter(self.apps.values()))
+            self.bearer_tokens = {k: v for k, v in self.bearer_tokens.items() if v != user.id}
+            self.refresh_tokens = {k: v for k, v in self.refresh_tokens.items() if v != user.id}
+            self._save()
+            self._emit("revoke", (user.id, app.client_id))
+            return user.id
+
+    def _emit(self, kind: str, thing: Any) -> None:
+        for listener in list(self.listeners):
+            listener(kind, thing)
 
     # -- tweets ------------------------------------------------------------------------------
 
@@ -212,6 +238,7 @@ class EmulatorState(Limits):
             )
             self.tweets[tweet.id] = tweet
             self._save()
+            self._emit("tweet", tweet)
             return tweet
 
     def _tweet(self, tweet_id: str, parameter: str) -> Tweet:
@@ -257,6 +284,7 @@ class EmulatorState(Limits):
             )
             self.dms[event.id] = event
             self._save()
+            self._emit("dm", event)
             return event
 
     def can_dm(self, sender_id: str, recipient_id: str) -> bool:
@@ -304,6 +332,7 @@ class EmulatorState(Limits):
         """Forget everything except the state file location; the caller re-seeds."""
         with self._lock:
             self._clear()
+            self.activity.clear()
             self._save()
 
     def bot_posts(self) -> dict[str, list[Any]]:

@@ -10,10 +10,12 @@ from typing import Any, Protocol
 import requests
 import tweepy
 
+from bot.gateway.activity import ActivityCalls
 from bot.gateway.port import XGateway
 from bot.gateway.reads import Reads
 from bot.gateway.transport import TWEEPY_API_ORIGIN, HostRedirect, redirects
 from bot.gateway.writes import Writes
+from bot.x_meter import Meter
 
 
 class HasCredentials(Protocol):
@@ -42,7 +44,7 @@ class Credentials:
         )
 
 
-class TweepyGateway(Reads, Writes, XGateway):
+class TweepyGateway(Reads, Writes, ActivityCalls, XGateway):
     """Reads and writes over one ``tweepy.Client`` (OAuth 1.0a user context)."""
 
 
@@ -54,11 +56,13 @@ def make_gateway(
     timeout: float | None = None,
     user_cache_ttl: float = 300.0,
     clock: Callable[[], float] = time.time,
+    meter: Meter | None = None,
 ) -> TweepyGateway:
     """A gateway for ``base_url`` (default ``settings.x_api_base_url``) with the bot's keys.
 
     ``clock`` (epoch seconds) decides when a spent budget is over; pass the emulator's clock
-    (``state.now``) in tests that move it forward.
+    (``state.now``) in tests that move it forward. ``meter`` counts the bot's X usage
+    (default: a fresh one that also feeds the Prometheus counters).
     """
     base_url = base_url or settings.x_api_base_url
     if not base_url:
@@ -76,4 +80,4 @@ def make_gateway(
     target = base_url if redirects(base_url) else TWEEPY_API_ORIGIN
     adapter = HostRedirect(target, timeout or settings.x_timeout_seconds)
     client.session.mount(TWEEPY_API_ORIGIN, adapter)
-    return TweepyGateway(client, user_cache_ttl=user_cache_ttl, clock=clock)
+    return TweepyGateway(client, user_cache_ttl=user_cache_ttl, clock=clock, meter=meter)

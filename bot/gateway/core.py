@@ -13,6 +13,14 @@ import tweepy
 from bot.gateway.budgets import Budgets
 from bot.gateway.errors import translate, translate_transport
 from bot.gateway.values import RateBudget, XUser, parse_user
+from bot.x_meter import (
+    MANAGE_ENDPOINTS,
+    READ_ENDPOINTS,
+    Meter,
+    count_in_prometheus,
+    post_operation,
+    read_usage,
+)
 from handlers.errors import Transient
 
 
@@ -23,8 +31,10 @@ class GatewayCore:
         *,
         user_cache_ttl: float = 300.0,
         clock: Callable[[], float] = time.time,
+        meter: Meter | None = None,
     ) -> None:
         self._client = client
+        self.meter = meter or Meter(clock=clock, on_record=count_in_prometheus)
         self._user_id = int(str(client.access_token).partition("-")[0])
         self._ttl = user_cache_ttl
         self._lock = threading.Lock()
@@ -55,7 +65,22 @@ class GatewayCore:
             raise Transient(f"{endpoint}: malformed JSON from X") from exc
         if not isinstance(body, dict):
             raise Transient(f"{endpoint}: unexpected JSON from X")
+        self._meter_call(endpoint, params, body)
         return body
+
+    def _meter_call(self, endpoint: str, params: dict[str, Any], body: dict[str, Any]) -> None:
+        """Count what X bills for this answered call (the emulator counts the same way)."""
+        if endpoint in READ_ENDPOINTS:
+            # The bot reads only its own mentions: owned reads, if its account owns the app.
+            for operation, ids, is_request in read_usage(endpoint, body, owned=True):
+                self.meter.record(operation, ids, request=is_request)
+        elif endpoint == "create_tweet":
+            reply = params.get("in_reply_to_tweet_id") is not None
+            self.meter.record(post_operation(str(params.get("text", "")), in_reply_to=reply))
+        elif endpoint == "send_dm":
+            self.meter.record("dm_create")
+        elif endpoint in MANAGE_ENDPOINTS:
+            self.meter.record(MANAGE_ENDPOINTS[endpoint])
 
     def _pages(
         self, endpoint: str, method: Callable[..., Any], max_pages: int | None, **params: Any

@@ -6,7 +6,8 @@
                       (``storage.confirmations.ConfirmationService``)
     GET  /healthz     the database and the workers' liveness (``bot.web.health``)
     GET  /webhooks/x  X's CRC challenge; POST: signed event deliveries into the inbox
-                      (``bot.webhook``)
+                      (``bot.webhook``, the legacy Account Activity API)
+    GET  /webhooks/xaa  the same for the X Activity API (``bot.activity.ingest``)
 
 Every response carries ``Cache-Control: no-store``, ``Referrer-Policy: no-referrer`` and a CSP
 that allows only our own script file (``/static/passkeys.js``: no inline script, no other
@@ -48,6 +49,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.activity.ingest import activity_routes
 from bot.logging import get_logger
 from bot.metrics import CONFIRMATIONS
 from bot.passkeys import AssertionVerifier, RelyingParty
@@ -489,6 +491,7 @@ def create_app(
         Route("/favicon.ico", pages.favicon, methods=["GET"]),
         *metrics_routes(settings, session_factory, clock),
         *webhook_routes(settings, session_factory, clock, bot_user_id=bot_user_id),
+        *activity_routes(settings, session_factory, clock, bot_user_id=bot_user_id),
         *account_routes(
             account_web(
                 settings, session_factory, clock=clock, pin_hasher=pin_hasher, sealer=sealer,
