@@ -124,7 +124,16 @@ class DatabaseCollector(Collector):
         topups = CounterMetricFamily(f"{PREFIX}_topups", "Card top-up charges by status.",
                                      labels=["status"])
         up = GaugeMetricFamily(f"{PREFIX}_database_up", "1 when the last scrape read the DB.")
+        waiting = GaugeMetricFamily(f"{PREFIX}_outbox_budget_waiting",
+                                    "Messages due but held back by an X budget, by kind and why.",
+                                    labels=["kind", "reason"])
+        free = GaugeMetricFamily(f"{PREFIX}_outbox_budget_free_timestamp_seconds",
+                                 "When held-back messages may go (Unix time), by kind and why.",
+                                 labels=["kind", "reason"])
+        beats = GaugeMetricFamily(f"{PREFIX}_worker_heartbeat_age_seconds",
+                                  "Seconds since each worker's last heartbeat.", labels=["worker"])
         try:
+            self._scrape_status(now, waiting, free, beats)
             with self._engine.connect() as conn:
                 for status, n in conn.execute(
                     select(InboxEvent.status, func.count()).group_by(InboxEvent.status)
@@ -154,7 +163,24 @@ class DatabaseCollector(Collector):
             yield up
             return
         up.add_metric([], 1)
-        yield from (up, inbox, outbox, oldest, transfers, topups)
+        yield from (up, inbox, outbox, oldest, transfers, topups, waiting, free, beats)
+
+    def _scrape_status(self, now: dt.datetime, waiting: GaugeMetricFamily,
+                       free: GaugeMetricFamily, beats: GaugeMetricFamily) -> None:
+        from sqlalchemy.orm import Session
+
+        from bot.status import budget_waits
+        from storage.models import WorkerHeartbeat
+
+        with Session(self._engine) as session:
+            for wait in budget_waits(session, now):
+                waiting.add_metric([wait.kind, wait.reason], wait.waiting)
+                if wait.until is not None:
+                    free.add_metric([wait.kind, wait.reason], wait.until.timestamp())
+            for worker, beat_at in session.execute(
+                select(WorkerHeartbeat.worker, WorkerHeartbeat.beat_at)
+            ):
+                beats.add_metric([worker], (now - _aware(beat_at)).total_seconds())
 
 
 class BudgetCollector(Collector):

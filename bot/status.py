@@ -57,7 +57,10 @@ class Status:
         return any(w.alive for w in self.workers)
 
 
-def _waits(session: Session, now: dt.datetime, budgets: Budgets) -> list[BudgetWait]:
+def budget_waits(session: Session, now: dt.datetime, budgets: Budgets | None = None
+                 ) -> list[BudgetWait]:
+    """What waits for which X budget, and until when."""
+    budgets = budgets or Budgets()
     room = available(session, now, budgets)
     found: list[BudgetWait] = []
     for kind in ("dm", "reply"):
@@ -96,7 +99,7 @@ def read_status(session: Session, now: dt.datetime, *, heartbeat_seconds: float,
     ):
         if first is not None:
             status.oldest_pending[kind] = first
-    status.waits = _waits(session, now, budgets or Budgets())
+    status.waits = budget_waits(session, now, budgets)
     for row in session.scalars(select(InboxEvent).where(InboxEvent.status == "failed")
                                .order_by(InboxEvent.id.desc()).limit(FAILED_SHOWN)):
         status.failed.append(FailedRow("inbox", row.id, row.source, row.error or "",

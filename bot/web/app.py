@@ -59,6 +59,7 @@ from bot.web.accounts import account_routes, account_web
 from bot.web.health import health_routes
 from bot.web.i18n import page_context, request_lang
 from bot.web.metrics_route import metrics_routes
+from bot.web.ops import ops_routes
 from bot.webhook import webhook_routes
 from handlers.confirmation import (
     REASON_INSUFFICIENT_FUNDS,
@@ -490,6 +491,7 @@ def create_app(
         *health_routes(settings, session_factory, clock),
         Route("/favicon.ico", pages.favicon, methods=["GET"]),
         *metrics_routes(settings, session_factory, clock),
+        *ops_routes(settings, session_factory, clock),
         *webhook_routes(settings, session_factory, clock, bot_user_id=bot_user_id),
         *activity_routes(settings, session_factory, clock, bot_user_id=bot_user_id),
         *account_routes(

@@ -101,7 +101,20 @@ def test_queues_by_kind_and_oldest_age(bot: tuple[Runtime, TestClient]) -> None:
                                       recipient_x_user_id=5, text="hello", status="pending",
                                       attempts=0, next_attempt_at=now,
                                       created_at=now - dt.timedelta(seconds=age)))
+        # The bot's 15 DMs per 15 minutes are spent: both pending DMs wait for the budget.
+        for i in range(15):
+            session.add(OutboxMessage(dedupe_key=f"s{i}", kind="dm", priority=10,
+                                      recipient_x_user_id=5, text="hi", status="sent",
+                                      attempts=1, remote_id=f"r{i}", next_attempt_at=now,
+                                      created_at=now - dt.timedelta(minutes=5),
+                                      sent_at=now - dt.timedelta(minutes=5, seconds=i)))
     samples = scrape(web)
+    assert value(samples, "tweetpay_outbox_budget_waiting", kind="dm", reason="bot budget") == 2
+    free_at = value(samples, "tweetpay_outbox_budget_free_timestamp_seconds", kind="dm",
+                    reason="bot budget")
+    # The oldest of the 15 sends leaves the window 15 minutes after it went out.
+    expected = now - dt.timedelta(minutes=5, seconds=14) + dt.timedelta(minutes=15)
+    assert abs(free_at - expected.timestamp()) < 1
     assert value(samples, "tweetpay_inbox_rows", status="failed") == 1
     assert value(samples, "tweetpay_outbox_rows", kind="dm", status="pending") == 2
     age = value(samples, "tweetpay_outbox_oldest_pending_age_seconds", kind="dm")

@@ -22,6 +22,7 @@ PRODUCTION = {
     "env": "production", "data_keys": Fernet.generate_key().decode(), "pin_pepper": "p" * 40,
     "x_api_base_url": "https://api.twitter.com", "public_base_url": "https://pay.example.org",
     "x_consumer_secret": "c" * 40, "x_client_id": "real-client", "x_client_secret": "s" * 40,
+    "payout_webhook_secret": "w" * 40,
 }
 
 
