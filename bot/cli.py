@@ -212,6 +212,12 @@ def pro_create(handle: str, name: str, x_user_id: int | None) -> None:
         click.echo(f"Pro account {summary} already exists: nothing changed")
 
 
+class XUnreachable(click.ClickException):
+    def __init__(self, base_url: str, exc: Exception) -> None:
+        super().__init__(f"cannot reach {base_url} ({type(exc).__name__})")
+        self.base_url = base_url
+
+
 def x_gateway(settings: Settings) -> Any:
     """The gateway to X (the emulator in the sandbox, its credentials from its control API)."""
     from bot.emulator.client import ControlClient
@@ -223,9 +229,7 @@ def x_gateway(settings: Settings) -> Any:
             base_url = f"http://127.0.0.1:{settings.emulator_port}"
             credentials = ControlClient(base_url, timeout=settings.x_timeout_seconds).credentials()
     except (OSError, RuntimeError) as exc:  # RuntimeError: control API
-        raise click.ClickException(
-            f"cannot reach {base_url} ({type(exc).__name__}); is `tweetpay emulator` running?"
-        ) from exc
+        raise XUnreachable(base_url, exc) from exc
     return make_gateway(settings, base_url=base_url, credentials=credentials)
 
 
@@ -233,12 +237,14 @@ def _look_up(settings: Settings, handle: str) -> tuple[int, str]:
     """The numeric X id of @handle through the gateway (the emulator in the sandbox)."""
     from handlers.errors import GatewayError
 
-    gateway = x_gateway(settings)
     try:
+        gateway = x_gateway(settings)
         user = gateway.user_by_handle(handle)
-    except (GatewayError, OSError) as exc:
+    except (XUnreachable, GatewayError, OSError) as exc:
+        base_url = getattr(exc, "base_url", None) or settings.x_api_base_url
+        cause = exc.__cause__ if isinstance(exc, XUnreachable) else exc
         raise click.ClickException(
-            f"cannot look up @{handle} ({type(exc).__name__}); is the X API"
+            f"cannot look up @{handle} on {base_url} ({type(cause).__name__}); is the X API"
             " (or `tweetpay emulator`) running? --x-user-id skips the lookup"
         ) from exc
     if user is None:
