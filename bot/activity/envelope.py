@@ -28,6 +28,8 @@ from bot.gateway.values import parse_mention
 from bot.ingest import mention_payload
 from bot.webhook import InboxItem
 from bot.webhook import _ms_time as ms_time
+from bot.xchat.envelope import EnvelopeError
+from bot.xchat.ingest import chat_payload
 
 MAX_ID = 2**63 - 1
 
@@ -190,9 +192,33 @@ class HandleEvent(_Envelope):
     payload: HandlePayload
 
 
-Event = PostEvent | DmEvent | RevokeEvent | HandleEvent
+ChatId = Annotated[str, Field(pattern=r"^[0-9]{1,19}:[0-9]{1,19}$")]
+Frame = Annotated[str, Field(min_length=8, max_length=350_000)]  # base64 of a framed event
+
+
+class ChatPayload(_Ids):
+    """``chat.received`` (XChat): the framed event, ciphertext; X reads none of it, nor do we
+    here — the worker decrypts it (``bot.xchat``)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    sender_id: XId
+    conversation_id: ChatId
+    created_at_msec: Annotated[str, Field(pattern=r"^[0-9]{1,16}$")]
+    encoded_event: Frame
+    conversation_key_change_event: Frame | None = None
+    conversation_key_version: Annotated[str, Field(max_length=24)] = ""
+    conversation_token: Annotated[str, Field(max_length=4096)] | None = None
+
+
+class ChatEvent(_Envelope):
+    event_type: Literal["chat.received"]
+    payload: ChatPayload
+
+
+Event = PostEvent | DmEvent | RevokeEvent | HandleEvent | ChatEvent
 _MODELS: dict[str, type[BaseModel]] = {
     "post.mention.create": PostEvent, "post.reply.create": PostEvent, "dm.received": DmEvent,
+    "chat.received": ChatEvent,
     "oauth.revoke": RevokeEvent, "profile.update.handle": HandleEvent,
 }
 
@@ -281,3 +307,20 @@ def dm_items(event: DmEvent, bot_user_id: str | None) -> list[InboxItem]:
         }
         out.append(InboxItem("dm", dm.id, int(create.sender_id), payload))
     return out
+
+
+def chat_items(event: ChatEvent, bot_user_id: str | None) -> list[InboxItem]:
+    """The chat message to handle, as the chat poller records it (keyed by the signed
+    message id read from the clear envelope, so push and poll are one row)."""
+    chat = event.payload
+    keys = [chat.conversation_key_change_event] if chat.conversation_key_change_event else []
+    try:
+        head, payload = chat_payload(chat.encoded_event, keys, chat.conversation_token)
+    except EnvelopeError as exc:
+        raise MalformedDelivery(f"payload.encoded_event: {exc}") from exc
+    if head.sender_id != chat.sender_id or head.conversation_id != chat.conversation_id:
+        raise MalformedDelivery("payload: sender or conversation differ from the frame")
+    bot = bot_user_id or event.filter.user_id
+    if head.sender_id == bot or (bot and bot not in head.conversation_id.split(":")):
+        return []
+    return [InboxItem("chat", head.message_id, int(head.sender_id), payload)]

@@ -29,12 +29,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.activity.envelope import (
+    ChatEvent,
     DmEvent,
     Event,
     HandleEvent,
     MalformedDelivery,
     PostEvent,
     RevokeEvent,
+    chat_items,
     dm_items,
     event_of,
     parse,
@@ -66,6 +68,8 @@ def _resource(event: Event) -> str:
         return event.payload.direct_message_events[0].id
     if isinstance(event, RevokeEvent):
         return f"revoke:{event.payload.user_id}"
+    if isinstance(event, ChatEvent):
+        return event.payload.id
     return f"{event.filter.user_id}:{event.payload.after}"
 
 
@@ -133,6 +137,8 @@ class ActivityWebhook:
             return [item] if item else []
         if isinstance(event, DmEvent):
             return dm_items(event, self._bot)
+        if isinstance(event, ChatEvent):
+            return chat_items(event, self._bot)
         if isinstance(event, RevokeEvent):
             x_user_id = int(event.payload.user_id)
             user_id = accounts.user_id_of(session, x_user_id)

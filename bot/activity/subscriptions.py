@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from bot.gateway.activity import SubscriptionInfo, WebhookInfo
 
-BOT_EVENTS = ("post.mention.create", "dm.received")
+BOT_EVENTS = ("post.mention.create", "dm.received", "chat.received")
 HOLDER_EVENTS = ("profile.update.handle",)
 TAGS = {"post.mention.create": "tweetpay-mentions", "dm.received": "tweetpay-dm-in",
+        "chat.received": "tweetpay-chat-in",
         "profile.update.handle": "tweetpay-handles"}
 
 

@@ -73,6 +73,26 @@ def _tweet_events(state: Any, tweet: Tweet) -> Iterator[Event]:
         yield "post.reply.create", replied, tweet.id, payload, includes
 
 
+def _chat_events(thing: Any) -> Iterator[Event]:
+    """``chat.received`` to the other participant, ``chat.sent`` to the sender (XChat). The
+    payload carries the framed event and the conversation's latest key change: ciphertext."""
+    kind, event, conversation = thing
+    if kind != "chat.received":
+        return
+    payload: dict[str, Any] = {
+        "id": event.message_id, "created_at_msec": str(event.created_at_msec),
+        "sender_id": event.sender_id, "conversation_id": event.conversation_id,
+        "conversation_key_version": event.key_version or "",
+        "encoded_event": event.encoded_event,
+    }
+    if conversation.key_events:
+        payload["conversation_key_change_event"] = conversation.key_events[-1]
+    for user_id in conversation.participants:
+        if user_id != event.sender_id:
+            yield ("chat.received", user_id, event.message_id, payload, None)
+    yield ("chat.sent", event.sender_id, event.message_id, payload, None)
+
+
 def _dm_events(state: Any, event: DmEvent) -> Iterator[Event]:
     sender, recipient = state.users[event.sender_id], state.users[event.recipient_id]
     payload = {
@@ -98,6 +118,8 @@ def events_for(state: Any, kind: str, thing: Any) -> Iterator[Event]:
         yield from _tweet_events(state, thing)
     elif kind == "dm":
         yield from _dm_events(state, thing)
+    elif kind == "chat":
+        yield from _chat_events(thing)
     elif kind == "handle":
         user, before = thing
         yield ("profile.update.handle", user.id, f"{user.id}:{user.username}",

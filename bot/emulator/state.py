@@ -78,6 +78,8 @@ class EmulatorState(Limits):
 
         self.xchat = XChatWorld(self.now_ms)
         self.chat_clients = ChatClients(self.xchat)
+        self.xchat.listeners.append(lambda kind, event, conv: self._emit("chat", (kind, event,
+                                                                                  conv)))
         self.xchat_users: set[str] = set()  # users whose DMs X moved to X Chat
 
     # -- time and ids ------------------------------------------------------------------------

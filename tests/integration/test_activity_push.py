@@ -149,3 +149,24 @@ def test_a_revoked_authorisation_closes_the_users_sessions(push: Push) -> None:
         (web_session,) = session.scalars(select(WebSession)).all()
         assert web_session.revoked_at is not None
     assert [e.source for e in push.inbox()] == ["revoke"]
+
+
+def test_an_x_chat_reaches_the_bot_by_push_and_the_payment_completes(push: Push) -> None:
+    world = push.world
+    world.emulator.control.chat("alice", "#envoyer 4€ @bob")  # type: ignore[attr-defined]
+    push.settle()
+    assert [(e.source, e.status) for e in push.inbox()] == [("chat", "done")]
+    bot = world.emulator.bot_id  # type: ignore[attr-defined]
+    said = [m["text"] for m in world.emulator.control.chats("alice")  # type: ignore[attr-defined]
+            if m["sender_id"] == bot]
+    assert len(said) == 1 and "/c/" in said[0]  # the link, encrypted in her conversation
+    token = said[0].split("/c/")[1].split()[0].rstrip(".")
+    status, _ = world.confirm(token, PIN["alice"])
+    assert status == 200
+    push.settle()
+    assert world.balance("bob") == Money(5_400)
+    usage = world.emulator.control.usage()["operations"]  # type: ignore[attr-defined]
+    assert "event.chat.received" in usage
+    with world.runtime.sessions() as session:
+        (row,) = session.scalars(select(InboxEvent).where(InboxEvent.source == "chat"))
+        assert "envoyer" not in row.payload
