@@ -296,5 +296,10 @@ from bot.activity.cli import COMMANDS as ACTIVITY_COMMANDS  # noqa: E402 (x subs
 for _command in ACTIVITY_COMMANDS:
     x.add_command(_command)
 
+from bot.cli_payouts import COMMANDS as PAYOUT_COMMANDS  # noqa: E402 (reconcile, wind-down...)
+
+for _command in PAYOUT_COMMANDS:
+    main.add_command(_command)
+
 if __name__ == "__main__":
     main()

@@ -10,4 +10,5 @@ ONE_TIME_PATHS: dict[str, str] = {
     "c": "confirm a payment",
     "s": "sign up",
     "l": "log in to the account page",
+    "w": "confirm a withdrawal",
 }

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.logging import get_logger
 from bot.security import new_token
+from bot.services import wind_down
 from bot.xchat.bot_chat import BotChat, ChatRefused
 from bot.xchat.inbound import open_payload
 from bot.xchat.ingest import SOURCE as CHAT_SOURCE
@@ -32,12 +33,15 @@ from handlers.commands import (
     ShowHistory,
     SignUp,
     UnresolvedRecipient,
+    Withdraw,
 )
 from handlers.decide import (
+    Decision,
     Event,
     Facts,
     PendingIntent,
     Policy,
+    answer,
     decide,
     refuse_text,
 )
@@ -111,6 +115,7 @@ class Processor:
         self._policy = policy_from_settings(settings)
         self._caps = Caps.from_settings(settings)
         self._base_url = settings.public_base_url.rstrip("/")
+        self._payouts: Any = None  # money out's collaborators, built on the first #retirer
 
     def process_pending(self, limit: int = 200) -> int:
         with self._sessions() as session:
@@ -210,6 +215,11 @@ class Processor:
                                   lang=lang if lang in ("fr", "en") else None, now=now)
             if isinstance(parsed, GrammarError):
                 decision = refuse_text(event, parsed.text, parsed.code)
+            elif wind_down.refuses(session, parsed):
+                decision = refuse_text(event, render("wind_down_refused", parsed.lang),
+                                       "wind_down")
+            elif isinstance(parsed, Withdraw):
+                decision = self._withdraw(uow, event, parsed)
             else:
                 decision = decide(parsed, event, self._facts(uow, event, parsed, now))
             intents.apply(uow, self._sealer, decision, source_event_id=event.key,
@@ -219,6 +229,37 @@ class Processor:
         log.info("processor.handled", inbox_id=row_id, source=event.source,
                  reason=decision.reason)
         return True
+
+    def _withdraw(self, uow: UnitOfWork, event: Event, command: Withdraw) -> Decision:
+        """``#retirer``: a withdrawal awaiting its PIN and the DM with its one-time link, in
+        this transaction (the inbox row's: one link per DM, whatever the retries)."""
+        from bot.services import withdraw as withdraw_flow
+        from bot.services.payout_common import WithdrawRefused, deps_from_settings
+        from handlers.payout_texts import refusal, withdraw_link
+
+        if self._payouts is None:
+            self._payouts = deps_from_settings(self._settings, self._sessions, self._sealer,
+                                               self._clock)
+        deps, lang = self._payouts, command.lang
+        user = intents.find_user(uow.session, event.author_id)
+        if user is None or user.status == "unlinked":
+            return answer(event, lang, render("signup_needed_dm", lang), private=True,
+                          reason="withdraw_no_account")
+        minutes = int(deps.policy.link_ttl.total_seconds() // 60)
+        try:
+            withdraw_flow.request_in(
+                uow, deps, user_id=user.id, amount=command.amount, scheme="instant",
+                channel="dm", lang=lang, source_event_id=event.key,
+                notify=lambda req, u: [withdraw_link(
+                    u.x_user_id, req.withdrawal_id, req.amount, req.account.masked,
+                    f"{self._base_url}/w/{req.token}", minutes, lang)])
+        except WithdrawRefused as exc:
+            if exc.code == "no_bank_account":
+                text = render("withdraw_no_bank_dm", lang)
+            else:
+                text = render("withdraw_refused", lang, reason=refusal(exc.code, lang, exc.limit))
+            return answer(event, lang, text, private=True, reason=f"withdraw_{exc.code}")
+        return Decision(reason="withdraw")
 
     def _facts(self, uow: UnitOfWork, event: Event, command: Command,
                now: dt.datetime) -> Facts:

@@ -72,6 +72,7 @@ class Runtime:
                 if mine:
                     self.chat_ingest.poll()
         return self.processor.process_pending()
+    _payouts: Any = None  # money out's collaborators, built on first use
 
     def expire(self) -> int:
         with self.sessions.begin() as session:
@@ -100,6 +101,45 @@ class Runtime:
     def send_outbox(self) -> int:
         return self.sender.run_once().sent
 
+    # -- money out (bot/services/withdraw*.py, reconcile.py, wind_down.py) -------------------
+
+    def payout_deps(self) -> Any:
+        if self._payouts is None:
+            from bot.services.payout_common import deps_from_settings
+
+            self._payouts = deps_from_settings(self.settings, self.sessions, self.sealer,
+                                               self.clock)
+        return self._payouts
+
+    def payouts(self) -> int:
+        """Expire unconfirmed withdrawals, send the due ones, ask about the unresolved."""
+        from bot.services import withdraw, withdraw_provider
+
+        deps = self.payout_deps()
+        with leases.exclusive(self.engine, "payouts") as mine:
+            if not mine:
+                return 0
+            withdraw.expire_due(deps)
+            return withdraw_provider.submit_due(deps) + withdraw_provider.recover(deps)
+
+    def reconcile(self) -> int:
+        from bot.payments.sandbox import make_provider
+        from bot.services import reconcile
+
+        deps = self.payout_deps()
+        found = reconcile.run(self.sessions, make_provider(self.settings, self.clock),
+                              deps.provider, self.clock())
+        for mismatch in found:
+            log.error("reconcile.mismatch", source=mismatch.source, kind=mismatch.kind,
+                      reference=mismatch.reference)
+        return len(found)
+
+    def wind_down_notices(self) -> int:
+        from bot.services import wind_down
+
+        return wind_down.notify_due(self.sessions, self.sealer, self.clock,
+                                    self.settings.wind_down_dms_per_hour)
+
     def tick(self) -> None:
         """One pass of every job, in data-flow order (tests and benchmarks drive this)."""
         self.poll_mentions()
@@ -107,6 +147,8 @@ class Runtime:
         self.poll_chats()
         self.expire()
         self.escrow_due()
+        self.payouts()
+        self.wind_down_notices()
         while self.send_outbox():
             pass
 
@@ -221,7 +263,23 @@ def make_scheduler(runtime: Runtime) -> BackgroundScheduler:
     record = runtime.heartbeat.record if runtime.heartbeat else None
     if runtime.heartbeat is not None:
         jobs.append(("heartbeat", runtime.heartbeat.beat, s.heartbeat_seconds))
+    jobs += [
+        ("payouts", runtime.payouts, s.payouts_seconds),
+        ("wind_down", runtime.wind_down_notices, 60.0),
+    ]
     for name, fn, seconds in jobs:
         scheduler.add_job(_guarded(name, fn, record), "interval", seconds=seconds, id=name,
                           max_instances=1, coalesce=True, next_run_time=now)
+    # Reconciliation with the providers: once a day (and /metrics shows what it found).
+    scheduler.add_job(_guarded("reconcile", runtime.reconcile, record), "cron",
+                      hour=s.reconcile_hour_utc, minute=0, id="reconcile", max_instances=1,
+                      coalesce=True)
+    _register_reconcile_metric(runtime)
     return scheduler
+
+
+def _register_reconcile_metric(runtime: Runtime) -> None:
+    from bot import metrics
+    from bot.services.reconcile import ReconcileCollector
+
+    metrics.register("reconcile", ReconcileCollector(runtime.sessions))

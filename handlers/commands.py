@@ -104,7 +104,16 @@ class Stop:
     lang: Lang
 
 
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    """``#retirer 50€`` / ``#withdraw all`` (DM only): money out to the holder's bank account,
+    answered with a one-time confirmation link. ``amount=None``: the whole balance."""
+
+    amount: Money | None
+    lang: Lang
+
+
 Command = (
     SendMoney | Donate | RequestMoney | ShowBalance | ShowHistory | Cancel | Help | SignUp
-    | ShowAccount | Stop
+    | ShowAccount | Stop | Withdraw
 )

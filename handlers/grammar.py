@@ -52,6 +52,7 @@ from handlers.commands import (
     SignUp,
     Stop,
     UnresolvedRecipient,
+    Withdraw,
 )
 from handlers.entities import AT_SIGNS, HASH_SIGNS, Entities, Hashtag, Mention, extract_entities
 from handlers.errors import GrammarError
@@ -65,7 +66,7 @@ HISTORY_MAX = 50
 
 Kind = Literal[
     "send", "donate", "request", "balance", "history", "cancel", "help", "signup", "account",
-    "stop",
+    "stop", "withdraw",
 ]
 COMMAND_TAGS: dict[str, tuple[Kind, Lang | None]] = {
     "envoyer": ("send", "fr"), "envoi": ("send", "fr"), "payer": ("send", "fr"),
@@ -79,7 +80,9 @@ COMMAND_TAGS: dict[str, tuple[Kind, Lang | None]] = {
     "inscription": ("signup", "fr"), "signup": ("signup", "en"),
     "compte": ("account", "fr"), "account": ("account", "en"),
     "stop": ("stop", None),
+    "retirer": ("withdraw", "fr"), "retrait": ("withdraw", "fr"), "withdraw": ("withdraw", "en"),
 }
+_EVERYTHING = frozenset(("tout", "totalité", "all", "everything"))
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _INVISIBLE = frozenset("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063"
                        "\u2064\ufeff") | _BIDI_CONTROLS
@@ -171,8 +174,10 @@ def parse(
     if kind in ("send", "donate", "request"):
         return _payment(text, kind, lang, tag, items, leading, after, args, caps=caps,
                         bot=(bot_user_id, bot_username), author=(author_id, author_username))
-    if kind in ("balance", "history") and channel != "dm":
+    if kind in ("balance", "history", "withdraw") and channel != "dm":
         return _error("dm_only", lang)
+    if kind == "withdraw":
+        return _withdraw(after, text, lang, caps)
     if kind == "history":
         return _history(after, text, lang)
     if kind == "cancel":
@@ -283,6 +288,29 @@ def _payment(text: str, kind: Kind, lang: Lang, tag: Hashtag, items: list[_Item]
     if kind == "donate":
         return Donate(amount=amount, recipient=recipient, memo=memo, lang=lang)
     return RequestMoney(amount=amount, payer=recipient, memo=memo, lang=lang)
+
+
+def _withdraw(after: list[_Item], text: str, lang: Lang, caps: Caps) -> Command | GrammarError:
+    """``#retirer 50€`` (an amount as in payments) or ``#retirer tout`` (the whole balance);
+    the limits are the withdrawal service's, checked against the balance."""
+    first = _first_non_mention(after)
+    if first is None or first.kind == "hashtag":
+        return _error("missing_amount", lang, example=EXAMPLES["withdraw"][lang])
+    raw = _strip_punct(text[first.start:first.end])
+    if first.kind == "word" and raw.casefold() in _EVERYTHING:
+        return Withdraw(amount=None, lang=lang)
+    if first.kind != "amount" or first.reading is None:
+        if _has_digit(raw) or _looks_like_money(raw):
+            return _error("bad_amount", lang)
+        return _error("missing_amount", lang, example=EXAMPLES["withdraw"][lang])
+    reading = first.reading
+    if reading.problem is not None or reading.money is None:
+        code = reading.problem if reading.problem not in (None, "amount_too_large") else (
+            "bad_amount")
+        return _error(code or "bad_amount", lang)
+    if reading.money < caps.minimum:
+        return _error("below_minimum", lang, minimum=caps.minimum.format(lang))
+    return Withdraw(amount=reading.money, lang=lang)
 
 
 def _history(after: list[_Item], text: str, lang: Lang) -> Command | GrammarError:

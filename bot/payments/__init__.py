@@ -70,6 +70,17 @@ class RefundResult:
     amount: Money
 
 
+@dataclass(frozen=True, slots=True)
+class ChargeRecord:
+    """The provider's record of one charge and what was refunded of it (reconciliation)."""
+
+    id: str
+    status: ChargeStatus
+    amount: Money
+    refunded: Money
+    created_at: str  # ISO 8601, as the provider stamped it
+
+
 class PaymentProvider(Protocol):
     """A card acquirer. ``charge`` is idempotent on ``idempotency_key``: the same key returns
     the same charge (never a second one), whatever the number of retries."""
@@ -84,10 +95,15 @@ class PaymentProvider(Protocol):
 
     def refund(self, charge_id: str, amount: Money) -> RefundResult: ...
 
+    def charges(self) -> list[ChargeRecord]:
+        """Every charge the provider holds (``tweetpay reconcile`` compares them)."""
+        ...
+
 
 __all__ = [
     "CardRefused",
     "CardToken",
+    "ChargeRecord",
     "ChargeResult",
     "ChargeStatus",
     "PaymentError",

@@ -33,7 +33,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.payments import CardRefused, CardToken, ChargeResult, PaymentError, RefundResult
+from bot.payments import (
+    CardRefused,
+    CardToken,
+    ChargeRecord,
+    ChargeResult,
+    PaymentError,
+    RefundResult,
+)
 from handlers.money import Money
 
 Clock = Callable[[], dt.datetime]
@@ -171,6 +178,12 @@ class SandboxProvider:
             self._refunds[refund_id] = {"charge_id": charge_id, "amount_cents": amount.cents}
             self._save()
             return RefundResult(refund_id, charge_id, amount)
+
+    def charges(self) -> list[ChargeRecord]:
+        with self._lock:
+            return [ChargeRecord(cid, c["status"], Money(c["amount_cents"]),
+                                 Money(c["refunded_cents"]), c["created_at"])
+                    for cid, c in self._charges.items()]
 
     # -- inspection (tests, sandbox) ---------------------------------------------------------
 

@@ -104,3 +104,17 @@ def active_user(uow: UnitOfWork, user_id: int) -> User:
     if user is None or user.status != "active":
         raise WithdrawRefused("this account is not active", code="account_inactive")
     return user
+
+
+def deps_from_settings(settings: Any, sessions: sessionmaker[Session], sealer: Sealer,
+                       clock: Clock, *, provider: PayoutProvider | None = None,
+                       pins: PinHasher | None = None) -> PayoutDeps:
+    """The money-out collaborators the settings name (the sandbox SEPA provider by default)."""
+    if provider is None:
+        from bot.payments.sepa_sandbox import make_payout_provider
+
+        provider = make_payout_provider(settings, clock)
+    return PayoutDeps(sessions=sessions, sealer=sealer,
+                      pins=pins or PinHasher(settings.pin_pepper.get_secret_value()),
+                      pin_policy=PinPolicy.from_settings(settings), provider=provider,
+                      policy=PayoutPolicy.from_settings(settings), clock=clock)

@@ -93,27 +93,38 @@ def request(deps: PayoutDeps, *, user_id: int, amount: Money | None, scheme: str
             ) -> Requested:
     """A withdrawal awaiting its PIN; ``amount=None`` is everything in the wallet.
     ``notify`` returns messages (the DM with the link) written in the same transaction."""
+    with deps.uow() as uow:
+        requested = request_in(uow, deps, user_id=user_id, amount=amount, scheme=scheme,
+                               channel=channel, lang=lang, source_event_id=source_event_id,
+                               notify=notify)
+        uow.commit()
+    return requested
+
+
+def request_in(uow: UnitOfWork, deps: PayoutDeps, *, user_id: int, amount: Money | None,
+               scheme: str, channel: str, lang: Lang, source_event_id: str | None = None,
+               notify: Callable[[Requested, User], Iterable[Outgoing]] | None = None
+               ) -> Requested:
+    """``request`` in the caller's transaction (the DM processor's, with its inbox row)."""
     if scheme not in ("instant", "standard"):
         raise ValueError(scheme)
     policy, now = deps.policy, deps.clock()
-    with deps.uow() as uow:
-        user = active_user(uow, user_id)
-        bank = payouts.current_bank_account(uow.session, user_id)
-        if bank is None:
-            raise WithdrawRefused("no bank account", code="no_bank_account")
-        balance = uow.ledger.balance(user_account_code(user.x_user_id))
-        amount = balance if amount is None else amount
-        _check_amount(uow, deps, user_id, amount, balance, now)
-        token, token_hash = new_token()
-        row = payouts.add_withdrawal(
-            uow.session, user_id=user_id, x_user_id=user.x_user_id, bank_account_id=bank.id,
-            amount_cents=amount.cents, scheme=scheme, channel=channel, lang=lang,
-            token_hash=token_hash, source_event_id=source_event_id,
-            provider=deps.provider.name, created_at=now, expires_at=now + policy.link_ttl)
-        requested = Requested(row.id, token, amount, payouts.view(deps.sealer, bank))
-        if notify is not None:
-            outbox.enqueue(uow.session, deps.sealer, list(notify(requested, user)), now)
-        uow.commit()
+    user = active_user(uow, user_id)
+    bank = payouts.current_bank_account(uow.session, user_id)
+    if bank is None:
+        raise WithdrawRefused("no bank account", code="no_bank_account")
+    balance = uow.ledger.balance(user_account_code(user.x_user_id))
+    amount = balance if amount is None else amount
+    _check_amount(uow, deps, user_id, amount, balance, now)
+    token, token_hash = new_token()
+    row = payouts.add_withdrawal(
+        uow.session, user_id=user_id, x_user_id=user.x_user_id, bank_account_id=bank.id,
+        amount_cents=amount.cents, scheme=scheme, channel=channel, lang=lang,
+        token_hash=token_hash, source_event_id=source_event_id,
+        provider=deps.provider.name, created_at=now, expires_at=now + policy.link_ttl)
+    requested = Requested(row.id, token, amount, payouts.view(deps.sealer, bank))
+    if notify is not None:
+        outbox.enqueue(uow.session, deps.sealer, list(notify(requested, user)), now)
     log.info("withdrawal_requested", withdrawal_id=row.id, amount_cents=amount.cents,
              channel=channel)
     return requested
@@ -253,3 +264,17 @@ def expire_due(deps: PayoutDeps) -> int:
                                       resolved_at=now) for i in ids)
         uow.commit()
     return done
+
+
+def recent(deps: PayoutDeps, user_id: int, limit: int = 20) -> list[Withdrawal]:
+    """The holder's confirmed withdrawals, newest first (for the bank page)."""
+    with deps.sessions() as session:
+        rows = payouts.history(session, user_id, limit)
+        for row in rows:
+            session.expunge(row)
+        return rows
+
+
+def balance_of(deps: PayoutDeps, x_user_id: int) -> Money:
+    with deps.uow() as uow:
+        return uow.ledger.balance(user_account_code(x_user_id))

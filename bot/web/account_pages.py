@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from bot.logging import get_logger
 from bot.payments import CardRefused, PaymentError
 from bot.security import hash_token, new_token
+from bot.services import wind_down
 from bot.web.accounts import TOKEN_SHAPE, AccountWeb
 from handlers.money import AmountError, Lang, Money
 from handlers.pins import PinProblem, check_new_pin
@@ -318,6 +319,9 @@ class AccountPages:
         if refused is not None:
             return refused
         t = translator(lang)
+        if await self.web.db(wind_down.active, self.web.sessions):  # money only goes out now
+            return await self.page(request, holder, cookie, lang, status=403,
+                                   error=t("wind_down_refused"))
         try:
             amount = Money.parse(f["amount"])
             card_id = int(f["card"])

@@ -60,6 +60,7 @@ from bot.web.health import health_routes
 from bot.web.i18n import page_context, request_lang
 from bot.web.metrics_route import metrics_routes
 from bot.web.ops import ops_routes
+from bot.web.payout_pages import payout_routes
 from bot.webhook import webhook_routes
 from handlers.confirmation import (
     REASON_INSUFFICIENT_FUNDS,
@@ -458,6 +459,7 @@ def create_app(
     x_api_base_url: str | None = None,
     bot_user_id: int | None = None,
     passkey_verifier: AssertionVerifier | None = None,
+    payout_provider: Any = None,
 ) -> Starlette:
     """The web app over ``session_factory`` (a SQLAlchemy ``sessionmaker``).
 
@@ -466,6 +468,7 @@ def create_app(
     ``x_api_base_url`` serve the account pages (``bot.web.accounts.account_web``).
     ``bot_user_id``, when given, is the only account whose webhook deliveries are accepted.
     ``passkey_verifier`` replaces the WebAuthn signature check (``benchmarks.confirm`` only).
+    ``payout_provider`` serves money out (``bot.web.payout_pages``; default: the sandbox's).
     """
     clock = clock or (lambda: dt.datetime.now(dt.UTC))
     pin_hasher = pin_hasher or PinHasher(settings.pin_pepper.get_secret_value())
@@ -485,6 +488,10 @@ def create_app(
             passkeys=passkeys,
         )
     pages = Pages(service, settings, clock, passkeys)
+    web = account_web(
+        settings, session_factory, clock=clock, pin_hasher=pin_hasher, sealer=sealer,
+        provider=payment_provider, x_api_base_url=x_api_base_url, passkeys=passkeys,
+    )
     routes = [
         Route("/c/{token}", pages.show, methods=["GET"]),
         Route("/c/{token}", pages.confirm, methods=["POST"]),
@@ -494,13 +501,8 @@ def create_app(
         *ops_routes(settings, session_factory, clock),
         *webhook_routes(settings, session_factory, clock, bot_user_id=bot_user_id),
         *activity_routes(settings, session_factory, clock, bot_user_id=bot_user_id),
-        *account_routes(
-            account_web(
-                settings, session_factory, clock=clock, pin_hasher=pin_hasher, sealer=sealer,
-                provider=payment_provider, x_api_base_url=x_api_base_url,
-                passkeys=passkeys,
-            )
-        ),
+        *account_routes(web),
+        *payout_routes(web, payout_provider),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

@@ -1,13 +1,14 @@
 """Every text a user sees, French and English side by side, and the one lookup: ``render``.
 
-The catalogue is one dictionary ``TEXTS`` (key → ``{"fr": …, "en": …}``) assembled from four
+The catalogue is one dictionary ``TEXTS`` (key → ``{"fr": …, "en": …}``) assembled from five
 families, each in its own module so that none grows past a screenful of review:
 
 - ``messages``: what the bot posts in public and sends by DM (public texts carry no URL and
   mention no one: docs/design.md, docs/x-platform.md);
 - ``grammar``: why the grammar refused a command (quotes nothing the user wrote);
 - ``pages``: the confirmation pages;
-- ``account``: the sign-up, login and account pages (PIN rules included).
+- ``account``: the sign-up, login and account pages (PIN rules included);
+- ``payouts``: money out (bank account, withdrawals, returns) and the wind-down.
 
 A key lives in exactly one family (``TEXTS`` refuses a duplicate at import). ``render`` formats
 ``Money`` values for the language; pages get ``translator(lang)``, the same lookup with the
@@ -24,6 +25,7 @@ from handlers.texts.account import ACCOUNT
 from handlers.texts.grammar import EXAMPLES, GRAMMAR
 from handlers.texts.messages import MESSAGES
 from handlers.texts.pages import PAGES
+from handlers.texts.payouts import PAYOUTS
 from handlers.texts.security import SECURITY
 
 LANGS: tuple[Lang, ...] = ("fr", "en")
@@ -34,6 +36,7 @@ FAMILIES: dict[str, Mapping[str, Mapping[Lang, str]]] = {
     "pages": PAGES,
     "account": ACCOUNT,
     "security": SECURITY,
+    "payouts": PAYOUTS,
 }
 
 

@@ -137,5 +137,6 @@ EXAMPLES: dict[str, dict[Lang, str]] = {
     "send": {"fr": "#envoyer 12,50 € @ami merci", "en": "#send €12.50 @friend thanks"},
     "donate": {"fr": "#don 10 € @association", "en": "#donate €10 @charity"},
     "request": {"fr": "#demander 12 € @ami resto", "en": "#request €12 @friend lunch"},
+    "withdraw": {"fr": "#retirer 50 €", "en": "#withdraw €50"},
 }
 

@@ -15,7 +15,7 @@ from bot.services import withdraw_provider as provider_flow
 from bot.services.payout_common import PinProof, WithdrawRefused
 from handlers.bank_details import BankDetailsError
 from handlers.money import Money
-from handlers.payout_texts import RETURN_REASONS
+from handlers.payout_texts import return_reason
 from storage.ledger import PAYOUTS_IN_FLIGHT, Ledger, settlement_account_code, user_account_code
 from storage.models import BankAccount, OutboxMessage, Withdrawal
 from storage.sealing import Sealer
@@ -139,7 +139,7 @@ def test_each_return_code_puts_the_money_back_with_its_reason(world: World, code
         row = session.get(Withdrawal, req.withdrawal_id)
         dms = session.scalars(select(OutboxMessage.text)).all()
     assert row is not None and row.return_code == code
-    assert any(RETURN_REASONS[code]["fr"] in dm for dm in dms)
+    assert any(return_reason(code, "fr") in dm for dm in dms)
     assert_ledger_ok(world)
 
 
