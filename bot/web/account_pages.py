@@ -314,14 +314,14 @@ class AccountPages:
         if isinstance(checked, Response):
             return checked
         holder, cookie, lang, f = checked
-        # A session alone never charges a card: the PIN or a passkey, now.
-        refused = await self.stepped_up(request, holder, cookie, lang, f, "topup")
-        if refused is not None:
-            return refused
         t = translator(lang)
         if await self.web.db(wind_down.active, self.web.sessions):  # money only goes out now
             return await self.page(request, holder, cookie, lang, status=403,
                                    error=t("wind_down_refused"))
+        # A session alone never charges a card: the PIN or a passkey, now.
+        refused = await self.stepped_up(request, holder, cookie, lang, f, "topup")
+        if refused is not None:
+            return refused
         try:
             amount = Money.parse(f["amount"])
             card_id = int(f["card"])

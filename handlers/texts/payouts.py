@@ -119,7 +119,7 @@ PAYOUTS: dict[str, dict[Lang, str]] = {
                                  "en": "The name is at most 70 characters."},
     "iban_error_name_control": {"fr": "Le nom contient des caractères invisibles ou de contrôle.",
                                 "en": "The name contains invisible or control characters."},
-    "withdraw_title": {"fr": "Retirer", "en": "Withdraw"},
+    "withdraw_title": {"fr": "Retirer vers ma banque", "en": "Withdraw to my bank"},
     "withdraw_all": {"fr": "Tout mon solde ({amount})", "en": "My whole balance ({amount})"},
     "withdraw_instant": {"fr": "Virement instantané (quelques secondes)",
                          "en": "Instant transfer (seconds)"},
