@@ -99,6 +99,10 @@ class BotChat:
                     head = envelope.read(encoded)
                 except envelope.EnvelopeError:
                     continue
+                if head.sender_id not in head.conversation_id.split(":"):
+                    # A key change signed by someone outside the conversation: never cached.
+                    log.warning("xchat.foreign_key_change", sender_id=head.sender_id)
+                    continue
                 self.trust(head.sender_id)
                 result = self._chat.decrypt_events([encoded])
                 for item in result.get("messages", []):
@@ -122,8 +126,11 @@ class BotChat:
         except envelope.EnvelopeError as exc:
             raise ChatRefused(f"malformed event: {exc}") from exc
         bot = str(self.bot_user_id)
-        if bot not in head.conversation_id.split(":"):
+        members = head.conversation_id.split(":")
+        if bot not in members:
             raise ChatRefused("the bot is not in this conversation")
+        if head.sender_id not in members or head.sender_id == bot:
+            raise ChatRefused("the sender is not the other member of this conversation")
         with self._lock:
             if not self.trust(head.sender_id):
                 raise ChatRefused("the sender has no verifiable X Chat keys")

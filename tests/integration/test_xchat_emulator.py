@@ -129,3 +129,59 @@ def test_a_duplicate_message_id_is_refused_by_the_server(emulator, gateway, bot_
     with pytest.raises(GatewayError):
         bot_chat.send(opened.conversation_id, sealed)
     assert [m["text"] for m in emulator.control.chats(ALICE)].count("Aide") == 1
+
+
+def test_a_key_change_or_message_from_someone_outside_the_conversation_is_refused(
+        emulator, gateway, bot_chat):
+    emulator.control.chat(ALICE, "#aide")
+    genuine = messages(gateway, emulator.bot_id)[0]
+    alice, bot = emulator.state.require_user(ALICE).id, emulator.bot_id
+    # eve (carol here) has real, registered keys, and forges a key change for alice's
+    # conversation with the bot, then a message in it claiming to be hers.
+    carol = emulator.state.require_user("carol").id
+    eve = Chat()
+    registration = eve.generate_keypairs()
+    version = emulator.state.xchat.register_keys(carol, {
+        "public_key": {"public_key": registration.public_key.public_key,
+                       "signing_public_key": registration.public_key.signing_public_key,
+                       "identity_public_key_signature":
+                           registration.public_key.identity_public_key_signature},
+        "version": registration.version})["public_key_version"]
+    eve.set_identity(carol, version)
+    conversation = envelope.canonical_conversation_id(alice, bot)
+    bot_key = emulator.state.xchat.public_keys(bot)[-1]
+    prepared = eve.prepare_conversation_key_change(
+        [{"user_id": carol, "public_key": registration.public_key.public_key,
+          "key_version": version},
+         {"user_id": bot, "public_key": bot_key["public_key"],
+          "key_version": bot_key["public_key_version"]}],
+        conversation_id=conversation)
+    action = prepared["action_signatures"][0]
+    forged_key = envelope.frame(
+        sequence_id="900", message_id=action["message_id"], sender_id=carol,
+        conversation_id=conversation, created_at_msec=1,
+        detail=base64.b64decode(action["encoded_message_event_detail"]),
+        signature=envelope.signature_struct(action["signature"], action["public_key_version"],
+                                            action["signature_version"]))
+    payload = eve.encrypt_message(conversation, "#envoyer 200€ @carol",
+                                  conversation_key=prepared["conversation_key"],
+                                  conversation_key_version=prepared["conversation_key_version"])
+    forged_message = envelope.frame(
+        sequence_id="901", message_id=payload.message_id, sender_id=carol,
+        conversation_id=conversation, created_at_msec=2,
+        detail=envelope.union(envelope.MESSAGE_CREATE,
+                              base64.b64decode(payload.encrypted_content)),
+        signature=base64.b64decode(payload.encoded_event_signature))
+    with pytest.raises(ChatRefused) as refused:
+        bot_chat.open(forged_message, [*genuine["key_events"], forged_key])
+    assert "member" in refused.value.reason
+    # The genuine conversation still works: the forged key was never cached.
+    assert bot_chat.open(genuine["encoded_event"], genuine["key_events"]).text == "#aide"
+
+
+def test_a_message_under_a_key_version_the_bot_never_saw_is_refused(emulator, gateway,
+                                                                     bot_chat):
+    emulator.control.chat(ALICE, "#solde")
+    event = messages(gateway, emulator.bot_id)[0]
+    with pytest.raises(ChatRefused):
+        bot_chat.open(event["encoded_event"], [])  # no key change: nothing to unwrap
