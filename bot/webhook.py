@@ -31,6 +31,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,26 @@ _V1_TIME = "%a %b %d %H:%M:%S %z %Y"  # "Wed Oct 10 20:19:24 +0000 2018"
 
 class MalformedEvent(ValueError):
     """A signed delivery whose shape we do not understand (a field missing or mistyped)."""
+
+
+MAX_X_ID = 2**63 - 1  # X ids are 64-bit signed snowflakes; our columns are BIGINT
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses to infinity
+        raise MalformedEvent("a number out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedEvent(f"{name} is not JSON X sends")
+
+
+def strict_json(raw: bytes) -> Any:
+    """JSON as X sends it: no NaN/Infinity, no number that overflows to infinity. Raises
+    ``ValueError`` (or ``RecursionError`` on absurd nesting)."""
+    return json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
 
 
 @dataclass(frozen=True)
@@ -235,8 +256,13 @@ def inbox_items(body: Any, bot_user_id: int | None = None) -> list[InboxItem]:
             if payload is not None:
                 items.append(InboxItem("dm", payload["event_id"], payload["author_id"],
                                        payload))
+        for item in items:  # ids go into BIGINT columns and String(64) keys
+            if not 0 < item.author_id <= MAX_X_ID or not item.event_id.isdigit() \
+                    or len(item.event_id) > 19:
+                raise MalformedEvent("an id out of range")
         return items
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError,
+            OverflowError) as exc:
         raise MalformedEvent(type(exc).__name__) from exc
 
 
@@ -291,7 +317,7 @@ class Webhook:
             log.warning("webhook.refused", reason="bad_signature")
             return JSONResponse({"error": "invalid signature"}, 401)
         try:
-            items = inbox_items(json.loads(body), self._bot_user_id)
+            items = inbox_items(strict_json(body), self._bot_user_id)
         except (ValueError, RecursionError) as exc:  # JSONDecodeError and MalformedEvent
             log.warning("webhook.refused", reason="malformed", error=type(exc).__name__)
             return JSONResponse({"error": "malformed body"}, 400)

@@ -18,20 +18,16 @@ read are ignored. The items built here are exactly the poller's inbox payloads
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.gateway.values import parse_mention
 from bot.ingest import mention_payload
-from bot.webhook import InboxItem
+from bot.webhook import MAX_X_ID, InboxItem, strict_json
 from bot.webhook import _ms_time as ms_time
 from bot.xchat.envelope import EnvelopeError
 from bot.xchat.ingest import chat_payload
-
-MAX_ID = 2**63 - 1
 
 
 class MalformedDelivery(ValueError):
@@ -39,7 +35,7 @@ class MalformedDelivery(ValueError):
 
 
 def _id(value: str) -> str:
-    if int(value) > MAX_ID:
+    if int(value) > MAX_X_ID:
         raise ValueError("id does not fit in 63 bits")
     return value
 
@@ -223,23 +219,10 @@ _MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise MalformedDelivery("a number out of range")
-    return value
-
-
-def _no_constant(name: str) -> Any:
-    raise MalformedDelivery(f"{name} is not JSON X sends")
-
-
 def parse(raw: bytes) -> dict[str, Any]:
     """The delivery as a JSON object, refusing non-finite numbers and absurd nesting."""
     try:
-        body = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
-    except MalformedDelivery:
-        raise
+        body = strict_json(raw)
     except (ValueError, RecursionError) as exc:
         raise MalformedDelivery(type(exc).__name__) from exc
     if not isinstance(body, dict):
