@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from bot.heartbeat import WorkerState, workers
 from bot.outbox_sender import Budgets, available, free_at
-from storage.models import InboxEvent, OutboxMessage
+from storage import x_usage
+from storage.models import InboxEvent, OutboxMessage, XUsage
 
 POLL_JOBS = ("poll_mentions", "poll_dms")
 FAILED_SHOWN = 20
@@ -51,6 +52,7 @@ class Status:
     failed: list[FailedRow] = field(default_factory=list)
     workers: list[WorkerState] = field(default_factory=list)
     last_polls: dict[str, str | None] = field(default_factory=dict)
+    x_usage: list[XUsage] = field(default_factory=list)  # today (UTC), by operation
 
     @property
     def worker_alive(self) -> bool:
@@ -108,6 +110,7 @@ def read_status(session: Session, now: dt.datetime, *, heartbeat_seconds: float,
                                .order_by(OutboxMessage.id.desc()).limit(FAILED_SHOWN)):
         status.failed.append(FailedRow("outbox", out.id, out.kind, out.last_error or "",
                                        out.next_attempt_at, out.attempts))
+    status.x_usage = x_usage.totals(session, now.astimezone(dt.UTC).date().isoformat())
     status.workers = workers(session, now, heartbeat_seconds)
     for job in POLL_JOBS:
         runs = [w.jobs[job]["last_run"] for w in status.workers if job in w.jobs]
@@ -118,6 +121,20 @@ def read_status(session: Session, now: dt.datetime, *, heartbeat_seconds: float,
 def _ago(now: dt.datetime, then: dt.datetime) -> str:
     seconds = int((now - then).total_seconds())
     return f"{seconds}s ago" if seconds >= 0 else f"in {-seconds}s"
+
+
+def _x_lines(status: Status) -> list[str]:
+    """The bot's X calls by operation today and what they cost by X's price table."""
+    from bot.x_meter import load_prices, usd
+
+    table = load_prices()
+    lines = [f"X usage today (UTC; prices as of {table.as_of}):"]
+    for row in status.x_usage:
+        lines.append(f"  {row.operation:<28} {row.requests:>6} calls {row.resources:>6}"
+                     f" resources {row.billed:>6} billed  ${usd(row.cost_micro_usd)}")
+    total = sum(row.cost_micro_usd for row in status.x_usage)
+    lines.append(f"  total ${usd(total)}" if status.x_usage else "  no X call yet")
+    return lines
 
 
 def render(status: Status) -> str:
@@ -158,4 +175,5 @@ def render(status: Status) -> str:
         state = "alive" if w.alive else "DEAD"
         lines.append(f"worker {w.worker}: {state}, last heartbeat {_ago(now, w.beat_at)},"
                      f" up since {w.started_at.strftime('%Y-%m-%d %H:%M:%S UTC')}")
+    lines += ["", *_x_lines(status)]
     return "\n".join(lines)

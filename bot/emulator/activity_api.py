@@ -36,14 +36,17 @@ async def create_webhook(request: Request, state: EmulatorState, who: Principal)
     body = await _json_body(request)
     hook = await run_in_threadpool(state.activity.add_webhook, body.get("url"), who.app_key)
     _bill(state, "webhooks")
-    return JSONResponse({"data": _webhook_json(hook)})
+    # X's OpenAPI (2.166) answers flat; its prose wraps it in ``data``: the client reads both.
+    return JSONResponse(_webhook_json(hook))
 
 
 async def list_webhooks(request: Request, state: EmulatorState, who: Principal) -> Response:
     hooks = [_webhook_json(w) for w in state.activity.webhooks.values()
              if w.app_key == who.app_key]
     _bill(state, "webhooks")
-    return JSONResponse({"data": hooks, "meta": {"result_count": len(hooks)}})
+    # X's OpenAPI wants a non-empty ``data``: none at all is ``{"meta": {...}}``, as elsewhere.
+    body: dict[str, Any] = {"data": hooks} if hooks else {}
+    return JSONResponse({**body, "meta": {"result_count": len(hooks)}})
 
 
 async def revalidate_webhook(request: Request, state: EmulatorState,
@@ -51,7 +54,8 @@ async def revalidate_webhook(request: Request, state: EmulatorState,
     valid = await run_in_threadpool(state.activity.revalidate,
                                     request.path_params["webhook_id"], who.app_key)
     _bill(state, "webhooks")
-    return JSONResponse({"data": {"valid": valid}})
+    # ``attempted`` in the OpenAPI file, ``valid`` in X's prose: both.
+    return JSONResponse({"data": {"attempted": True, "valid": valid}})
 
 
 async def delete_webhook(request: Request, state: EmulatorState, who: Principal) -> Response:
@@ -75,7 +79,7 @@ async def replay(request: Request, state: EmulatorState, who: Principal) -> Resp
     end = _minute(body.get("to_date"), "to_date") + 59_999  # the last minute is included
     job = state.activity.replay(str(body.get("webhook_id")), start, end, who.app_key)
     _bill(state, "replay")
-    return JSONResponse({"data": {"job_id": job, "created_at": iso_ms(state.now_ms())}})
+    return JSONResponse({"job_id": job, "created_at": iso_ms(state.now_ms())})
 
 
 async def create_subscription(request: Request, state: EmulatorState,
@@ -90,7 +94,9 @@ async def list_subscriptions(request: Request, state: EmulatorState,
                              who: Principal) -> Response:
     subs = [s.as_json() for s in state.activity.mine(who.app_key)]
     _bill(state, "subscriptions")
-    return JSONResponse({"data": subs, "meta": {"total_subscriptions": len(subs)}})
+    body: dict[str, Any] = {"data": subs} if subs else {}
+    return JSONResponse({**body, "meta": {"result_count": len(subs),
+                                          "total_subscriptions": len(subs)}})
 
 
 async def delete_subscription(request: Request, state: EmulatorState,

@@ -3,7 +3,8 @@
 tweepy 4.17 has no method for them; ``tweepy.Client.request`` (its generic call, OAuth 1.0a
 user context) goes through the same session, host redirect, budgets, error translation and
 meter as every other call. X's pages disagree on the shape of a created subscription
-(``data.subscription``, a flat ``data`` or a one-item ``data`` list): all three are read.
+(``data.subscription``, a flat ``data`` or a one-item ``data`` list), and of a created
+webhook or replay job (flat, or in ``data``): every shape is read.
 """
 
 from __future__ import annotations
@@ -61,12 +62,13 @@ class ActivityCalls(GatewayCore):
                 for w in body.get("data") or []]
 
     def create_webhook(self, url: str) -> WebhookInfo:
-        data = self._request("webhooks", "POST", "/2/webhooks", body={"url": url})["data"]
+        body = self._request("webhooks", "POST", "/2/webhooks", body={"url": url})
+        data = body.get("data", body)
         return WebhookInfo(str(data["id"]), str(data["url"]), bool(data.get("valid", True)))
 
     def revalidate_webhook(self, webhook_id: str) -> bool:
-        body = self._request("webhooks", "PUT", f"/2/webhooks/{webhook_id}")
-        return bool(body.get("data", {}).get("valid"))
+        data = self._request("webhooks", "PUT", f"/2/webhooks/{webhook_id}").get("data") or {}
+        return bool(data.get("valid", data.get("attempted")))
 
     def delete_webhook(self, webhook_id: str) -> None:
         self._request("webhooks", "DELETE", f"/2/webhooks/{webhook_id}")
@@ -97,4 +99,4 @@ class ActivityCalls(GatewayCore):
         (minute granularity, both included, within the last 24 h); return the job id."""
         body = self._request("replay", "POST", "/2/webhooks/replay", body={
             "webhook_id": webhook_id, "from_date": _minute(start), "to_date": _minute(end)})
-        return str(body["data"]["job_id"])
+        return str(body.get("data", body)["job_id"])
