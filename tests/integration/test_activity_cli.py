@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
-from bot.activity.subscriptions import subscribe, unsubscribe
+from bot.activity.subscriptions import BOT_EVENTS, HOLDER_EVENTS, subscribe, unsubscribe
 from bot.cli import main
 from bot.sandbox import sandbox_users, seed_accounts
 from bot.web.app import create_app
@@ -48,16 +48,18 @@ def _run(env: dict[str, str], *args: str) -> str:
 
 def test_subscribe_twice_creates_nothing_the_second_time(env: dict[str, str],
                                                          emulator: Any) -> None:
+    # The bot's own events, and a handle watch on each of the 3 sandbox account holders.
+    n = len(BOT_EVENTS) + 3 * len(HOLDER_EVENTS)
     first = _run(env, "subscribe")
-    assert "(created)" in first and "5 created, 0 already there" in first
+    assert "(created)" in first and f"{n} created, 0 already there" in first
     second = _run(env, "subscribe")
-    assert "(kept)" in second and "0 created, 5 already there" in second
+    assert "(kept)" in second and f"0 created, {n} already there" in second
     activity = emulator.control.activity()
-    assert len(activity["webhooks"]) == 1 and len(activity["subscriptions"]) == 5
+    assert len(activity["webhooks"]) == 1 and len(activity["subscriptions"]) == n
     listing = _run(env, "subscriptions")
-    assert "valid=true" in listing and "5 subscription(s)" in listing
+    assert "valid=true" in listing and f"{n} subscription(s)" in listing
     assert listing.count("post.mention.create") == 1 and listing.count("dm.received") == 1
-    assert "removed 5 subscription(s)" in _run(env, "unsubscribe")
+    assert f"removed {n} subscription(s)" in _run(env, "unsubscribe")
     assert "nothing to remove" in _run(env, "unsubscribe")
     assert emulator.control.activity()["subscriptions"] == []
 
@@ -68,6 +70,6 @@ def test_the_emulators_activity_answers_follow_xs_openapi(gateway: Any, emulator
     with LiveApp(create_app(load_settings(), make_session_factory(engine))) as live:
         url = f"{live.url}/webhooks/xaa"
         report = subscribe(gateway, url=url, bot_user_id=int(emulator.bot_id), holders=[])
-        assert len(report.created) == 2 and report.webhook_created
-        assert gateway.revalidate_webhook(report.webhook.id) is True
-        assert len(unsubscribe(gateway, url=url).removed) == 2
+        assert len(report.created) == len(BOT_EVENTS) and report.webhook_created
+        assert report.webhook is not None and gateway.revalidate_webhook(report.webhook.id)
+        assert len(unsubscribe(gateway, url=url).removed) == len(BOT_EVENTS)
