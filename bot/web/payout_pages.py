@@ -78,7 +78,7 @@ class PayoutPages(AccountPages):
         if notice is None and request.query_params.get("done") == "bank_saved":
             notice = t("bank_saved")
         lines = [{"date": _day(w.created_at), "amount": Money(w.amount_cents).format(lang),
-                  "status": t(f"wstatus_{w.status}"),
+                  "status": t(f"wstatus_{w.status}"), "scheme": t(f"scheme_{w.scheme}"),
                   "reason": return_reason(w.return_code or "refused", lang)
                   if w.status in ("returned", "failed") else ""}
                  for w in data["withdrawals"]]
@@ -167,7 +167,7 @@ class PayoutPages(AccountPages):
         return self.web.render(
             request, "withdraw_confirm.html", lang=lang, title="title_withdraw_confirm",
             status=status, facts=facts, amount=facts.amount.format(lang), error=error,
-            scheme=t(f"withdraw_{facts.scheme}"), expires=_day(facts.expires_at),
+            scheme=t(f"scheme_{facts.scheme}"), expires=_day(facts.expires_at),
             vop=t(f"vop_{facts.account.payee_check}", name=facts.account.suggested_name or "")
             if facts.account.payee_check == "close_match" else t(
                 f"vop_{facts.account.payee_check}"))

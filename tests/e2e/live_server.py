@@ -41,13 +41,14 @@ def _free_port() -> int:
 
 
 def serve_live(sqlite_url: str, engine: Engine, *, public_host: str = "127.0.0.1",
+               settings_overrides: dict[str, Any] | None = None,
                **app_kwargs: Any) -> Iterator[Live]:
     """The real server (bot.web.server) on a free port, in a thread, until the test ends.
     ``public_host="localhost"``: the public URL names a host, as WebAuthn requires."""
     port = _free_port()
     settings = load_settings(
         database_url=sqlite_url, web_host="127.0.0.1", web_port=port,
-        public_base_url=f"http://{public_host}:{port}",
+        public_base_url=f"http://{public_host}:{port}", **(settings_overrides or {}),
     )
     hasher = PinHasher(settings.pin_pepper.get_secret_value())
     server = build_server(settings, pin_hasher=hasher, **app_kwargs)

@@ -42,7 +42,7 @@ WORST: dict[str, object] = {
     "lines": "\n".join(["31/12 -999 999,99 € " + _HANDLE] * 50),
     "brand": "Mastercard", "last4": "4242", "month": 12, "year": 2099, "reason": "w" * 60,
     "unit": max(UNIT_WORDS.values(), key=len),
-    "masked": "FR76 •••• •••• •••• •••• •••0 189", "name": "w" * 70, "hours": 999,
+    "masked": "FR76 •••• 0189", "name": "w" * 70, "hours": 999,
 }
 
 
@@ -87,9 +87,10 @@ def test_no_text_is_written_twice() -> None:
 # Keys built at run time from a code: ``pin_<PinProblem>``, ``card_reason_<provider code>``,
 # ``status_<intent status>``, ``rolling_limit_<window>[_body]``; money out's
 # ``return_reason_<ISO code>``, ``payout_refusal_<code>``, ``iban_error_<code>``,
-# ``vop_<name check>``, ``wstatus_<withdrawal status>``, ``withdraw_done_<scheme>``.
+# ``vop_<name check>``, ``wstatus_<withdrawal status>``, ``withdraw_done_<scheme>``, ``scheme_<scheme>``.
 _DYNAMIC = ("pin_", "card_reason_", "status_", "rolling_limit_", "return_reason_",
-            "payout_refusal_", "iban_error_", "vop_", "wstatus_", "withdraw_done_")
+            "payout_refusal_", "iban_error_", "vop_", "wstatus_", "withdraw_done_",
+            "scheme_")
 
 
 def test_every_key_is_used_somewhere() -> None:
