@@ -87,7 +87,8 @@ def test_no_text_is_written_twice() -> None:
 # Keys built at run time from a code: ``pin_<PinProblem>``, ``card_reason_<provider code>``,
 # ``status_<intent status>``, ``rolling_limit_<window>[_body]``; money out's
 # ``return_reason_<ISO code>``, ``payout_refusal_<code>``, ``iban_error_<code>``,
-# ``vop_<name check>``, ``wstatus_<withdrawal status>``, ``withdraw_done_<scheme>``, ``scheme_<scheme>``.
+# ``vop_<name check>``, ``wstatus_<withdrawal status>``, ``withdraw_done_<scheme>``,
+# ``scheme_<scheme>``.
 _DYNAMIC = ("pin_", "card_reason_", "status_", "rolling_limit_", "return_reason_",
             "payout_refusal_", "iban_error_", "vop_", "wstatus_", "withdraw_done_",
             "scheme_")
