@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     """Most a user may send over a sliding 30 days, in euros."""
     topup_max: MoneySetting = Money(100_000)  # one card top-up, at most (min: min_amount)
     """Largest single card top-up, in euros."""
+    topup_max_24h: MoneySetting = Money(150_000)
+    """Most a user may top up by card over a sliding 24 hours, in euros (pending charges
+    count: concurrent top-ups cannot pass it together)."""
+    three_ds_above: MoneySetting = Money(3_000)
+    """A card top-up above this (or a card's first) goes through the issuer's 3-D Secure
+    challenge, in euros (30 € is the EU's low-value exemption)."""
 
     confirmation_ttl_seconds: int = Field(default=600, gt=0, le=600)
     """Lifetime of a confirmation link, in seconds (at most 600)."""

@@ -304,18 +304,31 @@ class Card(Base):
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+CHARGE_STATES = ("pending", "requires_action", "succeeded", "declined", "failed", "abandoned")
+
+
 class Charge(Base):
     """A card top-up attempt; a succeeded charge posts card funding → wallet once, keyed by
-    the provider's charge id."""
+    the provider's charge id. The row is written ``pending`` before the provider is called
+    (it holds its place under the daily cap), ``requires_action`` while the issuer's 3-D
+    Secure challenge waits, then final; ``three_ds`` records that challenge's result."""
 
     __tablename__ = "charges"
     __table_args__ = (
-        CheckConstraint("status IN ('succeeded', 'declined', 'failed')", name="status"),
+        CheckConstraint(
+            "status IN ('pending', 'requires_action', 'succeeded', 'declined', 'failed',"
+            " 'abandoned')",
+            name="status",
+        ),
         CheckConstraint("amount_cents > 0", name="positive"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    provider_charge_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # NULL while pending: the provider has not answered yet.
+    provider_charge_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # 'authenticated', 'failed', 'timed_out' (the issuer's challenge); NULL: not asked.
+    three_ds: Mapped[str | None] = mapped_column(String(16))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
     amount_cents: Mapped[int] = mapped_column(BigInteger)

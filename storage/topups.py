@@ -24,11 +24,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.payments import CardToken, PaymentProvider
+from bot.payments import CardToken, PaymentError, PaymentProvider
 from handlers.errors import BusinessError
 from handlers.money import Money
 from storage import accounts
@@ -40,9 +39,14 @@ from storage.uow import UnitOfWork
 
 class TopUpRefused(BusinessError):
     """A top-up or card request we refuse before the provider sees it: ``amount_too_small``,
-    ``amount_too_large``, ``unknown_card``, ``account_inactive``, ``unknown_user``."""
+    ``amount_too_large``, ``daily_cap`` (``remaining`` says what is left), ``unknown_card``,
+    ``account_inactive``, ``unknown_user``, ``unknown_charge``."""
 
     code = "topup_refused"
+
+    def __init__(self, message: str, *, code: str, remaining: Money | None = None) -> None:
+        super().__init__(message, code=code)
+        self.remaining = remaining
 
 
 _DEFAULT_MIN = Money(1)  # the settings' defaults: min_amount, topup_max
@@ -53,10 +57,12 @@ _DEFAULT_MAX = Money(100_000)
 class TopUpLimits:
     minimum: Money = _DEFAULT_MIN
     maximum: Money = _DEFAULT_MAX
+    daily: Money | None = None  # over any 24 hours, charges pending or succeeded
 
     @classmethod
     def from_settings(cls, settings: Any) -> TopUpLimits:
-        return cls(minimum=settings.min_amount, maximum=settings.topup_max)
+        return cls(minimum=settings.min_amount, maximum=settings.topup_max,
+                   daily=getattr(settings, "topup_max_24h", None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +78,15 @@ class CardView:
 
 @dataclass(frozen=True, slots=True)
 class TopUpResult:
-    status: Literal["succeeded", "declined"]
+    status: Literal["succeeded", "declined", "requires_action"]
     charge_id: str
     amount: Money
     transfer_id: int | None  # None when declined
     decline_code: str | None
     balance: Money  # the wallet's balance after this call
     created: bool  # False: this charge was already recorded (a replay)
+    challenge_url: str | None = None  # requires_action: the issuer's 3-D Secure page
+    three_ds: str | None = None  # the challenge's result, if one was asked
 
 
 # -- cards -----------------------------------------------------------------------------------
@@ -159,67 +167,182 @@ def rotate_card_keys(session: Session, sealer: Sealer) -> int:
 
 # -- top-ups ---------------------------------------------------------------------------------
 
+DAY = dt.timedelta(hours=24)
+# A requires_action charge older than this is abandoned: the issuer's challenge has expired.
+CHALLENGE_WINDOW = dt.timedelta(minutes=15)
+_HOLDING = ("pending", "requires_action", "succeeded")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreeDSPolicy:
+    """When the issuer's 3-D Secure challenge is asked for (strong customer authentication
+    for card-not-present payments): a card's first top-up, or any above ``above``."""
+
+    above: Money
+    return_url: str
+
 
 def top_up(uow: UnitOfWork, sealer: Sealer, provider: PaymentProvider, *, user_id: int,
            x_user_id: int, card_id: int, amount: Money, now: dt.datetime,
-           idempotency_key: str, limits: TopUpLimits | None = None) -> TopUpResult:
+           idempotency_key: str, limits: TopUpLimits | None = None,
+           three_ds: ThreeDSPolicy | None = None) -> TopUpResult:
     """Charge ``amount`` on the saved card, then credit the whole of it to the wallet.
 
     ``idempotency_key`` names this request (e.g. a nonce in the form): the same key never
-    charges twice. Raises ``TopUpRefused`` before any charge; a declined charge is recorded
-    and returned with its ``decline_code``; ``PaymentError`` if the provider refuses.
+    charges twice. Raises ``TopUpRefused`` before any charge (amounts, card, the 24-hour cap);
+    a declined charge is recorded and returned with its ``decline_code``; ``PaymentError`` if
+    the provider refuses. With ``three_ds``, a charge the issuer must authenticate comes back
+    ``requires_action`` with its ``challenge_url``; ``complete_challenge`` finishes it.
+
+    Three short transactions: reserve (lock the user row, check the 24-hour total, write the
+    charge ``pending``), call the provider with no transaction open, record the outcome.
     """
     limits = limits or TopUpLimits()
     if not isinstance(amount, Money) or amount < limits.minimum:
         raise TopUpRefused(f"a top-up is at least {limits.minimum}", code="amount_too_small")
     if amount > limits.maximum:
         raise TopUpRefused(f"a top-up is at most {limits.maximum}", code="amount_too_large")
-    session = uow.session
-    user = _active_user(session, user_id)
-    if user.x_user_id != x_user_id:
-        raise TopUpRefused("this user is not that X account", code="unknown_user")
-    row = session.get(Card, card_id)
-    if row is None or row.user_id != user_id or row.removed_at is not None:
-        raise TopUpRefused("no such card", code="unknown_card")
-    token = _open(sealer, row)["token"]
-    uow.rollback()  # no transaction stays open across the provider call
-
-    charge = provider.charge(token, amount, idempotency_key)
+    reserved = _reserve(uow, sealer, user_id=user_id, x_user_id=x_user_id, card_id=card_id,
+                        amount=amount, now=now, key=idempotency_key, limits=limits)
+    if isinstance(reserved, TopUpResult):
+        return reserved  # this request was already made: its outcome, nothing charged again
+    row_id, token, first_use = reserved
+    authenticate = three_ds is not None and (first_use or amount > three_ds.above)
+    try:
+        charge = provider.charge(token, amount, idempotency_key, authenticate=authenticate,
+                                 return_url=three_ds.return_url if three_ds else "")
+    except PaymentError:
+        _release(uow, row_id, "failed")
+        raise
     if charge.amount != amount:  # a provider bug: never credit what was not charged
         raise RuntimeError(f"charge {charge.id} is for {charge.amount}, not {amount}")
-    try:
-        return _record(uow, charge, user_id=user_id, x_user_id=x_user_id, card_id=card_id,
-                       now=now)
-    except IntegrityError:
-        uow.rollback()  # a concurrent request recorded the same charge first
-        return _record(uow, charge, user_id=user_id, x_user_id=x_user_id, card_id=card_id,
-                       now=now)
+    return _record(uow, row_id, charge, x_user_id=x_user_id)
 
 
-def _record(uow: UnitOfWork, charge: Any, *, user_id: int, x_user_id: int, card_id: int,
-            now: dt.datetime) -> TopUpResult:
-    """ONE transaction: the Charge row and, if it succeeded, card funding → wallet."""
-    session = uow.session
-    row = session.scalars(
-        select(Charge).where(Charge.provider_charge_id == charge.id)
+def complete_challenge(uow: UnitOfWork, provider: PaymentProvider, *, user_id: int,
+                       x_user_id: int, provider_charge_id: str, result: str,
+                       now: dt.datetime) -> TopUpResult:
+    """Back from the issuer's challenge page: the provider checks the signed ``result``
+    (once: a replay is refused with ``PaymentError``), captures or declines, and the outcome
+    is recorded like any charge. ``TopUpRefused('unknown_charge')`` for another's charge."""
+    row = uow.session.scalars(
+        select(Charge).where(Charge.provider_charge_id == provider_charge_id)
     ).first()
-    created = row is None
-    if row is None:
-        row = Charge(provider_charge_id=charge.id, user_id=user_id, card_id=card_id,
-                     amount_cents=charge.amount.cents, status=charge.status,
-                     decline_code=charge.decline_code, created_at=now)
+    if row is None or row.user_id != user_id:
+        raise TopUpRefused("no such charge", code="unknown_charge")
+    row_id, status = row.id, row.status
+    uow.rollback()
+    if status != "requires_action":
+        raise PaymentError("this challenge was already answered", code="challenge_replayed")
+    charge = provider.complete_authentication(provider_charge_id, result)
+    return _record(uow, row_id, charge, x_user_id=x_user_id)
+
+
+def abandon_stale(session: Session, now: dt.datetime) -> int:
+    """Challenges nobody came back from: the charge is abandoned (nothing was captured)."""
+    done = session.execute(
+        update(Charge)
+        .where(Charge.status == "requires_action", Charge.created_at < now - CHALLENGE_WINDOW)
+        .values(status="abandoned", three_ds="timed_out")
+        .execution_options(synchronize_session=False)
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]
+
+
+def _total_24h(session: Session, user_id: int, now: dt.datetime) -> Money:
+    total = session.scalar(
+        select(func.coalesce(func.sum(Charge.amount_cents), 0)).where(
+            Charge.user_id == user_id, Charge.status.in_(_HOLDING),
+            Charge.created_at > now - DAY)
+    )
+    return Money(int(total or 0))
+
+
+def _reserve(uow: UnitOfWork, sealer: Sealer, *, user_id: int, x_user_id: int, card_id: int,
+             amount: Money, now: dt.datetime, key: str, limits: TopUpLimits
+             ) -> tuple[int, str, bool] | TopUpResult:
+    """ONE transaction, the user row locked (PostgreSQL: FOR UPDATE; SQLite: BEGIN
+    IMMEDIATE), so concurrent top-ups see each other's pending charges: the 24-hour cap
+    holds however many arrive at once."""
+    session = uow.session
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise TopUpRefused(f"no user {user_id}", code="unknown_user")
+    if user.status != "active":
+        raise TopUpRefused("this account is not active", code="account_inactive")
+    if user.x_user_id != x_user_id:
+        raise TopUpRefused("this user is not that X account", code="unknown_user")
+    card = session.get(Card, card_id)
+    if card is None or card.user_id != user_id or card.removed_at is not None:
+        raise TopUpRefused("no such card", code="unknown_card")
+    seen = session.scalars(select(Charge).where(Charge.idempotency_key == key)).first()
+    if seen is not None:
+        if seen.user_id != user_id:
+            raise RuntimeError("this idempotency key belongs to another user")
+        if seen.status in ("succeeded", "declined", "abandoned"):
+            result = _result(uow, seen, x_user_id, created=False)
+            uow.commit()
+            return result
+        row_id = seen.id  # not final: ask the provider again, same key, same charge
+    else:
+        abandon_stale(session, now)
+        if limits.daily is not None:
+            used = _total_24h(session, user_id, now)
+            if used + amount > limits.daily:
+                room = limits.daily - used if limits.daily > used else Money(0)
+                raise TopUpRefused(f"at most {limits.daily} a day; {room} left",
+                                   code="daily_cap", remaining=room)
+        row = Charge(user_id=user_id, card_id=card_id, amount_cents=amount.cents,
+                     status="pending", idempotency_key=key, created_at=now)
         session.add(row)
         session.flush()
-    elif row.user_id != user_id:
-        raise RuntimeError(f"charge {charge.id} is recorded for another user")
+        row_id = row.id
+    first_use = session.scalar(
+        select(func.count()).select_from(Charge).where(
+            Charge.card_id == card_id, Charge.status == "succeeded")
+    ) == 0
+    token = _open(sealer, card)["token"]
+    uow.commit()
+    return row_id, token, first_use
+
+
+def _release(uow: UnitOfWork, row_id: int, status: str) -> None:
+    uow.rollback()
+    uow.session.execute(update(Charge).where(Charge.id == row_id, Charge.status == "pending")
+                        .values(status=status).execution_options(synchronize_session=False))
+    uow.commit()
+
+
+def _record(uow: UnitOfWork, row_id: int, charge: Any, *, x_user_id: int) -> TopUpResult:
+    """ONE transaction: the charge's outcome and, if it succeeded, card funding → wallet.
+    Guarded: only a pending or challenged row moves, and the transfer is keyed by charge."""
+    uow.rollback()
+    session = uow.session
+    row = session.get(Charge, row_id, with_for_update=True)
+    assert row is not None
+    created = row.status in ("pending", "requires_action", "failed")
+    if created:
+        row.provider_charge_id = charge.id
+        row.status = charge.status
+        row.decline_code = charge.decline_code
+        row.three_ds = getattr(charge, "three_ds", None) or row.three_ds
     if row.status == "succeeded" and row.transfer_id is None:
         row.transfer_id = accounts.top_up(uow, x_user_id=x_user_id, amount=charge.amount,
                                           charge_id=charge.id)
-    balance = uow.ledger.balance(user_account_code(x_user_id))
-    result = TopUpResult(
-        status="succeeded" if row.status == "succeeded" else "declined",
-        charge_id=charge.id, amount=Money(row.amount_cents), transfer_id=row.transfer_id,
-        decline_code=row.decline_code, balance=balance, created=created,
-    )
+    result = _result(uow, row, x_user_id, created=created,
+                     challenge_url=getattr(charge, "challenge_url", None))
     uow.commit()
     return result
+
+
+def _result(uow: UnitOfWork, row: Charge, x_user_id: int, *, created: bool,
+            challenge_url: str | None = None) -> TopUpResult:
+    balance = uow.ledger.balance(user_account_code(x_user_id))
+    status = row.status if row.status in ("succeeded", "requires_action") else "declined"
+    return TopUpResult(
+        status=status,  # type: ignore[arg-type]
+        charge_id=row.provider_charge_id or "", amount=Money(row.amount_cents),
+        transfer_id=row.transfer_id, decline_code=row.decline_code, balance=balance,
+        created=created, challenge_url=challenge_url if status == "requires_action" else None,
+        three_ds=row.three_ds,
+    )

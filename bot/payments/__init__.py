@@ -9,6 +9,10 @@ Errors (all ``BusinessError``: they become a page message, never a crash)::
     PaymentError            the provider refused the request (code says why)
     └── CardRefused         the card details are unusable (bad number, expired, bad CVC…)
 
+A charge the issuer must authenticate (3-D Secure, strong customer authentication for
+card-not-present payments in the EU) comes back ``requires_action`` with the challenge page's
+URL; nothing is captured until ``complete_authentication`` accepts the issuer's signed result.
+
 A *declined* charge is not an error: ``charge`` returns a ``ChargeResult`` whose status is
 ``"declined"`` with the provider's ``decline_code``, exactly as acquirers report it.
 """
@@ -21,7 +25,7 @@ from typing import Literal, Protocol
 from handlers.errors import BusinessError
 from handlers.money import Money
 
-ChargeStatus = Literal["succeeded", "declined"]
+ChargeStatus = Literal["succeeded", "declined", "requires_action"]
 
 
 class PaymentError(BusinessError):
@@ -61,6 +65,9 @@ class ChargeResult:
     status: ChargeStatus
     amount: Money
     decline_code: str | None = None
+    # requires_action: the issuer's 3-D Secure challenge page to send the payer to.
+    challenge_url: str | None = None
+    three_ds: str | None = None  # 'authenticated', 'failed', 'timed_out'; None: not asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +98,16 @@ class PaymentProvider(Protocol):
         """Validate the card and return its token; raise ``CardRefused`` on bad input."""
         ...
 
-    def charge(self, token: str, amount: Money, idempotency_key: str) -> ChargeResult: ...
+    def charge(self, token: str, amount: Money, idempotency_key: str, *,
+               authenticate: bool = False, return_url: str = "") -> ChargeResult:
+        """``authenticate``: ask the issuer for 3-D Secure (the charge comes back
+        ``requires_action`` with its ``challenge_url``; the issuer may ask on its own)."""
+        ...
+
+    def complete_authentication(self, charge_id: str, result: str) -> ChargeResult:
+        """The issuer's signed challenge result: capture (succeeded) or decline. A result is
+        accepted once; a replay raises ``PaymentError('challenge_replayed')``."""
+        ...
 
     def refund(self, charge_id: str, amount: Money) -> RefundResult: ...
 

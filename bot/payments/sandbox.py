@@ -8,8 +8,16 @@
 | 4000 0000 0000 9995   | ok       | declined ``insufficient_funds``         |
 | 4000 0000 0000 0069   | ok       | declined ``expired_card``               |
 | 4000 0000 0000 0127   | ok       | declined ``incorrect_cvc``              |
+| 4000 0027 6000 3184   | ok       | 3-D Secure always; succeeds if the payer approves |
+| 4000 0084 0000 1629   | ok       | 3-D Secure always; the issuer fails it  |
+| 4000 0000 0000 3220   | ok       | 3-D Secure always; the issuer times out |
 | any other number      | refused: ``incorrect_number`` if the Luhn check fails, else      |
 |                       | ``card_not_supported`` (a real card number in the sandbox)        |
+
+3-D Secure: a charge asked with ``authenticate=True`` (or on a card above that always asks)
+comes back ``requires_action`` with the sandbox issuer's challenge page
+(``/sandbox/3ds/<id>``, ``bot.web.three_ds_pages``); nothing is captured until
+``complete_authentication`` receives the result that page signed, once, within 10 minutes.
 
 Tokenization also refuses a past expiry (``expired_card``, against the injected clock; a card
 is valid until the end of its expiry month), a month outside 1–12, a year beyond 20 years, and
@@ -41,6 +49,7 @@ from bot.payments import (
     PaymentError,
     RefundResult,
 )
+from bot.payments.sandbox_issuer import SandboxIssuer
 from handlers.money import Money
 
 Clock = Callable[[], dt.datetime]
@@ -53,6 +62,15 @@ TEST_CARDS: dict[str, tuple[str, str | None]] = {
     "4000000000009995": ("visa", "insufficient_funds"),
     "4000000000000069": ("visa", "expired_card"),
     "4000000000000127": ("visa", "incorrect_cvc"),
+    "4000002760003184": ("visa", None),
+    "4000008400001629": ("visa", None),
+    "4000000000003220": ("visa", None),
+}
+# number → what the issuer does with its 3-D Secure challenge (it asks for every charge).
+THREE_DS_CARDS = {
+    "4000002760003184": "succeeds",
+    "4000008400001629": "fails",
+    "4000000000003220": "times_out",
 }
 _SEPARATORS = re.compile(r"[ \-]")
 _MAX_YEARS_AHEAD = 20
@@ -97,6 +115,7 @@ class SandboxProvider:
         self._charges: dict[str, dict[str, Any]] = {}
         self._by_key: dict[str, str] = {}
         self._refunds: dict[str, dict[str, Any]] = {}
+        self.issuer = SandboxIssuer(clock, self._lock, self._save)
         if state_file is not None and state_file.exists():
             self._load(state_file)
 
@@ -123,12 +142,13 @@ class SandboxProvider:
         with self._lock:
             self._tokens[token] = {
                 "brand": known[0], "last4": digits[-4:], "exp_month": month, "exp_year": year,
-                "decline_code": known[1],
+                "decline_code": known[1], "issuer": THREE_DS_CARDS.get(digits),
             }
             self._save()
         return CardToken(token, digits[-4:], month, year, known[0])
 
-    def charge(self, token: str, amount: Money, idempotency_key: str) -> ChargeResult:
+    def charge(self, token: str, amount: Money, idempotency_key: str, *,
+               authenticate: bool = False, return_url: str = "") -> ChargeResult:
         if not isinstance(amount, Money) or amount.cents <= 0:
             raise PaymentError("a charge is a positive amount", code="invalid_amount")
         if not idempotency_key:
@@ -155,7 +175,28 @@ class SandboxProvider:
                 "status": "declined" if decline else "succeeded", "decline_code": decline,
                 "refunded_cents": 0, "created_at": self._clock().isoformat(),
             }
+            if decline is None and (authenticate or card.get("issuer")):
+                # Authorised, not captured: the issuer's challenge decides.
+                self._charges[charge_id] |= {"status": "requires_action"}
+                self.issuer.open(charge_id, card.get("issuer") or "succeeds", return_url,
+                                 amount_cents=amount.cents, last4=card["last4"])
             self._by_key[idempotency_key] = charge_id
+            self._save()
+            return self._result(charge_id)
+
+    def complete_authentication(self, charge_id: str, result: str) -> ChargeResult:
+        with self._lock:
+            charge = self._charges.get(charge_id)
+            if charge is None:
+                raise PaymentError("no such charge", code="resource_missing")
+            outcome = self.issuer.redeem(charge_id, result)  # raises on a replay or forgery
+            if charge["status"] == "requires_action":
+                if outcome == "authenticated":
+                    charge |= {"status": "succeeded", "three_ds": outcome}
+                else:
+                    code = ("authentication_timed_out" if outcome == "timed_out"
+                            else "authentication_failed")
+                    charge |= {"status": "declined", "decline_code": code, "three_ds": outcome}
             self._save()
             return self._result(charge_id)
 
@@ -215,13 +256,15 @@ class SandboxProvider:
 
     def _result(self, charge_id: str) -> ChargeResult:
         c = self._charges[charge_id]
-        return ChargeResult(charge_id, c["status"], Money(c["amount_cents"]), c["decline_code"])
+        url = self.issuer.url_for(charge_id) if c["status"] == "requires_action" else None
+        return ChargeResult(charge_id, c["status"], Money(c["amount_cents"]), c["decline_code"],
+                            challenge_url=url, three_ds=c.get("three_ds"))
 
     def _save(self) -> None:
         if self._file is None:
             return
         data = {"tokens": self._tokens, "charges": self._charges, "by_key": self._by_key,
-                "refunds": self._refunds}
+                "refunds": self._refunds, "issuer": self.issuer.state()}
         self._file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._file.with_name(self._file.name + ".tmp")
         tmp.write_text(json.dumps(data, sort_keys=True))
@@ -233,6 +276,7 @@ class SandboxProvider:
         self._charges = data.get("charges", {})
         self._by_key = data.get("by_key", {})
         self._refunds = data.get("refunds", {})
+        self.issuer.load(data.get("issuer", {}))
 
 
 def make_provider(settings: Any, clock: Clock = _utcnow) -> SandboxProvider:

@@ -41,7 +41,8 @@ HISTORY_LINES = 20
 DONE_KEYS = {"pin_changed": "done_pin_changed", "card_added": "done_card_added",
              "passkey_added": "done_passkey_added", "passkey_removed": "done_passkey_removed"}
 PIN_SHAPE = re.compile(r"[0-9]{6}")
-DECLINES = {"generic_decline", "insufficient_funds", "expired_card", "incorrect_cvc"}
+DECLINES = {"generic_decline", "insufficient_funds", "expired_card", "incorrect_cvc",
+            "authentication_failed", "authentication_timed_out"}
 LOGIN_REFUSALS = {
     web_sessions.LoginRefusal.UNKNOWN: (404, "login_unknown_body"),
     web_sessions.LoginRefusal.EXPIRED: (410, "login_expired_body"),
@@ -340,6 +341,8 @@ class AccountPages:
                 "amount_too_small": t("topup_amount_too_small", amount=limits.minimum.format(lang)),
                 "amount_too_large": t("topup_amount_too_large", amount=limits.maximum.format(lang)),
                 "unknown_card": t("topup_unknown_card"),
+                "daily_cap": t("topup_daily_cap", limit=(limits.daily or Money(0)).format(lang),
+                               remaining=(exc.remaining or Money(0)).format(lang)),
             }.get(exc.code, t("account_inactive"))
             return await self.page(request, holder, cookie, lang, status=400, error=error)
         except PaymentError as exc:
@@ -348,6 +351,9 @@ class AccountPages:
                                    error=t("topup_unavailable"))
         log.info("topup", user_id=holder.user_id, status=result.status,
                  amount_cents=result.amount.cents, decline=result.decline_code)
+        if result.status == "requires_action" and result.challenge_url:
+            # The issuer's 3-D Secure page; it sends the payer back to /account/topup/3ds.
+            return RedirectResponse(result.challenge_url, status_code=303)
         return RedirectResponse(f"/account?charge={result.charge_id}", status_code=303)
 
     def _top_up(self, holder: Holder, card_id: int, amount: Money, key: str,
@@ -356,7 +362,10 @@ class AccountPages:
             return topups.top_up(uow, self.web.sealer, self.web.provider,
                                  user_id=holder.user_id, x_user_id=holder.x_user_id,
                                  card_id=card_id, amount=amount, now=self.web.clock(),
-                                 idempotency_key=key, limits=limits)
+                                 idempotency_key=key, limits=limits,
+                                 three_ds=topups.ThreeDSPolicy(
+                                     self.web.settings.three_ds_above,
+                                     f"{self.web.base_url}/account/topup/3ds"))
 
     # -- PIN-protected actions ----------------------------------------------------------------
 

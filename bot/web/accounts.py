@@ -61,7 +61,7 @@ HERE = Path(__file__).resolve().parent
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 MAX_FIELD = 64  # PINs and card fields are short; longer input is cut before any work
 # Passkey assertions and new credentials are JSON of a few hundred bytes to a few KB.
-LONG_FIELDS = {"assertion": 6000, "credential": 24000}
+LONG_FIELDS = {"assertion": 6000, "credential": 24000, "result": 200}
 CSRF_LABEL = b"tweetpay-account-csrf-v1"
 
 
@@ -214,6 +214,7 @@ def account_routes(web: AccountWeb) -> list[Route]:
     from bot.web.account_pages import AccountPages
     from bot.web.account_signup import SignupPages
     from bot.web.passkey_pages import passkey_routes
+    from bot.web.three_ds_pages import three_ds_routes
 
     signup = SignupPages(web)
     account = AccountPages(web)
@@ -232,6 +233,7 @@ def account_routes(web: AccountWeb) -> list[Route]:
         Route("/account/logout", account.logout, methods=["POST"]),
         Route("/account/donations.csv", account.donations_csv, methods=["GET"]),
         *passkey_routes(web, account),
+        *three_ds_routes(web, account),
     ]
 
 

@@ -79,4 +79,43 @@ SECURITY: dict[str, dict[Lang, str]] = {
         "fr": "Saisissez votre code secret (6 chiffres) ou utilisez une clé d’accès.",
         "en": "Enter your secret code (6 digits) or use a passkey.",
     },
+    "topup_daily_cap": {
+        "fr": "Plafond de recharge de {limit} sur 24 h : vous pouvez encore recharger "
+        "{remaining}. Rien n’a été débité.",
+        "en": "Top-up limit of {limit} over 24 hours: you can still top up {remaining}. "
+        "Nothing was charged.",
+    },
+    # -- 3-D Secure ----------------------------------------------------------------------------
+    "card_reason_authentication_failed": {
+        "fr": "votre banque n’a pas pu vous authentifier (3-D Secure).",
+        "en": "your bank could not authenticate you (3-D Secure).",
+    },
+    "card_reason_authentication_timed_out": {
+        "fr": "l’authentification auprès de votre banque a expiré (3-D Secure).",
+        "en": "the authentication with your bank timed out (3-D Secure).",
+    },
+    "three_ds_replayed": {
+        "fr": "Cette authentification a déjà servi : rien de plus n’a été débité.",
+        "en": "This authentication was already used: nothing more was charged.",
+    },
+    "title_issuer": {"fr": "Votre banque (démonstration)", "en": "Your bank (sandbox)"},
+    "issuer_lead": {
+        "fr": "Validez ce paiement par carte demandé par @{bot} :",
+        "en": "Approve this card payment asked for by @{bot}:",
+    },
+    "issuer_approve": {"fr": "Valider le paiement", "en": "Approve the payment"},
+    "issuer_deny": {"fr": "Refuser", "en": "Refuse"},
+    "issuer_hint": {
+        "fr": "Page de la banque du bac à sable : en vrai, votre application bancaire.",
+        "en": "The sandbox bank's page: in real life, your banking app.",
+    },
+    "issuer_back": {"fr": "Retour à votre compte", "en": "Back to your account"},
+    "issuer_done": {
+        "fr": "Réponse de la banque enregistrée. Retournez sur votre compte pour terminer.",
+        "en": "The bank's answer is ready. Go back to your account to finish.",
+    },
+    "issuer_gone": {
+        "fr": "Cette demande d’authentification n’existe pas ou a expiré.",
+        "en": "This authentication request does not exist or has expired.",
+    },
 }

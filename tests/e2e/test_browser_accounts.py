@@ -99,6 +99,11 @@ def test_sign_up_as_carol_and_use_the_account_page_on_a_phone(
             page.fill("#amount", "20")
             page.fill("#topup_pin", PIN)
             page.click("#topup button[type=submit]")
+            # The card's first top-up: the sandbox bank's 3-D Secure page, then back.
+            assert page.locator("h1").inner_text() == "Votre banque (démonstration)"
+            page.screenshot(path="/tmp/tweetpay-3ds-phone.png", full_page=True)
+            page.click("button[value=approve]")
+            page.click("button[type=submit]")
             assert "Recharge de 20,00\u00a0€ effectuée" in page.locator(".notice").inner_text()
             assert page.locator("#balance").inner_text() == "20,00\u00a0€"
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -200,7 +200,8 @@ def test_amount_limits_are_refused_before_any_charge(
 def test_the_maximum_is_allowed_and_comes_from_the_settings(session_factory, sealer,
                                                             provider) -> None:
     settings = load_settings()
-    assert TopUpLimits.from_settings(settings) == TopUpLimits(Money(1), Money(100_000))
+    assert TopUpLimits.from_settings(settings) == TopUpLimits(Money(1), Money(100_000),
+                                                            Money(150_000))
     alice = open_user(session_factory, ALICE, "alice")
     card = save_card(session_factory, sealer, provider, alice)
     result = do_top_up(session_factory, sealer, provider, alice, card, Money(100_000), "max")
