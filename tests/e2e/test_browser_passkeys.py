@@ -372,6 +372,10 @@ def test_step_up_with_a_passkey_and_removing_the_last_one_falls_back_to_the_pin(
             page.fill("#amount", "15")
             with page.expect_navigation():
                 page.click("#topup button[data-step-up]")
+            # The card's first top-up: the sandbox bank's 3-D Secure challenge, then back.
+            assert page.locator("h1").inner_text() == "Votre banque (démonstration)"
+            page.click("button[value=approve]")
+            page.click("button[type=submit]")
             assert "Recharge de 15,00\u00a0€ effectuée" in page.locator(".notice").inner_text()
             assert bank.balance(ALICE) == Money(11_500)
             page.screenshot(path="/tmp/tweetpay-account-passkey-phone.png", full_page=True)
