@@ -89,7 +89,9 @@ def ledger_verify() -> None:
     if findings:
         click.echo(f"{len(findings)} finding(s)")
         sys.exit(1)
-    click.echo("ledger ok: balances sum to 0, each equals its postings, none overdrawn")
+    click.echo("ledger ok: balances sum to 0, each equals its postings, none overdrawn;"
+               " escrow holds exactly the held holds, each released at most once;"
+               " every intent's state agrees with its transfers")
 
 
 @main.command("worker")

@@ -4,13 +4,18 @@ For each pending inbox row, the grammar reads the text, the facts are loaded, th
 decides, and one unit of work marks the row done and writes the intent, its token hash and
 the outbox messages together: a crash leaves either all of it or none of it, and the row stays
 pending to be handled again. A row that raises a bug is marked failed (with the error) so it
-cannot block the rows behind it; that is logged loudly.
+cannot block the rows behind it; that is logged loudly. A transient error is not a bug: a
+lost race (``storage.transitions``), a deadlock, a serialization failure or two processes
+inserting the same new row (``storage.db.is_transient``) is retried at once a few times,
+then the row stays pending and is tried again later with backoff (``storage.inbox.defer``);
+so is X being unreachable while a handle is looked up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -45,12 +50,13 @@ from handlers.decide import (
     decide,
     refuse_text,
 )
-from handlers.errors import GrammarError
+from handlers.errors import GatewayError, GrammarError
 from handlers.grammar import Caps, parse
 from handlers.money import Lang, Money
 from handlers.texts import render
 from storage import inbox, intents, limits
 from storage import xchat as xchat_routes
+from storage.db import backoff_seconds, is_transient
 from storage.ledger import user_account_code
 from storage.models import InboxEvent
 from storage.sealing import Sealer
@@ -62,6 +68,10 @@ Clock = Callable[[], dt.datetime]
 # A handle → (numeric id, handle) lookup through the gateway (cached there); None if unknown.
 Resolver = Callable[[str], tuple[int, str] | None]
 
+
+# A transient error (storage.db.is_transient) is retried at once this many times in all,
+# then the row is deferred (storage.inbox.defer).
+IN_PLACE_ATTEMPTS = 3
 
 # One-time links: /c/ confirms a payment, /s/ signs up, /l/ logs in to the account page.
 LINK_PATHS: dict[type, str] = {SignUp: "s", ShowAccount: "l"}
@@ -119,7 +129,7 @@ class Processor:
 
     def process_pending(self, limit: int = 200) -> int:
         with self._sessions() as session:
-            ids = [row.id for row in inbox.pending(session, limit)]
+            ids = [row.id for row in inbox.pending(session, limit, now=self._clock())]
         done = 0
         for row_id in ids:
             done += self.process(row_id)
@@ -144,16 +154,42 @@ class Processor:
             author_id=int(payload["author_id"]), author_handle=payload.get("author_handle", ""),
             tweet_id=payload.get("tweet_id"),
         )
-        try:
-            parsed = self._parse(event, payload)
-            return self._decide_and_write(row_id, event, parsed)
-        except Exception as exc:
-            log.exception("processor.bug", inbox_id=row_id, source=source)
-            with self._sessions.begin() as session:
-                row = session.get(InboxEvent, row_id)
+        error: BaseException | None = None
+        for attempt in range(IN_PLACE_ATTEMPTS):
+            try:
+                return self._decide_and_write(row_id, event, self._parse(event, payload))
+            except GatewayError as exc:  # the handle lookup: X is down or rate limited
+                error = exc
+                break
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("processor.bug", inbox_id=row_id, source=source)
+                    self._settle(row_id, f"{type(exc).__name__}: {exc}")
+                    return False
+                error = exc
+            if attempt + 1 < IN_PLACE_ATTEMPTS:
+                time.sleep(backoff_seconds(attempt))
+        # Still losing races (or deadlocking): not a bug. The row stays pending and is
+        # handled again later, from fresh facts.
+        status = self._settle(row_id, f"{type(error).__name__}: {error}", transient=True)
+        log.warning("processor.transient", inbox_id=row_id, source=source, status=status,
+                    error=type(error).__name__)
+        return False
+
+    def _settle(self, row_id: int, error: str, *, transient: bool = False) -> str:
+        """Record why the row was not handled: failed (a bug) or deferred (transient)."""
+        now = self._clock()
+        with UnitOfWork(self._sessions) as uow:
+            if transient:
+                status = inbox.defer(uow.session, row_id, now, error)
+            else:
+                row = uow.session.get(InboxEvent, row_id)
+                status = row.status if row is not None else "missing"
                 if row is not None and row.status == "pending":
-                    inbox.mark(row, "failed", self._clock(), f"{type(exc).__name__}: {exc}")
-            return False
+                    inbox.mark(row, "failed", now, error)
+                    status = "failed"
+            uow.commit()
+        return status
 
     def _refuse_chat(self, row_id: int, reason: str) -> bool:
         """An X Chat message that does not verify: closed without a reply, content unlogged."""
@@ -283,9 +319,13 @@ class Processor:
                 lines = tuple(history_line(e, command.lang) for e in entries)
         pending: tuple[PendingIntent, ...] = ()
         held: tuple[PendingIntent, ...] = ()
+        settled = None
         if isinstance(command, Cancel):
             pending = intents.as_pending(intents.pending_for(session, event.author_id))
             held = intents.held_for_cancel(session, event.author_id)
+            if command.reference is not None:
+                settled = intents.settled_for_cancel(session, event.author_id,
+                                                     command.reference)
         out_24h = out_30d = None
         if author is not None and isinstance(command, SendMoney | Donate):
             conn = session.connection()
@@ -294,7 +334,7 @@ class Processor:
         path = LINK_PATHS.get(type(command), "c")
         return Facts(
             now=now, policy=self._policy, author=author, counterparty=counterparty,
-            balance=balance, history_lines=lines, pending=pending, held=held,
+            balance=balance, history_lines=lines, pending=pending, held=held, settled=settled,
             outgoing_24h=out_24h, outgoing_30d=out_30d,
             link=f"{self._base_url}/{path}/{token}", token_hash=token_hash,
             reference=intents.new_reference(),

@@ -99,6 +99,9 @@ class Facts:
     history_lines: tuple[str, ...] = ()
     pending: tuple[PendingIntent, ...] = ()
     held: tuple[PendingIntent, ...] = ()  # escrow holds the author may still cancel
+    # #annuler <ref> of a payment that can no longer be cancelled: "confirmed" (paid) or
+    # "claimed" (the recipient took it from escrow); a lost race ends here too.
+    settled: str | None = None
     outgoing_24h: Money | None = None  # what the author sent in the last 24 h / 30 days
     outgoing_30d: Money | None = None
     link: str = ""  # the one-time link prepared for a new intent (sealed at rest)
@@ -354,6 +357,10 @@ def cancel(cmd: Cancel, event: Event, facts: Facts) -> Decision:
         ref = cmd.reference.upper()
         targets = tuple(p for p in targets if p.reference.upper() == ref)
         holds = tuple(h for h in facts.held if h.reference.upper() == ref)
+        if not targets and not holds and facts.settled in ("confirmed", "claimed"):
+            return answer(event, lang, render(f"cancel_too_late_{facts.settled}", lang,
+                                              reference=cmd.reference.upper()),
+                          private=False, reason="cancel_too_late")
         if not targets and not holds:
             return answer(event, lang, render("unknown_reference", lang,
                                               reference=cmd.reference),

@@ -8,6 +8,8 @@
     │   │   ├── IdempotencyConflict  same idempotency key, different content
     │   │   └── UnknownAccount
     │   └── IntentError            confirmation refused (expired, used, wrong PIN, locked…)
+    ├── TransitionLost             another process moved the row first (storage.transitions):
+    │                              transient, the work is done again from fresh facts
     └── GatewayError               talking to X failed (bot.gateway)
         ├── RateLimited            429; carries the reset time
         ├── Forbidden              403 (duplicate tweet, DMs closed…)
@@ -83,6 +85,11 @@ class UnknownAccount(LedgerError):
 
 class IntentError(BusinessError):
     code = "intent_error"
+
+
+class TransitionLost(TweetpayError):
+    """A guarded state change found the row already moved by someone else: nothing was
+    written for it; the caller rolls back and handles its input again."""
 
 
 class GatewayError(TweetpayError):

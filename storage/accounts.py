@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from handlers.money import Money
+from storage.db import dialect_insert
 from storage.ledger import CARD_FUNDING, user_account_code
 from storage.models import Contact, User
 from storage.uow import UnitOfWork
@@ -16,17 +17,17 @@ from storage.uow import UnitOfWork
 def open_user(uow: UnitOfWork, *, x_user_id: int, handle: str, now: dt.datetime,
               kind: str = "personal", pin_hash: str | None = None, display_name: str = "",
               lang: str = "fr", terms_accepted: bool = True) -> User:
-    """Create the user and its wallet (idempotent on the X user id)."""
+    """Create the user and its wallet (idempotent on the X user id). The row is inserted
+    with ``ON CONFLICT DO NOTHING``: two processes opening the same user both go through,
+    and both get the one row."""
     session = uow.session
-    user = session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
-    if user is None:
-        user = User(
-            x_user_id=x_user_id, handle=handle, display_name=display_name or handle,
-            kind=kind, status="active", lang=lang, pin_hash=pin_hash, failed_pin_attempts=0,
-            terms_accepted_at=now if terms_accepted else None, created_at=now,
-        )
-        session.add(user)
-        session.flush()
+    session.flush()
+    session.execute(dialect_insert(session, User).values(
+        x_user_id=x_user_id, handle=handle, display_name=display_name or handle,
+        kind=kind, status="active", lang=lang, pin_hash=pin_hash, failed_pin_attempts=0,
+        terms_accepted_at=now if terms_accepted else None, created_at=now,
+    ).on_conflict_do_nothing(index_elements=["x_user_id"]))
+    user = session.scalars(select(User).where(User.x_user_id == x_user_id)).one()
     uow.ledger.open_account(user_account_code(x_user_id), "pro" if kind == "pro" else "user",
                             user.id)
     return user

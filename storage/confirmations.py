@@ -56,7 +56,7 @@ from handlers.confirmation import (
 )
 from handlers.errors import InsufficientFunds, UnknownAccount
 from handlers.money import Money
-from storage import escrow, limits, outbox
+from storage import escrow, limits, outbox, transitions
 from storage.db import backoff_seconds, is_retryable
 from storage.ledger import ESCROW, user_account_code
 from storage.models import ConfirmationToken, Contact, PaymentIntent, User
@@ -221,11 +221,12 @@ _LOCK = (
     # SQLite: BEGIN IMMEDIATE already holds the write lock.
     .with_for_update(of=[_T, _I, _U])
 )
-_CONFIRM = (
-    update(_I)
-    .where(_I.c.id == bindparam("confirm_intent_id"))
-    .values(status="confirmed", decided_at=bindparam("confirmed_at"),
-            transfer_id=bindparam("confirm_transfer_id"))
+# The intent's row is locked (``_LOCK``) before any of its moves: the guard in the WHERE
+# cannot fail then, and states it (storage.transitions lists who may make each move).
+_CONFIRM = transitions.statement(
+    transitions.INTENT, "awaiting_confirmation", "confirmed",
+    key=_I.c.id == bindparam("confirm_intent_id"),
+    decided_at=bindparam("confirmed_at"), transfer_id=bindparam("confirm_transfer_id"),
 )
 _SPEND = update(_T).where(_T.c.id == bindparam("token_id")).values(used_at=bindparam("spent_at"))
 # PostgreSQL: spend the token and read the payer's rolling windows in one statement.
@@ -416,14 +417,15 @@ class ConfirmationService:
         now: dt.datetime,
     ) -> Result:
         conn = uow.session.connection()
-        intent_values: dict[str, Any] = {"wrong_pin_attempts": decision.intent_attempts}
         if decision.cancel_intent:
-            intent_values |= {
-                "status": "cancelled",
-                "failure_reason": REASON_TOO_MANY_WRONG_PINS,
-                "decided_at": now,
-            }
-        conn.execute(update(_I).where(_I.c.id == intent.id).values(**intent_values))
+            transitions.move_or_raise(
+                conn, transitions.INTENT, intent.id, "awaiting_confirmation", "cancelled",
+                wrong_pin_attempts=decision.intent_attempts,
+                failure_reason=REASON_TOO_MANY_WRONG_PINS, decided_at=now,
+            )
+        else:
+            conn.execute(update(_I).where(_I.c.id == intent.id)
+                         .values(wrong_pin_attempts=decision.intent_attempts))
         payer_values: dict[str, Any] = {"failed_pin_attempts": decision.account_failures}
         if decision.lock_until is not None:
             payer_values["locked_until"] = decision.lock_until
@@ -536,11 +538,8 @@ class ConfirmationService:
         reason: str,
         now: dt.datetime,
     ) -> Result:
-        conn.execute(
-            update(_I)
-            .where(_I.c.id == intent.id)
-            .values(status="failed", failure_reason=reason, decided_at=now)
-        )
+        transitions.move_or_raise(conn, transitions.INTENT, intent.id, "awaiting_confirmation",
+                                  "failed", failure_reason=reason, decided_at=now)
         return Result(Outcome.FAILED, _facts(tok, intent, payer, "failed"), failure_reason=reason)
 
     def ping(self) -> None:

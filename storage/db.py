@@ -21,9 +21,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+from handlers.errors import TransitionLost
 
 T = TypeVar("T")
 
@@ -32,6 +35,7 @@ PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 5
 # SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+UNIQUE_VIOLATION = "23505"
 
 
 def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
@@ -86,6 +90,14 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
+def dialect_insert(bind: Session | Connection | Engine, target: Any) -> Any:
+    """An ``INSERT`` that takes ``ON CONFLICT`` clauses on this engine (both spell them the
+    same way): shared rows are written as upserts, so two processes inserting the same new
+    row both go through."""
+    dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    return (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(target)
+
+
 def is_retryable(exc: BaseException) -> bool:
     """A transient concurrency failure: PG serialization/deadlock, SQLite locked/busy."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -98,6 +110,19 @@ def is_retryable(exc: BaseException) -> bool:
         message = str(orig).lower()
         return "database is locked" in message or "database is busy" in message
     return False
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth doing the whole unit of work again: what ``is_retryable`` retries, a lost guarded
+    transition, or a unique violation (two processes inserting the same new row: done
+    again, the row exists and the work takes the other path). A real bug fails the same
+    way every time, so the caller bounds its retries."""
+    if isinstance(exc, TransitionLost) or is_retryable(exc):
+        return True
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION:
+        return True
+    return isinstance(orig, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(orig)
 
 
 def backoff_seconds(attempt: int, base: float = 0.005, cap: float = 0.25) -> float:

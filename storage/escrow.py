@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from handlers.errors import TransitionLost
 from handlers.money import Money
 from handlers.outcomes import PRIORITY_NOTICE, DirectMessage, Outgoing
 from handlers.texts import render
-from storage import outbox
+from storage import outbox, transitions
 from storage.ledger import ESCROW, user_account_code
 from storage.models import Contact, EscrowHold, User
 from storage.sealing import Sealer
@@ -87,15 +89,19 @@ def invitation(session: Session, hold: EscrowHold, sender_handle: str) -> list[O
 
 
 def _release(uow: UnitOfWork, hold: EscrowHold, *, to_x_user_id: int, kind: str,
-             status: str, now: dt.datetime) -> None:
+             status: str, now: dt.datetime) -> bool:
+    """Move the hold out of ``held`` (guarded: ``storage.transitions``), then post its money;
+    False, having moved nothing, if another process released it first."""
+    if not transitions.move(uow.session, transitions.HOLD, hold.id, "held", status, row=hold,
+                            decided_at=now):
+        return False
     result = uow.ledger.post_transfer(
         idempotency_key=f"escrow:{hold.id}:{kind}", debit=ESCROW,
         credit=user_account_code(to_x_user_id), amount=Money(hold.amount_cents), kind=kind,
         memo=f"escrow {hold.id}",
     )
-    hold.status = status
     hold.release_transfer_id = result.transfer_id
-    hold.decided_at = now
+    return True
 
 
 def claim_for(uow: UnitOfWork, sealer: Sealer, x_user_id: int,
@@ -107,8 +113,12 @@ def claim_for(uow: UnitOfWork, sealer: Sealer, x_user_id: int,
                                  EscrowHold.status == "held").order_by(EscrowHold.id)
     ))
     notices: list[Outgoing] = []
+    claimed = []
     for hold in holds:
-        _release(uow, hold, to_x_user_id=x_user_id, kind="claim", status="claimed", now=now)
+        if not _release(uow, hold, to_x_user_id=x_user_id, kind="claim", status="claimed",
+                        now=now):
+            continue  # the sender cancelled it, or the deadline refunded it, meanwhile
+        claimed.append(hold)
         recipient_lang = _lang(session, x_user_id)
         sender_lang = _lang(session, hold.sender_x_user_id)
         amount = Money(hold.amount_cents)
@@ -126,13 +136,15 @@ def claim_for(uow: UnitOfWork, sealer: Sealer, x_user_id: int,
                 priority=PRIORITY_NOTICE,
             ))
     outbox.enqueue(session, sealer, notices, now)
-    return holds
+    return claimed
 
 
 def cancel(uow: UnitOfWork, hold: EscrowHold, now: dt.datetime) -> None:
-    """The sender takes the money back before it is claimed."""
-    _release(uow, hold, to_x_user_id=hold.sender_x_user_id, kind="refund", status="cancelled",
-             now=now)
+    """The sender takes the money back before it is claimed; ``TransitionLost`` if the
+    recipient claimed it (or the deadline refunded it) first."""
+    if not _release(uow, hold, to_x_user_id=hold.sender_x_user_id, kind="refund",
+                    status="cancelled", now=now):
+        raise TransitionLost(f"escrow hold {hold.id} is no longer held")
 
 
 def held_by_sender(session: Session, sender_x_user_id: int) -> list[EscrowHold]:
@@ -140,6 +152,20 @@ def held_by_sender(session: Session, sender_x_user_id: int) -> list[EscrowHold]:
         select(EscrowHold).where(EscrowHold.sender_x_user_id == sender_x_user_id,
                                  EscrowHold.status == "held").order_by(EscrowHold.id)
     ))
+
+
+def _remind(session: Session, hold: EscrowHold, now: dt.datetime) -> bool:
+    """Once per hold, and only while it is held (not a state change: a guarded stamp)."""
+    stamped = session.execute(
+        update(EscrowHold)
+        .where(EscrowHold.id == hold.id, EscrowHold.status == "held",
+               EscrowHold.reminded_at.is_(None))
+        .values(reminded_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if stamped == 1:
+        set_committed_value(hold, "reminded_at", now)
+    return stamped == 1
 
 
 def process_due(uow: UnitOfWork, sealer: Sealer, now: dt.datetime,
@@ -156,8 +182,9 @@ def process_due(uow: UnitOfWork, sealer: Sealer, now: dt.datetime,
         lang = _lang(session, hold.sender_x_user_id)
         amount = Money(hold.amount_cents)
         if hold.claim_deadline <= now:
-            _release(uow, hold, to_x_user_id=hold.sender_x_user_id, kind="refund",
-                     status="refunded", now=now)
+            if not _release(uow, hold, to_x_user_id=hold.sender_x_user_id, kind="refund",
+                            status="refunded", now=now):
+                continue  # claimed or cancelled meanwhile: it moved nothing
             refunded += 1
             if may_dm(session, hold.sender_x_user_id):
                 notices.append(DirectMessage(
@@ -167,7 +194,8 @@ def process_due(uow: UnitOfWork, sealer: Sealer, now: dt.datetime,
                     priority=PRIORITY_NOTICE,
                 ))
         elif hold.reminded_at is None and hold.claim_deadline - claim_period / 2 <= now:
-            hold.reminded_at = now
+            if not _remind(session, hold, now):
+                continue
             reminded += 1
             if may_dm(session, hold.sender_x_user_id):
                 notices.append(DirectMessage(

@@ -6,17 +6,15 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Insert, func, or_, select
 from sqlalchemy.orm import Session
 
+from storage.db import dialect_insert
 from storage.models import Cursor, InboxEvent
 
 
 def _insert_ignore(session: Session, model: type, **values: Any) -> Insert:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(model).values(**values).on_conflict_do_nothing()
+    return dialect_insert(session, model).values(**values).on_conflict_do_nothing()
 
 
 def record(session: Session, *, source: str, event_id: str, author_id: int,
@@ -39,11 +37,47 @@ def record(session: Session, *, source: str, event_id: str, author_id: int,
     return inserted is not None
 
 
-def pending(session: Session, limit: int = 100) -> list[InboxEvent]:
-    return list(session.scalars(
-        select(InboxEvent).where(InboxEvent.status == "pending").order_by(InboxEvent.id)
-        .limit(limit)
-    ))
+# A row hit by a transient error (a lost race, a deadlock) is tried again this many times in
+# all, waiting 2, 4, 8... seconds (at most RETRY_CAP) between tries; then it is failed.
+MAX_ATTEMPTS = 8
+RETRY_CAP = dt.timedelta(minutes=5)
+
+
+def pending(session: Session, limit: int = 100,
+            now: dt.datetime | None = None) -> list[InboxEvent]:
+    """Pending rows in arrival order; with ``now``, not those waiting for a retry."""
+    stmt = select(InboxEvent).where(InboxEvent.status == "pending")
+    if now is not None:
+        stmt = stmt.where(or_(InboxEvent.next_attempt_at.is_(None),
+                              InboxEvent.next_attempt_at <= now))
+    return list(session.scalars(stmt.order_by(InboxEvent.id).limit(limit)))
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    return min(RETRY_CAP, dt.timedelta(seconds=2 ** max(1, attempts)))
+
+
+def defer(session: Session, row_id: int, now: dt.datetime, error: str) -> str:
+    """A transient error: the row stays pending, tried again later; after MAX_ATTEMPTS it
+    is failed. Returns the row's status now."""
+    row = session.get(InboxEvent, row_id, with_for_update=True)
+    if row is None or row.status != "pending":
+        return row.status if row is not None else "missing"
+    row.attempts = (row.attempts or 0) + 1
+    if row.attempts >= MAX_ATTEMPTS:
+        mark(row, "failed", now, f"gave up after {row.attempts} transient errors: {error}")
+    else:
+        row.next_attempt_at = now + retry_delay(row.attempts)
+        row.error = error
+    return row.status
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """Rows per status (failed ones are bugs to look at: status and metrics show them)."""
+    rows = session.execute(
+        select(InboxEvent.status, func.count()).group_by(InboxEvent.status)
+    )
+    return {status: int(n) for status, n in rows}
 
 
 def claim(session: Session, row_id: int) -> InboxEvent | None:
@@ -67,8 +101,9 @@ def get_cursor(session: Session, name: str) -> str | None:
 
 
 def set_cursor(session: Session, name: str, value: str, now: dt.datetime) -> None:
-    changed = session.execute(
-        update(Cursor).where(Cursor.name == name).values(value=value, updated_at=now)
-    ).rowcount
-    if not changed:
-        session.execute(_insert_ignore(session, Cursor, name=name, value=value, updated_at=now))
+    """One upsert: two processes saving the same new cursor both go through."""
+    insert = dialect_insert(session, Cursor).values(name=name, value=value, updated_at=now)
+    session.execute(insert.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"value": insert.excluded.value, "updated_at": insert.excluded.updated_at},
+    ))

@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from handlers.binding import INTENT_LABEL, intent_parts
@@ -16,7 +17,8 @@ from handlers.decide import Decision, NewIntent, Party, PendingIntent
 from handlers.money import Money
 from handlers.outcomes import PRIORITY_NOTICE, DirectMessage
 from handlers.texts import render
-from storage import escrow, outbox
+from storage import escrow, outbox, transitions
+from storage.db import dialect_insert
 from storage.models import ConfirmationToken, Contact, EscrowHold, PaymentIntent, User
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork
@@ -58,19 +60,26 @@ def as_party(user: User | None) -> Party | None:
 def touch_contact(session: Session, x_user_id: int, handle: str, *, via_dm: bool,
                   lang: str | None, now: dt.datetime) -> Contact:
     """Someone wrote to the bot: remember the handle; a DM opts them in to DMs; writing again
-    lifts a #stop (docs/design.md X platform rules)."""
-    contact = session.get(Contact, x_user_id)
-    if contact is None:
-        contact = Contact(x_user_id=x_user_id, handle=handle, dm_opt_in=False, stopped=False,
-                          lang=lang or "fr", updated_at=now)
-        session.add(contact)
-    contact.handle = handle or contact.handle
-    contact.dm_opt_in = contact.dm_opt_in or via_dm
-    contact.stopped = False
+    lifts a #stop (docs/design.md X platform rules). One upsert: two events from one new author
+    handled at once both go through (the second waits for the first's row lock)."""
+    insert = dialect_insert(session, Contact).values(
+        x_user_id=x_user_id, handle=handle, dm_opt_in=via_dm, stopped=False,
+        lang=lang or "fr", updated_at=now,
+    )
+    new, old = insert.excluded, Contact.__table__.c
+    changes: dict[str, Any] = {
+        "handle": case((new.handle != "", new.handle), else_=old.handle),
+        "dm_opt_in": or_(old.dm_opt_in, new.dm_opt_in),
+        "stopped": False,
+        "updated_at": new.updated_at,
+    }
     if lang:
-        contact.lang = lang
-    contact.updated_at = now
-    return contact
+        changes["lang"] = new.lang
+    session.flush()
+    upsert = insert.on_conflict_do_update(index_elements=["x_user_id"], set_=changes)
+    # RETURNING the entity refreshes a Contact this session already holds.
+    return session.scalars(upsert.returning(Contact),
+                           execution_options={"populate_existing": True}).one()
 
 
 def pending_for(session: Session, x_user_id: int) -> list[PaymentIntent]:
@@ -100,6 +109,23 @@ def held_for_cancel(session: Session, x_user_id: int) -> tuple[PendingIntent, ..
 def bind(intent: PaymentIntent, sealer: Sealer) -> None:
     """Sign the intent's frozen values (``handlers.binding``): every confirmation checks it."""
     intent.binding_mac = sealer.mac(INTENT_LABEL, *intent_parts(intent))
+
+
+def settled_for_cancel(session: Session, x_user_id: int, reference: str) -> str | None:
+    """Why ``#annuler <reference>`` comes too late, if it does: "confirmed" (paid to an
+    account) or "claimed" (paid out of escrow); None otherwise (pending, or never paid)."""
+    row = session.execute(
+        select(PaymentIntent.status, EscrowHold.status)
+        .outerjoin(EscrowHold, EscrowHold.intent_id == PaymentIntent.id)
+        .where(PaymentIntent.reference == reference.upper(),
+               or_(PaymentIntent.initiator_x_user_id == x_user_id,
+                   PaymentIntent.payer_x_user_id == x_user_id))
+    ).first()
+    if row is None or row[0] != "confirmed":
+        return None
+    if row[1] is None:
+        return "confirmed"
+    return "claimed" if row[1] == "claimed" else None
 
 
 def _create_intent(session: Session, new: NewIntent, source_event_id: str,
@@ -136,14 +162,12 @@ def apply(uow: UnitOfWork, sealer: Sealer, decision: Decision, *, source_event_i
         outgoing = [
             replace(item, intent_id=intent.id) if item.link else item for item in outgoing
         ]
-    if decision.cancel_intent_ids:
-        for row in session.scalars(
-            select(PaymentIntent).where(PaymentIntent.id.in_(decision.cancel_intent_ids),
-                                        PaymentIntent.status == "awaiting_confirmation")
-        ):
-            row.status = "cancelled"
-            row.failure_reason = "cancelled_by_user"
-            row.decided_at = now
+    for intent_id in decision.cancel_intent_ids:
+        # Guarded: a confirmation (or the expiry) committed since the facts were read wins,
+        # and this whole decision is made again from fresh facts (TransitionLost).
+        transitions.move_or_raise(session, transitions.INTENT, intent_id,
+                                  "awaiting_confirmation", "cancelled",
+                                  failure_reason="cancelled_by_user", decided_at=now)
     if decision.new_token is not None:
         new = decision.new_token
         session.add(ConfirmationToken(
@@ -152,14 +176,12 @@ def apply(uow: UnitOfWork, sealer: Sealer, decision: Decision, *, source_event_i
         ))
     for hold in session.scalars(
         select(EscrowHold).where(EscrowHold.id.in_(decision.cancel_hold_ids),
-                                 EscrowHold.sender_x_user_id == author_id,
-                                 EscrowHold.status == "held")
+                                 EscrowHold.sender_x_user_id == author_id)
     ) if decision.cancel_hold_ids else ():
-        escrow.cancel(uow, hold, now)
+        escrow.cancel(uow, hold, now)  # guarded too: TransitionLost if claimed meanwhile
     if decision.stop_contact:
-        contact = session.get(Contact, author_id)
-        if contact is not None:
-            contact.stopped = True
+        session.execute(update(Contact).where(Contact.x_user_id == author_id)
+                        .values(stopped=True).execution_options(synchronize_session=False))
     outbox.enqueue(session, sealer, outgoing, now)
     return intent
 
@@ -176,11 +198,13 @@ def expire_due(session: Session, sealer: Sealer, now: dt.datetime,
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    expired = list(session.scalars(stmt))
+    expired = []
     notices = []
-    for intent in expired:
-        intent.status = "expired"
-        intent.decided_at = now
+    for intent in session.scalars(stmt).all():
+        if not transitions.move(session, transitions.INTENT, intent.id,
+                                "awaiting_confirmation", "expired", row=intent, decided_at=now):
+            continue  # confirmed or cancelled meanwhile
+        expired.append(intent)
         lang = "en" if intent.lang == "en" else "fr"
         amount = Money(intent.amount_cents)
         if intent.kind == "request":  # the initiator asked to be paid: name who did not pay

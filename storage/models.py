@@ -244,6 +244,10 @@ class InboxEvent(Base):
     payload: Mapped[str] = mapped_column(Text)  # the event as X sent it (JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     error: Mapped[str | None] = mapped_column(Text)
+    # Transient database errors (a lost race) met so far; the row waits until
+    # next_attempt_at, then is handled again (bounded: storage.inbox.MAX_ATTEMPTS).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

@@ -25,13 +25,14 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from bot.security import new_token
 from handlers.money import Money
 from storage import escrow
 from storage.accounts import open_user
+from storage.db import dialect_insert
 from storage.intents import find_link_token, touch_contact
 from storage.models import ConfirmationToken, Contact, User
 from storage.sealing import Sealer
@@ -112,21 +113,16 @@ def issue(
 ) -> str:
     """A fresh sign-up token for ``x_user_id`` (after "Sign in with X"); returns it in clear,
     stores only its SHA-256. The handle is remembered as last seen on the contact row."""
-    contact = session.get(Contact, x_user_id)
-    if contact is None:
-        session.add(
-            Contact(
-                x_user_id=x_user_id,
-                handle=handle,
-                dm_opt_in=False,
-                stopped=False,
-                lang=lang,
-                updated_at=now,
-            )
-        )
-    else:
-        contact.handle = handle or contact.handle
-        contact.updated_at = now
+    insert = dialect_insert(session, Contact).values(
+        x_user_id=x_user_id, handle=handle, dm_opt_in=False, stopped=False, lang=lang,
+        updated_at=now,
+    )
+    # An upsert: a DM from the same person handled meanwhile cannot make this fail.
+    session.execute(insert.on_conflict_do_update(index_elements=["x_user_id"], set_={
+        "handle": case((insert.excluded.handle != "", insert.excluded.handle),
+                       else_=Contact.__table__.c.handle),
+        "updated_at": insert.excluded.updated_at,
+    }))
     token, token_hash = new_token()
     session.add(
         ConfirmationToken(

@@ -125,6 +125,15 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Aucune demande en attente avec la référence {reference}.",
         "en": "No pending request with reference {reference}.",
     },
+    # #annuler lost to a confirmation or a claim (perhaps by a race): say what happened.
+    "cancel_too_late_confirmed": {
+        "fr": "Trop tard pour annuler {reference} : ce paiement est déjà confirmé.",
+        "en": "Too late to cancel {reference}: this payment is already confirmed.",
+    },
+    "cancel_too_late_claimed": {
+        "fr": "Trop tard pour annuler {reference} : le destinataire a déjà reçu l'argent.",
+        "en": "Too late to cancel {reference}: the recipient has already received the money.",
+    },
     "expired_dm": {
         "fr": "Votre demande de {amount} à {payee} (réf. {reference}) a expiré sans "
         "confirmation. Rien n'a été débité.",
