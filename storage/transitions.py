@@ -27,9 +27,16 @@ One-time links (``confirmation_tokens.used_at``): ``unused -> used``, by the hol
 (confirmation page, sign-up, login), once. ``used_at IS NULL`` is the guard; callers add
 their own conditions (purpose, expiry) through ``where``.
 
-Terminal states never change. A later state machine (withdrawals: ``requested -> sent ->
-settled | returned``) adds its table to ``MACHINES`` here, with who may make each move, and
-moves its rows only through ``move``.
+Withdrawals (``withdrawals.status``; the moves are ``storage.payouts.TRANSITIONS``, made by
+``storage.payouts.transition``, which also accepts several expected states)::
+
+    awaiting_confirmation ─┬─> confirmed ─> submitting ─┬─> submitted ─┬─> settled ─> returned
+                           ├─> cancelled                ├─> settled    └─> returned
+                           ├─> expired                  ├─> returned
+                           └─> failed                   └─> failed
+
+Terminal states never change. A new state machine adds its ``Machine`` to ``MACHINES`` here,
+with who may make each move, and moves its rows only through a guarded statement.
 """
 
 from __future__ import annotations
@@ -43,7 +50,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers.errors import TransitionLost
-from storage.models import ConfirmationToken, EscrowHold, PaymentIntent
+from storage.models import ConfirmationToken, EscrowHold, PaymentIntent, Withdrawal
+from storage.payouts import TRANSITIONS as WITHDRAWAL_MOVES
 
 Who = str  # who may make a move, in words (for the reader and for error messages)
 
@@ -114,7 +122,24 @@ LINK = Machine(
     set_state=_link_values,
 )
 
-MACHINES: Mapping[str, Machine] = {m.table.name: m for m in (INTENT, HOLD, LINK)}
+# Who makes each withdrawal move, by the state it reaches (bot.services.withdraw).
+_WITHDRAWAL_WHO = {
+    "confirmed": "the holder, with their PIN", "cancelled": "the holder",
+    "expired": "the scheduler", "submitting": "the submission job",
+    "submitted": "the submission job",
+    "settled": "the provider's notification, or the recovery job",
+    "returned": "the provider's notification, or the recovery job",
+    "failed": "the holder's confirmation (no funds), or the provider's refusal",
+}
+WITHDRAWAL = Machine(
+    "withdrawal",
+    Withdrawal.__table__,  # type: ignore[arg-type]
+    {move: _WITHDRAWAL_WHO[move[1]] for move in sorted(WITHDRAWAL_MOVES)},
+)
+
+MACHINES: Mapping[str, Machine] = {
+    m.table.name: m for m in (INTENT, HOLD, LINK, WITHDRAWAL)
+}
 
 
 def statement(machine: Machine, expected: str, new: str, *, key: ColumnElement[bool],
