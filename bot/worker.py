@@ -29,6 +29,8 @@ from bot.logging import get_logger
 from bot.metrics import JOB_DURATION, JOB_ERRORS, JOB_LAST_RUN
 from bot.outbox_sender import OutboxSender
 from bot.processor import Processor
+from bot.services import escrow as escrow_service
+from bot.services import expire as expire_service
 from bot.x_meter import Meter, persisting
 from bot.xchat.api import ChatApi
 from bot.xchat.bot_chat import BotChat
@@ -37,10 +39,9 @@ from bot.xchat.keys import init_keys, load_bot_chat
 from bot.xchat.outbound import ChatOutbound
 from config import Settings
 from handlers.errors import GatewayError
-from storage import accounts, escrow, intents, leases
+from storage import accounts, leases
 from storage.db import make_engine, make_session_factory
 from storage.sealing import Sealer
-from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -75,16 +76,12 @@ class Runtime:
     _payouts: Any = None  # money out's collaborators, built on first use
 
     def expire(self) -> int:
-        with self.sessions.begin() as session:
-            return len(intents.expire_due(session, self.sealer, self.clock()))
+        return expire_service.expire_due(self.sessions, self.sealer, self.clock)
 
     def escrow_due(self) -> tuple[int, int]:
         """Claim-period reminders and refunds (all deadlines passed, after any outage)."""
         period = dt.timedelta(days=self.settings.claim_period_days)
-        with UnitOfWork(self.sessions) as uow:
-            done = escrow.process_due(uow, self.sealer, self.clock(), period)
-            uow.commit()
-        return done
+        return escrow_service.process_due(self.sessions, self.sealer, self.clock, period)
 
     def poll_mentions(self) -> int:
         with leases.exclusive(self.engine, "poll_mentions") as mine:

@@ -357,9 +357,10 @@ def cancel(cmd: Cancel, event: Event, facts: Facts) -> Decision:
         ref = cmd.reference.upper()
         targets = tuple(p for p in targets if p.reference.upper() == ref)
         holds = tuple(h for h in facts.held if h.reference.upper() == ref)
-        if not targets and not holds and facts.settled in ("confirmed", "claimed"):
-            return answer(event, lang, render(f"cancel_too_late_{facts.settled}", lang,
-                                              reference=cmd.reference.upper()),
+        too_late = {"confirmed": "cancel_too_late_confirmed",
+                    "claimed": "cancel_too_late_claimed"}.get(facts.settled or "")
+        if not targets and not holds and too_late is not None:
+            return answer(event, lang, render(too_late, lang, reference=cmd.reference.upper()),
                           private=False, reason="cancel_too_late")
         if not targets and not holds:
             return answer(event, lang, render("unknown_reference", lang,

@@ -61,9 +61,10 @@ _CHECKS: tuple[tuple[str, str], ...] = (
     # -- the rows that move money ---------------------------------------------------------
     (
         "system account {0} ({1}) has the wrong sign: {2}",
-        # Card funding only pays out (top-ups), escrow only holds what it was given.
+        # Card funding only pays out (top-ups); escrow and payouts in flight only hold what
+        # they were given.
         "SELECT code, kind, balance_cents FROM accounts"
-        " WHERE (kind = 'escrow' AND balance_cents < 0)"
+        " WHERE (kind IN ('escrow', 'in_flight') AND balance_cents < 0)"
         " OR (kind = 'card_funding' AND balance_cents > 0) ORDER BY id",
     ),
     (

@@ -219,7 +219,9 @@ _LOCK = (
     .where(_T.c.token_hash == bindparam("token_hash"))
     # PostgreSQL: lock the token, the intent and the payer (not the outer-joined rows);
     # SQLite: BEGIN IMMEDIATE already holds the write lock.
-    .with_for_update(of=[_T, _I, _U])
+    # FOR NO KEY UPDATE: no key changes, so the foreign-key checks of other transactions (an
+    # outbox row naming this intent, a posting on the payer's wallet) are not blocked.
+    .with_for_update(of=[_T, _I, _U], key_share=True)
 )
 # The intent's row is locked (``_LOCK``) before any of its moves: the guard in the WHERE
 # cannot fail then, and states it (storage.transitions lists who may make each move).

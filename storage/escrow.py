@@ -175,7 +175,7 @@ def process_due(uow: UnitOfWork, sealer: Sealer, now: dt.datetime,
     stmt = (select(EscrowHold).where(EscrowHold.status == "held")
             .order_by(EscrowHold.claim_deadline).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True)
     reminded = refunded = 0
     notices: list[Outgoing] = []
     for hold in session.scalars(stmt):

@@ -197,7 +197,7 @@ def expire_due(session: Session, sealer: Sealer, now: dt.datetime,
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True)
     expired = []
     notices = []
     for intent in session.scalars(stmt).all():

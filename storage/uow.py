@@ -12,14 +12,20 @@ failure is the caller's job (``storage.db.is_retryable`` says which failures qua
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.money import Money
+from storage.db import backoff_seconds, is_transient
 from storage.ledger import HistoryEntry, Ledger, TransferResult
+
+T = TypeVar("T")
+RETRY_ATTEMPTS = 8
 
 
 class SessionLedger:
@@ -82,3 +88,18 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def retrying(work: Callable[[], T], attempts: int = RETRY_ATTEMPTS) -> T:
+    """Run ``work`` (which opens, and commits, its own unit of work) again after a transient
+    error (``storage.db.is_transient``: a deadlock, a lost guarded transition...), with
+    jittered backoff; anything else, or the last failure, propagates. Each try starts from
+    fresh facts, since the failed one rolled back."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except Exception as exc:
+            if attempt + 1 >= attempts or not is_transient(exc):
+                raise
+        time.sleep(backoff_seconds(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -24,7 +24,7 @@ from storage import sessions as web_sessions
 from storage import signup
 from storage.models import User
 from storage.sealing import SealError
-from storage.uow import UnitOfWork
+from storage.uow import UnitOfWork, retrying
 
 log = get_logger("bot.web.signup")
 
@@ -148,18 +148,24 @@ class SignupPages:
         self, token: str, pin_hash: str, lang: str, cookie_hash: str
     ) -> signup.Joined | signup.SignupRefusal:
         now = self.web.clock()
-        with UnitOfWork(self.web.sessions) as uow:
-            joined = signup.complete(
-                uow, self.web.sealer, token_hash=hash_token(token), pin_hash=pin_hash,
-                lang=lang, now=now,
-            )
-            if isinstance(joined, signup.Joined):
-                web_sessions.open_session(
-                    uow.session, user_id=joined.user_id, session_hash=cookie_hash, now=now,
-                    ttl=self.web.session_ttl,
+
+        def work() -> signup.Joined | signup.SignupRefusal:
+            with UnitOfWork(self.web.sessions) as uow:
+                joined = signup.complete(
+                    uow, self.web.sealer, token_hash=hash_token(token), pin_hash=pin_hash,
+                    lang=lang, now=now,
                 )
-                uow.commit()
-            return joined
+                if isinstance(joined, signup.Joined):
+                    web_sessions.open_session(
+                        uow.session, user_id=joined.user_id, session_hash=cookie_hash,
+                        now=now, ttl=self.web.session_ttl,
+                    )
+                    uow.commit()
+                return joined
+
+        # A deadlock with a payment or the escrow job is transient: the link is not spent
+        # (that try rolled back), so the sign-up is simply made again.
+        return retrying(work)
 
     # -- Sign in with X ----------------------------------------------------------------------
 

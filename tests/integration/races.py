@@ -36,7 +36,7 @@ from storage.db import make_session_factory
 from storage.ledger import CARD_FUNDING, Ledger, user_account_code
 from storage.models import EscrowHold, InboxEvent, OutboxMessage, PaymentIntent
 from storage.sealing import Sealer
-from storage.uow import UnitOfWork
+from storage.uow import UnitOfWork, retrying
 
 PIN = "482916"
 T0 = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
@@ -264,12 +264,16 @@ class Bank:
             token = signup.issue(uow.session, x_user_id=x_user_id, handle=handle,
                                  lang="fr", now=self.clock())
             uow.commit()
-        with UnitOfWork(sessions) as uow:
-            joined = signup.complete(uow, self.sealer, token_hash=hash_token(token),
-                                     pin_hash=self.hasher.hash(PIN), lang="fr",
-                                     now=self.clock())
-            uow.commit()
-        return joined
+        pin_hash = self.hasher.hash(PIN)
+
+        def work() -> Any:  # as the sign-up page does (bot.web.account_signup)
+            with UnitOfWork(sessions) as uow:
+                joined = signup.complete(uow, self.sealer, token_hash=hash_token(token),
+                                         pin_hash=pin_hash, lang="fr", now=self.clock())
+                uow.commit()
+            return joined
+
+        return retrying(work)
 
     # -- what happened --------------------------------------------------------------------
 

@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from storage import escrow, intents
+from bot.services import escrow as escrow_service
+from bot.services import expire as expire_service
 from storage.confirmations import Outcome
 from storage.ledger import ESCROW
 from storage.models import EscrowHold, InboxEvent, PaymentIntent
-from storage.uow import UnitOfWork
 
 try:
     from tests.integration.races import WAIT, Bank, Process
@@ -81,33 +81,28 @@ def _op(bank: Bank, proc: Process, op: str, target: dict[str, Any]) -> Callable[
     if op == "claim":
         return lambda: bank.sign_up(target["payee"], proc) if target["newcomer"] else None
 
-    def expire() -> Any:
-        with UnitOfWork(proc.sessions) as uow:
-            done = intents.expire_due(uow.session, bank.sealer, bank.clock() + ttl)
-            uow.commit()
-        return done
+    def expire() -> Any:  # the scheduler's jobs (bot.worker)
+        return expire_service.expire_due(proc.sessions, bank.sealer, lambda: bank.clock() + ttl)
 
     def refund() -> Any:
-        with UnitOfWork(proc.sessions) as uow:
-            done = escrow.process_due(uow, bank.sealer, bank.clock() + period, period)
-            uow.commit()
-        return done
+        return escrow_service.process_due(proc.sessions, bank.sealer,
+                                          lambda: bank.clock() + period, period)
 
     return expire if op == "expire" else refund
 
 
-def _run_together(jobs: list[Callable[[], Any]]) -> None:
+def _run_together(jobs: list[tuple[str, Callable[[], Any]]]) -> None:
     barrier = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
+    errors: list[tuple[str, BaseException]] = []
 
-    def run(job: Callable[[], Any]) -> None:
+    def run(name: str, job: Callable[[], Any]) -> None:
         try:
             barrier.wait(WAIT)
             job()
         except BaseException as exc:  # reported below
-            errors.append(exc)
+            errors.append((name, exc))
 
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    threads = [threading.Thread(target=run, args=job) for job in jobs]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -149,7 +144,7 @@ def test_concurrent_rounds_keep_every_invariant(bank: Bank, round_: Any) -> None
     plan, ops = round_
     made = _setup(bank, plan)
     processes: list[Process] = bank.processes  # type: ignore[attr-defined]
-    jobs = [_op(bank, processes[i % PROCESSES], op, made[target % len(made)])
+    jobs = [(op, _op(bank, processes[i % PROCESSES], op, made[target % len(made)]))
             for i, (op, target) in enumerate(ops)]
     _run_together(jobs)
     _check(bank)

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from storage import escrow
+from bot.services import escrow as escrow_service
 from storage.confirmations import Outcome
 from storage.models import Contact, EscrowHold
-from storage.uow import UnitOfWork
 
 try:
     from tests.integration.races import Bank, Pause, Waiter, race
@@ -131,10 +130,7 @@ def test_the_deadline_refund_and_a_sign_up_release_a_hold_once(bank: Bank) -> No
     period = dt.timedelta(days=bank.settings.claim_period_days)
 
     def refund_due() -> tuple[int, int]:
-        with UnitOfWork(a.sessions) as uow:
-            done = escrow.process_due(uow, bank.sealer, bank.clock(), period)
-            uow.commit()
-        return done
+        return escrow_service.process_due(a.sessions, bank.sealer, bank.clock, period)
 
     # A (the scheduler) has taken the holds past their deadline; B (carol) signs up now.
     pause = Pause(a.engine, r"FROM escrow_holds", after=True)
@@ -154,10 +150,7 @@ def test_a_claim_holding_the_hold_wins_over_the_deadline(bank: Bank) -> None:
     period = dt.timedelta(days=bank.settings.claim_period_days)
 
     def refund_due() -> tuple[int, int]:
-        with UnitOfWork(b.sessions) as uow:
-            done = escrow.process_due(uow, bank.sealer, bank.clock(), period)
-            uow.commit()
-        return done
+        return escrow_service.process_due(b.sessions, bank.sealer, bank.clock, period)
 
     # A (carol's sign-up) has moved the hold to claimed; B (the scheduler) comes now.
     pause = Pause(a.engine, r"INSERT INTO outbox")
