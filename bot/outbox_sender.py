@@ -41,6 +41,7 @@ Clock = Callable[[], dt.datetime]
 LEASE = dt.timedelta(minutes=2)
 WINDOW_15 = dt.timedelta(minutes=15)
 WINDOW_24H = dt.timedelta(hours=24)
+NO_RESET_PAUSE = dt.timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +244,9 @@ class OutboxSender:
             return
         except RateLimited as exc:
             MESSAGES_REFUSED.labels(kind, "rate_limited").inc()
-            self._retry(row_id, exc, stats, at=exc.reset_at, count=False)
+            # No reset time from X (no header): pause a minute rather than ask again at once.
+            at = exc.reset_at or self._clock() + NO_RESET_PAUSE
+            self._retry(row_id, exc, stats, at=at, count=False)
             return
         except NotFound as exc:
             self._fail(row_id, f"not found: {exc}", stats)

@@ -130,3 +130,30 @@ def test_heartbeat_row_holds_the_jobs_as_json(bot: tuple[Runtime, FakeClock]) ->
         (state,) = read_status(session, clock(), heartbeat_seconds=10).workers
     assert state.jobs["outbox"]["error"] == "Transient"
     assert json.dumps(state.jobs)  # plain JSON values
+
+
+def test_a_429_from_x_is_logged_once_with_xs_reset_time(bot: tuple[Runtime, FakeClock],
+                                                        emulator: object) -> None:
+    runtime, clock = bot
+    runtime.sender = OutboxSender(runtime.sessions, runtime.gateway, runtime.sealer, clock)
+    control = emulator.control  # type: ignore[attr-defined]
+    control.rate_limit("send_dm", 1)  # X lets one more DM through in this window
+    control.tweet("alice", "@Smoney #envoyer 1€ @bob un")
+    control.tweet("alice", "@Smoney #envoyer 2€ @bob deux")
+    with structlog.testing.capture_logs() as logs:
+        runtime.poll_mentions()
+        runtime.send_outbox()
+        runtime.send_outbox()
+    waits = [e for e in logs if e["event"] == "outbox.waiting_for_budget"]
+    assert len(waits) == 1 and waits[0]["why"] == "X answered 429"
+    seen = runtime.gateway.budget("send_dm")
+    assert seen is not None and seen.remaining == 0
+    # X's reset time (whole seconds; the emulator's 200 and 429 answers may round apart by 1 s).
+    until = dt.datetime.fromisoformat(waits[0]["until"])
+    assert abs((until - seen.reset_at).total_seconds()) <= 1
+    assert until > clock() + dt.timedelta(minutes=10)
+    with runtime.sessions() as session:
+        (wait,) = [w for w in read_status(session, clock(), heartbeat_seconds=10).waits
+                   if w.reason == "X said 429"]
+    assert wait.kind == "dm" and wait.until is not None
+    assert abs((wait.until - until).total_seconds()) <= 1
