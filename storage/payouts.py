@@ -22,7 +22,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from handlers.bank_details import BankDetails, mask
+from handlers.money import Money
 from storage.models import BankAccount, PayoutNotification, ServiceFlag, Withdrawal
+from storage.pro import Payout
 from storage.sealing import Sealer
 
 TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
@@ -248,3 +250,14 @@ def set_flag(session: Session, name: str, value: str, now: dt.datetime) -> None:
     else:
         row.value, row.updated_at = value, now
     session.flush()
+
+
+def payout_rows(session: Session, sealer: Sealer, user_id: int) -> list[Payout]:
+    """The holder's confirmed withdrawals as Pro CSV rows (``storage.pro.Payout``)."""
+    rows = []
+    for w in reversed(history(session, user_id, limit=100_000)):
+        account = session.get(BankAccount, w.bank_account_id)
+        masked = view(sealer, account).masked if account is not None else ""
+        rows.append(Payout(w.confirmed_at or w.created_at, f"W{w.id}", Money(w.amount_cents),
+                           w.status, masked))
+    return rows

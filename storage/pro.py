@@ -89,8 +89,20 @@ def euros_text(amount: Money) -> str:
     return f"{units}.{cents:02d}"
 
 
-def donations_csv(donations: Iterable[Donation]) -> str:
-    """RFC 4180 CSV (CRLF, quoted as needed), one row per donation, dates in ISO 8601 UTC."""
+@dataclass(frozen=True, slots=True)
+class Payout:
+    """A withdrawal of the Pro account to its bank, as its CSV lists it (a negative amount)."""
+
+    date: dt.datetime
+    reference: str  # W<withdrawal id>
+    amount: Money
+    status: str  # submitted, settled, returned...
+    bank_account: str  # masked
+
+
+def donations_csv(donations: Iterable[Donation], payouts: Iterable[Payout] = ()) -> str:
+    """RFC 4180 CSV (CRLF, quoted as needed), one row per donation, then one per payout to
+    the bank (negative amount, the memo says where and how it went), dates in ISO 8601 UTC."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
@@ -103,4 +115,8 @@ def donations_csv(donations: Iterable[Donation]) -> str:
             euros_text(d.amount),
             _cell(d.memo),
         ])
+    for p in payouts:
+        writer.writerow([_cell(p.date.astimezone(dt.UTC).isoformat()), _cell(p.reference), "",
+                         "", "-" + euros_text(p.amount),
+                         _cell(f"payout to {p.bank_account} ({p.status})")])
     return out.getvalue()

@@ -127,9 +127,9 @@ def notify_due(sessions: sessionmaker[Session], sealer: Sealer, clock: Callable[
         todo = [h for h in _holders(session) if f"{NOTICE_PREFIX}{h.x_user_id}" not in told]
         messages = [wind_down_notice(h.x_user_id, h.balance, lang_of(langs.get(h.x_user_id)))
                     for h in todo[:room]]
-        queued = outbox.enqueue(session, sealer, messages, now)
+        outbox.enqueue(session, sealer, messages, now)  # dedupe keys: once per holder
         uow.commit()
-    return queued
+    return len(messages)
 
 
 def statement_csv(sessions: sessionmaker[Session], x_user_id: int) -> str:

@@ -31,6 +31,7 @@ from storage import sessions as web_sessions
 from storage.ledger import CARD_FUNDING, ESCROW, HistoryEntry, user_account_code
 from storage.models import Charge, Contact, User
 from storage.passkeys import PasskeyView
+from storage.payouts import payout_rows
 from storage.sessions import Holder, PinCheck, PinResult, UnlinkBlocked, UnlinkRefusal
 from storage.uow import UnitOfWork
 
@@ -548,7 +549,8 @@ class AccountPages:
 
     def _csv(self, holder: Holder) -> str:
         with self.web.sessions() as session:
-            return pro.donations_csv(pro.donations_received(session, holder.x_user_id))
+            return pro.donations_csv(pro.donations_received(session, holder.x_user_id),
+                                     payout_rows(session, self.web.sealer, holder.user_id))
 
 
 

@@ -159,3 +159,22 @@ def test_wind_down_refuses_top_ups_and_keeps_withdrawals(world: PayoutWorld) -> 
     assert done.status_code == 200 and world.balance(CAROL) == Money(0)
     with world.sessions() as session:
         assert session.scalars(select(Withdrawal.status)).all() == ["submitted"]
+
+
+def test_a_pro_account_withdraws_its_donations_and_sees_them_in_its_csv(
+        world: PayoutWorld) -> None:
+    ACF = 444
+    world.user(ACF, "ACF", cents=12_000, kind="pro")
+    csrf = world.log_in(ACF)
+    world.client.post("/account/bank", data=world.bank_form(
+        csrf, iban="FR76 3000 6000 0112 3456 7890 189", name="Action contre la Faim"))
+    link = link_of(world.client.post("/account/withdraw", data={
+        "csrf": csrf, "amount": "100", "scheme": "standard"}, follow_redirects=False))
+    done = world.client.post(link, data={"pin": PIN, "amount_cents": "10000", "payee_ack": "1",
+                                         "bank_account": str(world.row(BankAccount).id)})
+    assert done.status_code == 200 and "jour ouvré suivant" in done.text
+    assert world.balance(ACF) == Money(2_000)
+    csv = world.client.get("/account/donations.csv")
+    assert csv.status_code == 200
+    last = csv.text.splitlines()[-1]
+    assert last.endswith(",W1,,,-100.00,payout to FR76 •••• 0189 (submitted)")
