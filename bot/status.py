@@ -171,9 +171,10 @@ def render(status: Status) -> str:
     lines.append("")
     if not status.workers:
         lines.append("workers: none has ever written a heartbeat")
-    for w in status.workers:
-        state = "alive" if w.alive else "DEAD"
-        lines.append(f"worker {w.worker}: {state}, last heartbeat {_ago(now, w.beat_at)},"
-                     f" up since {w.started_at.strftime('%Y-%m-%d %H:%M:%S UTC')}")
+    for worker in status.workers:
+        state = "alive" if worker.alive else "DEAD"
+        lines.append(f"worker {worker.worker}: {state}, last heartbeat"
+                     f" {_ago(now, worker.beat_at)},"
+                     f" up since {worker.started_at.strftime('%Y-%m-%d %H:%M:%S UTC')}")
     lines += ["", *_x_lines(status)]
     return "\n".join(lines)
