@@ -73,7 +73,8 @@ Resolver = Callable[[str], tuple[int, str] | None]
 # then the row is deferred (storage.inbox.defer).
 IN_PLACE_ATTEMPTS = 3
 
-# One-time links: /c/ confirms a payment, /s/ signs up, /l/ logs in to the account page.
+# One-time links (bot.links, the one list log redaction also reads): /c/ confirms a payment,
+# /s/ signs up, /l/ logs in to the account page.
 LINK_PATHS: dict[type, str] = {SignUp: "s", ShowAccount: "l"}
 
 
