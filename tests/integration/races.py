@@ -297,3 +297,28 @@ class Bank:
     def count(self, model: type) -> int:
         with self.main.sessions() as session:
             return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def expected_balances(session: Any, funded: dict[int, int]) -> tuple[dict[int, int], int]:
+    """What every wallet and the escrow account must hold, from the final states alone:
+    ``funded`` (topped-up amounts) moved by each confirmed intent to its payee, or to
+    escrow, whose hold then sends it to the recipient (claimed), back to the sender
+    (cancelled, refunded) or keeps it (held). Returns (by X user id, escrow)."""
+    from collections import Counter
+
+    expected: Counter[int] = Counter(funded)
+    escrowed = 0
+    holds = {h.intent_id: h for h in session.scalars(select(EscrowHold))}
+    for intent in session.scalars(select(PaymentIntent).where(
+            PaymentIntent.status == "confirmed")):
+        expected[intent.payer_x_user_id] -= intent.amount_cents
+        hold = holds.get(intent.id)
+        if hold is None:
+            expected[intent.payee_x_user_id] += intent.amount_cents
+        elif hold.status == "held":
+            escrowed += hold.amount_cents
+        elif hold.status == "claimed":
+            expected[hold.recipient_x_user_id] += hold.amount_cents
+        else:
+            expected[hold.sender_x_user_id] += hold.amount_cents
+    return dict(expected), escrowed

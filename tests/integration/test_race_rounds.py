@@ -25,12 +25,17 @@ from bot.services import escrow as escrow_service
 from bot.services import expire as expire_service
 from storage.confirmations import Outcome
 from storage.ledger import ESCROW
-from storage.models import EscrowHold, InboxEvent, PaymentIntent
+from storage.models import InboxEvent
 
 try:
-    from tests.integration.races import WAIT, Bank, Process
+    from tests.integration.races import WAIT, Bank, Process, expected_balances
 except ImportError:  # tests/ itself on sys.path
-    from integration.races import WAIT, Bank, Process  # type: ignore[no-redef]
+    from integration.races import (  # type: ignore[no-redef]
+        WAIT,
+        Bank,
+        Process,
+        expected_balances,
+    )
 
 ALICE, BOB = 1001, 1002
 FUNDS = 10_000_000
@@ -112,27 +117,13 @@ def _run_together(jobs: list[tuple[str, Callable[[], Any]]]) -> None:
 
 def _check(bank: Bank) -> None:
     assert bank.ledger.verify() == []
-    expected: Counter[int] = Counter({ALICE: FUNDS})
-    escrowed = 0
     with bank.main.sessions() as session:
-        holds = {h.intent_id: h for h in session.scalars(select(EscrowHold))}
-        for intent in session.scalars(select(PaymentIntent)):
-            if intent.status != "confirmed":
-                continue
-            expected[ALICE] -= intent.amount_cents
-            hold = holds.get(intent.id)
-            if hold is None:
-                expected[intent.payee_x_user_id] += intent.amount_cents
-            elif hold.status == "held":
-                escrowed += hold.amount_cents
-            elif hold.status == "claimed":
-                expected[hold.recipient_x_user_id] += hold.amount_cents
-            else:  # cancelled by the sender or refunded at the deadline
-                expected[ALICE] += hold.amount_cents
+        expected, escrowed = expected_balances(session, {ALICE: FUNDS})
         statuses = Counter(session.scalars(select(InboxEvent.status)))
     assert statuses["failed"] == 0 and statuses["pending"] == 0, statuses
     assert bank.ledger.balance(ESCROW).cents == escrowed
-    for x_user_id, cents in expected.items():
+    for x_user_id in {ALICE, BOB} | set(expected):
+        cents = expected.get(x_user_id, 0)
         if cents or x_user_id in (ALICE, BOB):  # a newcomer paid nothing may have no wallet
             assert bank.balance(x_user_id) == cents, x_user_id
 
