@@ -26,6 +26,7 @@ from bot.services import wind_down
 from bot.xchat.bot_chat import BotChat, ChatRefused
 from bot.xchat.inbound import open_payload
 from bot.xchat.ingest import SOURCE as CHAT_SOURCE
+from handlers import history
 from handlers.commands import (
     Cancel,
     Command,
@@ -52,7 +53,7 @@ from handlers.decide import (
 )
 from handlers.errors import GatewayError, GrammarError
 from handlers.grammar import Caps, parse
-from handlers.money import Lang, Money
+from handlers.money import Money
 from handlers.texts import render
 from storage import inbox, intents, limits
 from storage import xchat as xchat_routes
@@ -60,6 +61,7 @@ from storage.db import backoff_seconds, is_transient
 from storage.ledger import user_account_code
 from storage.models import InboxEvent
 from storage.sealing import Sealer
+from storage.statement import statement
 from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -86,6 +88,7 @@ def policy_from_settings(settings: Any) -> Policy:
         public_link_fallback=settings.public_link_fallback,
         claim_days=settings.claim_period_days, bot_handle=settings.bot_handle,
         limit_24h=settings.limit_24h, limit_30d=settings.limit_30d,
+        timezone=settings.timezone,
     )
 
 
@@ -103,12 +106,6 @@ def _with_counterparty(command: Command, who: Recipient) -> Command:
     if isinstance(command, RequestMoney):
         return replace(command, payer=who)
     return command
-
-
-def history_line(entry: Any, lang: Lang) -> str:
-    day = entry.created_at.strftime("%d/%m" if lang == "fr" else "%m/%d")
-    memo = f" {entry.memo}" if entry.memo else ""
-    return f"{day} {entry.amount.format(lang)}{memo}"
 
 
 class Processor:
@@ -312,17 +309,18 @@ class Processor:
         balance: Money | None = None
         lines: tuple[str, ...] = ()
         if author is not None and event.source == "dm":
-            code = user_account_code(author.x_user_id)
             if isinstance(command, ShowBalance):
-                balance = uow.ledger.balance(code)
+                balance = uow.ledger.balance(user_account_code(author.x_user_id))
             elif isinstance(command, ShowHistory):
-                entries = uow.ledger.history(code, command.count)
-                lines = tuple(history_line(e, command.lang) for e in entries)
+                movements = statement(uow, author.x_user_id, command.count)
+                lines = tuple(history.line(m, command.lang, self._policy.timezone)
+                              for m in movements)
         pending: tuple[PendingIntent, ...] = ()
         held: tuple[PendingIntent, ...] = ()
         settled = None
         if isinstance(command, Cancel):
-            pending = intents.as_pending(intents.pending_for(session, event.author_id))
+            pending = intents.as_pending(
+                session, intents.pending_for(session, event.author_id), event.author_id)
             held = intents.held_for_cancel(session, event.author_id)
             if command.reference is not None:
                 settled = intents.settled_for_cancel(session, event.author_id,

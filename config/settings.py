@@ -11,6 +11,7 @@ import base64
 import hashlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -100,6 +101,9 @@ class Settings(BaseSettings):
     """How long a locked account stays locked, in minutes."""
     session_minutes: int = Field(default=15, gt=0, le=60)  # account page (cookie) sessions
     """Lifetime of an account page session, in minutes (at most 60)."""
+
+    # Times shown to users (pages, DMs) are in this IANA time zone; stored times stay UTC.
+    timezone: str = "Europe/Paris"
 
     bot_handle: str = "Smoney"
     """The bot account's @handle (display; identity is its numeric id)."""
@@ -236,6 +240,15 @@ class Settings(BaseSettings):
             raise ValueError(f"not a database URL ({exc})") from exc
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError("only sqlite:/// and postgresql+psycopg:// URLs are supported")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"not an IANA time zone such as Europe/Paris ({exc})") from exc
         return value
 
     @field_validator("data_keys", mode="before")

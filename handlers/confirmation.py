@@ -26,6 +26,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from handlers.memos import quoted
 from handlers.money import Lang, Money
 from handlers.outcomes import (
     PRIORITY_ALERT,
@@ -36,7 +37,8 @@ from handlers.outcomes import (
     Outgoing,
     PublicReply,
 )
-from handlers.texts import lang_of, memo_or_dash, render
+from handlers.texts import lang_of, render
+from handlers.times import DEFAULT_TIMEZONE, date_text, datetime_text
 
 AWAITING = "awaiting_confirmation"
 REASON_TOO_MANY_WRONG_PINS = "too_many_wrong_pins"
@@ -82,6 +84,8 @@ class IntentFacts(Protocol):
     def id(self) -> int: ...
     @property
     def reference(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
     @property
     def lang(self) -> str: ...
     @property
@@ -134,6 +138,8 @@ class PinPolicy:
     # Rolling totals a payer may send (settings limit_24h, limit_30d); None: not checked.
     limit_24h: Money | None = None
     limit_30d: Money | None = None
+    timezone: str = DEFAULT_TIMEZONE  # times in notices (settings timezone)
+    claim_days: int = 14  # how long escrowed money waits (settings claim_period_days)
 
     @classmethod
     def from_settings(cls, settings: Any) -> PinPolicy:
@@ -144,6 +150,8 @@ class PinPolicy:
             dm_receipt_to_sender=settings.dm_receipt_to_sender,
             limit_24h=settings.limit_24h,
             limit_30d=settings.limit_30d,
+            timezone=settings.timezone,
+            claim_days=settings.claim_period_days,
         )
 
 
@@ -246,10 +254,10 @@ def decide(
     lock_until = now + policy.lockout if locks else None
     alerts: tuple[Outgoing, ...] = ()
     if lock_until is not None:
-        alerts = (lockout_alert(payer, account_failures, lock_until),)
+        alerts = (lockout_alert(payer, account_failures, lock_until, policy.timezone),)
         # The lock is the record of this run of failures; after it, a fresh count starts.
         account_failures = 0
-    if cancel and getattr(intent, "kind", "send") == "request":
+    if cancel and intent.kind == "request":
         # The requester is waiting for this money: tell them it will not come (not why).
         alerts = (*alerts, request_cancelled_notice(intent, payer))
     left = min(
@@ -281,20 +289,17 @@ def request_cancelled_notice(intent: IntentFacts, payer: PayerFacts) -> DirectMe
     return DirectMessage(
         dedupe_key=f"intent:{intent.id}:request_cancelled",
         recipient_x_user_id=intent.payee_x_user_id,
-        text=render("request_cancelled_dm", lang,
-            amount=Money(intent.amount_cents).format(lang), payer=payer.handle,
-            reference=intent.reference,
-        ),
+        text=render("request_cancelled_dm", lang, amount=Money(intent.amount_cents),
+                    payer=payer.handle, reference=intent.reference),
         priority=PRIORITY_NOTICE,
         intent_id=intent.id,
     )
 
 
-def lockout_alert(payer: PayerFacts, failures: int, until: dt.datetime) -> DirectMessage:
+def lockout_alert(payer: PayerFacts, failures: int, until: dt.datetime,
+                  tz: str) -> DirectMessage:
     lang = _lang(payer.lang)
-    text = render("lockout_dm", lang,
-        failures=failures, until=until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
-    )
+    text = render("lockout_dm", lang, failures=failures, until=datetime_text(until, lang, tz))
     return DirectMessage(
         dedupe_key=f"lockout:{payer.x_user_id}:{until.astimezone(dt.UTC):%Y%m%dT%H%M%S}",
         recipient_x_user_id=payer.x_user_id,
@@ -311,6 +316,7 @@ def confirmation_notices(
     payee_reachable: bool,
     thread_reachable: bool,
     policy: PinPolicy,
+    escrow_until: dt.datetime | None = None,
 ) -> list[Outgoing]:
     """What a confirmed payment says on X: the recipient's notice by DM, a short public "done"
     in the thread of a public intent, and the sender's DM receipt only if the setting asks
@@ -318,52 +324,46 @@ def confirmation_notices(
 
     ``payee_reachable``: the payee may be DMed (an account holder who did not send #stop).
     ``thread_reachable``: the thread's author did not send #stop.
+    ``escrow_until``: the payee has no account; the money waits for them until then.
     """
     amount = Money(intent.amount_cents)
+    donation = intent.kind == "donate"
     notices: list[Outgoing] = []
     if payee_reachable:
         lang = _lang(payee_lang)
-        notices.append(
-            DirectMessage(
-                dedupe_key=f"intent:{intent.id}:received",
-                recipient_x_user_id=intent.payee_x_user_id,
-                text=render("received_dm", lang,
-                    amount=amount.format(lang),
-                    payer=payer.handle,
-                    memo=memo_or_dash(intent.memo),
-                    reference=intent.reference,
-                ),
-                priority=PRIORITY_NOTICE,
-                intent_id=intent.id,
-            )
-        )
+        notices.append(DirectMessage(
+            dedupe_key=f"intent:{intent.id}:received",
+            recipient_x_user_id=intent.payee_x_user_id,
+            text=render("received_donation_dm" if donation else "received_dm", lang,
+                        amount=amount, payer=payer.handle,
+                        memo=quoted(intent.memo, lang, relayed=True), reference=intent.reference),
+            priority=PRIORITY_NOTICE,
+            intent_id=intent.id,
+        ))
     if intent.tweet_id and thread_reachable:
         lang = _lang(intent.lang)
-        notices.append(
-            PublicReply(
-                dedupe_key=f"intent:{intent.id}:done",
-                in_reply_to_tweet_id=intent.tweet_id,
-                text=render("done_public", lang,
-                    amount=amount.format(lang), reference=intent.reference
-                ),
-                priority=PRIORITY_REPLY,
-                intent_id=intent.id,
-            )
-        )
+        key = ("done_escrow_public" if escrow_until else
+               "done_donation_public" if donation else "done_public")
+        notices.append(PublicReply(
+            dedupe_key=f"intent:{intent.id}:done",
+            in_reply_to_tweet_id=intent.tweet_id,
+            text=render(key, lang, amount=amount, days=policy.claim_days,
+                        reference=intent.reference),
+            priority=PRIORITY_REPLY,
+            intent_id=intent.id,
+        ))
     if policy.dm_receipt_to_sender:
         lang = _lang(payer.lang)
-        notices.append(
-            DirectMessage(
-                dedupe_key=f"intent:{intent.id}:receipt",
-                recipient_x_user_id=payer.x_user_id,
-                text=render("receipt_dm", lang,
-                    amount=amount.format(lang),
-                    payee=intent.payee_handle,
-                    memo=memo_or_dash(intent.memo),
-                    reference=intent.reference,
-                ),
-                priority=PRIORITY_RECEIPT,
-                intent_id=intent.id,
-            )
-        )
+        key = ("receipt_escrow_dm" if escrow_until else
+               "receipt_donation_dm" if donation else "receipt_dm")
+        deadline = date_text(escrow_until, lang, policy.timezone) if escrow_until else ""
+        notices.append(DirectMessage(
+            dedupe_key=f"intent:{intent.id}:receipt",
+            recipient_x_user_id=payer.x_user_id,
+            text=render(key, lang, amount=amount, payee=intent.payee_handle,
+                        memo=quoted(intent.memo, lang, relayed=False), days=policy.claim_days,
+                        deadline=deadline, reference=intent.reference),
+            priority=PRIORITY_RECEIPT,
+            intent_id=intent.id,
+        ))
     return notices

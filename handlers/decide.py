@@ -28,6 +28,7 @@ from handlers.commands import (
     SignUp,
     Stop,
 )
+from handlers.memos import quoted
 from handlers.money import Lang, Money
 from handlers.outcomes import (
     LINK_PLACEHOLDER,
@@ -37,9 +38,11 @@ from handlers.outcomes import (
     Outgoing,
     PublicReply,
 )
-from handlers.texts import memo_or_dash, render
+from handlers.texts import plural, render
+from handlers.times import DEFAULT_TIMEZONE, datetime_text
 
 Source = Literal["mention", "dm"]
+_NOTHING = Money(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +73,14 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class PendingIntent:
+    """Something the author may still cancel: an intent awaiting confirmation, or an escrow
+    hold. ``other``: the other party's handle; ``kind`` ``request`` when the author asked."""
+
     id: int
     reference: str
+    amount: Money = _NOTHING
+    other: str = ""
+    kind: str = "send"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +94,7 @@ class Policy:
     bot_handle: str = "Smoney"
     limit_24h: Money | None = None  # rolling totals sent (storage.limits); None: no limit
     limit_30d: Money | None = None
+    timezone: str = DEFAULT_TIMEZONE  # how times are shown (settings timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +184,7 @@ def _refuse_author(event: Event, facts: Facts, lang: Lang) -> Decision | None:
         return answer(event, lang, render("invite_signup_public", lang), private=False,
                       reason="no_account")
     if author.locked_until is not None and author.locked_until > facts.now:
-        until = author.locked_until.strftime("%Y-%m-%d %H:%M")
+        until = datetime_text(author.locked_until, lang, facts.policy.timezone)
         return answer(event, lang, render("account_locked", lang, until=until), private=True,
                       reason="locked")
     if author.status != "active":
@@ -234,8 +244,9 @@ def _payment(event: Event, facts: Facts, *, kind: Literal["send", "donate"], amo
     intent = _new_intent(event, facts, kind=kind, lang=lang, payer=facts.author,
                          payee=payee, amount=amount, memo=memo)
     ttl_min = int(policy.ttl.total_seconds() // 60)
-    text = render("confirm_link_dm", lang, amount=amount, payee="@" + payee.handle,
-                  memo_or_dash=memo_or_dash(memo), link=LINK_PLACEHOLDER, ttl=ttl_min,
+    text = render("confirm_donation_dm" if kind == "donate" else "confirm_link_dm", lang,
+                  amount=amount, payee="@" + payee.handle,
+                  memo=quoted(memo, lang, relayed=False), link=LINK_PLACEHOLDER, ttl=ttl_min,
                   reference=facts.reference)
     if escrow:
         text += "\n" + render("recipient_invite_hint", lang, days=policy.claim_days,
@@ -247,10 +258,9 @@ def _payment(event: Event, facts: Facts, *, kind: Literal["send", "donate"], amo
     )
     outgoing: list[Outgoing] = [link_dm]
     if event.source == "mention":
-        payee_kind = {"fr": "votre bénéficiaire", "en": "your payee"}[lang]
         outgoing.insert(0, _reply(event, render(
-            "ack_check_dm", lang, amount=amount, payee_kind=payee_kind, ttl=ttl_min,
-            reference=facts.reference)))
+            "ack_donation_check_dm" if kind == "donate" else "ack_check_dm", lang,
+            amount=amount, ttl=ttl_min, reference=facts.reference)))
     reason = f"intent_{kind}_escrow" if escrow else f"intent_{kind}"
     return Decision(outgoing=tuple(outgoing), new_intent=intent, reason=reason)
 
@@ -304,7 +314,7 @@ def request_money(cmd: RequestMoney, event: Event, facts: Facts) -> Decision:
     link_dm = DirectMessage(
         f"{event.key}:link", payer.x_user_id,
         render("request_link_dm", lang, amount=cmd.amount, payee="@" + facts.author.handle,
-               memo_or_dash=memo_or_dash(cmd.memo), link=LINK_PLACEHOLDER, ttl=ttl_min,
+               memo=quoted(cmd.memo, lang, relayed=True), link=LINK_PLACEHOLDER, ttl=ttl_min,
                reference=facts.reference),
         priority=PRIORITY_LINK, link=facts.link,
     )
@@ -342,7 +352,8 @@ def show_history(cmd: ShowHistory, event: Event, facts: Facts) -> Decision:
     if not facts.history_lines:
         return answer(event, cmd.lang, render("history_empty_dm", cmd.lang), private=True,
                       reason="history")
-    text = render("history_dm", cmd.lang, count=len(facts.history_lines),
+    count = len(facts.history_lines)
+    text = render(plural("history_dm", count), cmd.lang, count=count,
                   lines="\n".join(facts.history_lines))
     return answer(event, cmd.lang, text, private=True, reason="history")
 
@@ -363,14 +374,18 @@ def cancel(cmd: Cancel, event: Event, facts: Facts) -> Decision:
             return answer(event, lang, render(too_late, lang, reference=cmd.reference.upper()),
                           private=False, reason="cancel_too_late")
         if not targets and not holds:
-            return answer(event, lang, render("unknown_reference", lang,
-                                              reference=cmd.reference),
+            return answer(event, lang, render("unknown_reference", lang),
                           private=False, reason="cancel_unknown")
     if not targets and not holds:
         return answer(event, lang, render("nothing_to_cancel", lang), private=False,
                       reason="cancel_none")
-    refs = ", ".join(p.reference for p in targets + holds)
-    decision = answer(event, lang, render("cancelled", lang, references=refs), private=False,
+    # What was cancelled names the other party: said by DM, never in public.
+    items = "; ".join(
+        render("cancelled_request_item" if p.kind == "request" else "cancelled_item", lang,
+               amount=p.amount, other="@" + p.other if p.other else "?",
+               reference=p.reference)
+        for p in targets + holds)
+    decision = answer(event, lang, render("cancelled", lang, items=items), private=True,
                       reason="cancelled")
     return Decision(outgoing=decision.outgoing, cancel_intent_ids=tuple(p.id for p in targets),
                     cancel_hold_ids=tuple(h.id for h in holds), reason="cancelled")

@@ -57,6 +57,7 @@ from handlers.commands import (
 from handlers.entities import AT_SIGNS, HASH_SIGNS, Entities, Hashtag, Mention, extract_entities
 from handlers.errors import GrammarError
 from handlers.money import Lang, Money
+from handlers.near_miss import near_miss
 from handlers.texts import EXAMPLES, render
 
 MAX_TEXT = 10_000  # X's DM limit; a longer text cannot come from X
@@ -154,6 +155,10 @@ def parse(
     commands = [(h, COMMAND_TAGS[_fold(h.tag)]) for h in ents.hashtags
                 if _fold(h.tag) in COMMAND_TAGS]
     if not commands:
+        guess = near_miss((_fold(h.tag) for h in ents.hashtags), COMMAND_TAGS)
+        if guess is not None:
+            command, guess_lang = guess
+            return _error("did_you_mean", guess_lang or _lang_of_words(text), command=command)
         return _error("no_command", _lang_of_words(text))
     tag, (kind, tag_lang) = commands[0]
     lang = tag_lang or _lang_of_words(text)

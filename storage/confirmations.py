@@ -91,6 +91,7 @@ class Facts:
     memo: str
     expires_at: dt.datetime
     status: str
+    payer_lang: str = ""  # pages about this payment speak the payer's language
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ class Result:
     locked_until: dt.datetime | None = None
     failure_reason: str | None = None
     transfer_id: int | None = None
+    escrow_until: dt.datetime | None = None  # CONFIRMED into escrow: the claim deadline
     headroom: limits.Headroom | None = None  # for REASON_ROLLING_LIMIT: what is left
 
 
@@ -255,6 +257,7 @@ def _facts(
         memo=intent.memo,
         expires_at=min(intent.expires_at, token.expires_at),
         status=status or intent.status,
+        payer_lang=payer.lang if payer is not None else "",
     )
 
 
@@ -513,6 +516,7 @@ class ConfirmationService:
             payee_reachable=m["payee_status"] == "active" and not m["payee_stopped"],
             thread_reachable=not m["initiator_stopped"],
             policy=self._policy,
+            escrow_until=now + self._claim_period if escrowed else None,
         )
         if escrowed:
             hold = escrow.record_hold(
@@ -529,6 +533,7 @@ class ConfirmationService:
             Outcome.CONFIRMED,
             _facts(tok, intent, payer, "confirmed"),
             transfer_id=transfer.transfer_id,
+            escrow_until=now + self._claim_period if escrowed else None,
         )
 
     @staticmethod

@@ -92,18 +92,36 @@ def pending_for(session: Session, x_user_id: int) -> list[PaymentIntent]:
     ))
 
 
-def as_pending(intents: list[PaymentIntent]) -> tuple[PendingIntent, ...]:
-    return tuple(PendingIntent(i.id, i.reference) for i in intents)
+def as_pending(session: Session, intents: list[PaymentIntent],
+               author_id: int) -> tuple[PendingIntent, ...]:
+    """The author's pending intents, each with its amount and the other party's handle (for
+    a request the author made, the payer's)."""
+    payer_ids = {i.payer_x_user_id for i in intents if i.payee_x_user_id == author_id}
+    handles: dict[int, str] = {}
+    if payer_ids:
+        handles = dict(session.execute(
+            select(User.x_user_id, User.handle).where(User.x_user_id.in_(payer_ids))).all())
+    pending = []
+    for i in intents:
+        amount = Money(i.amount_cents)
+        if i.kind == "request" and i.payee_x_user_id == author_id:
+            pending.append(PendingIntent(i.id, i.reference, amount,
+                                         handles.get(i.payer_x_user_id, ""), "request"))
+        else:
+            pending.append(PendingIntent(i.id, i.reference, amount, i.payee_handle, i.kind))
+    return tuple(pending)
 
 
 def held_for_cancel(session: Session, x_user_id: int) -> tuple[PendingIntent, ...]:
     """The author's escrow holds still waiting, named by their intent's reference."""
     rows = session.execute(
-        select(EscrowHold.id, PaymentIntent.reference)
+        select(EscrowHold.id, PaymentIntent.reference, EscrowHold.amount_cents,
+               EscrowHold.recipient_handle)
         .join(PaymentIntent, PaymentIntent.id == EscrowHold.intent_id)
         .where(EscrowHold.sender_x_user_id == x_user_id, EscrowHold.status == "held")
     )
-    return tuple(PendingIntent(hold_id, ref) for hold_id, ref in rows)
+    return tuple(PendingIntent(hold_id, ref, Money(cents), handle)
+                 for hold_id, ref, cents, handle in rows)
 
 
 def bind(intent: PaymentIntent, sealer: Sealer) -> None:

@@ -231,7 +231,8 @@ def _check(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, 
     failures = user.failed_pin_attempts + 1
     if failures >= policy.max_failures_per_account:
         until = now + policy.lockout
-        outbox.enqueue(uow.session, sealer, [lockout_alert(user, failures, until)], now)
+        alert = lockout_alert(user, failures, until, policy.timezone)
+        outbox.enqueue(uow.session, sealer, [alert], now)
         user.failed_pin_attempts = 0  # the lock records this run; a fresh count follows it
         user.locked_until = until
         revoke_all(uow.session, user.id, now)

@@ -23,16 +23,19 @@ from bot.payments import CardRefused, PaymentError
 from bot.security import hash_token, new_token
 from bot.services import wind_down
 from bot.web.accounts import TOKEN_SHAPE, AccountWeb
+from handlers import history
 from handlers.money import AmountError, Lang, Money
 from handlers.pins import PinProblem, check_new_pin
-from handlers.texts import TEXTS, translator
+from handlers.texts import TEXTS, plural, translator
+from handlers.times import clock_text, date_text, datetime_text
 from storage import pro, topups
 from storage import sessions as web_sessions
-from storage.ledger import CARD_FUNDING, ESCROW, HistoryEntry, user_account_code
-from storage.models import Charge, Contact, User
+from storage.ledger import user_account_code
+from storage.models import Charge
 from storage.passkeys import PasskeyView
 from storage.payouts import payout_rows
 from storage.sessions import Holder, PinCheck, PinResult, UnlinkBlocked, UnlinkRefusal
+from storage.statement import statement
 from storage.uow import UnitOfWork
 
 log = get_logger("bot.web.account")
@@ -157,42 +160,21 @@ class AccountPages:
     # -- the page ---------------------------------------------------------------------------
 
     def _data(self, holder: Holder, lang: Lang) -> PageData:
-        code = user_account_code(holder.x_user_id)
+        tz = self.web.settings.timezone
         with UnitOfWork(self.web.sessions) as uow:
-            balance = uow.ledger.balance(code)
-            entries = uow.ledger.history(code, HISTORY_LINES)
-            labels = self._labels(uow, entries)
+            balance = uow.ledger.balance(user_account_code(holder.x_user_id))
+            movements = statement(uow, holder.x_user_id, HISTORY_LINES)
             cards = topups.saved_cards(uow.session, self.web.sealer, holder.user_id)
             donations = (pro.donations_received(uow.session, holder.x_user_id)
                          if holder.kind == "pro" else None)
         lines = [
-            Line(date=e.created_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
-                 label=labels.get(e.counterparty, ""),
-                 memo="" if e.counterparty.startswith("system:") else e.memo,
-                 amount=("+" if e.amount.cents > 0 else "") + e.amount.format(lang),
-                 incoming=e.amount.cents > 0)
-            for e in entries
+            Line(date=datetime_text(m.at, lang, tz), label=history.label(m, lang),
+                 memo=history.memo_shown(m), amount=history.signed_amount(m, lang),
+                 incoming=m.amount.cents > 0)
+            for m in movements
         ]
         passkeys = self.web.passkeys.listed(holder.user_id) if self.web.passkeys else []
         return PageData(balance, lines, cards, donations, passkeys)
-
-    @staticmethod
-    def _labels(uow: UnitOfWork, entries: list[HistoryEntry]) -> dict[str, str]:
-        ids = {int(e.counterparty.split(":", 1)[1]) for e in entries
-               if e.counterparty.startswith("user:")}
-        labels: dict[str, str] = {}
-        if ids:
-            rows = uow.session.execute(
-                select(User.x_user_id, User.handle).where(User.x_user_id.in_(ids))
-            ).all()
-            rows += uow.session.execute(
-                select(Contact.x_user_id, Contact.handle).where(
-                    Contact.x_user_id.in_(ids - {r[0] for r in rows}))
-            ).all()
-            labels = {user_account_code(x): f"@{h}" for x, h in rows if h}
-        labels[CARD_FUNDING] = "cp_card"
-        labels[ESCROW] = "cp_escrow"
-        return labels
 
     def _charge(self, holder: Holder, charge_id: str) -> Charge | None:
         with self.web.sessions() as session:
@@ -208,29 +190,26 @@ class AccountPages:
                    status: int = 200, notice: str | None = None,
                    error: str | None = None) -> Response:
         data = await self.web.db(self._data, holder, lang)
-        t = translator(lang)
-        lines = [Line(ln.date, t(ln.label) if ln.label.startswith("cp_") else
-                      (ln.label or t("cp_unknown")), ln.memo, ln.amount, ln.incoming)
-                 for ln in data.lines]
+        tz = self.web.settings.timezone
         donations = None
         if data.donations is not None:
             donations = [
-                {"date": d.date.astimezone(dt.UTC).strftime("%Y-%m-%d"),
+                {"date": date_text(d.date, lang, tz),
                  "donor": f"@{d.donor_handle}" if d.donor_handle else str(d.donor_x_user_id),
                  "amount": d.amount.format(lang), "memo": d.memo}
                 for d in reversed(data.donations[-50:])
             ]
         return self.web.render(
             request, "account.html", lang=lang, title="title_account", status=status,
-            holder=holder, balance=data.balance.format(lang), lines=lines,
+            holder=holder, balance=data.balance.format(lang), lines=data.lines,
             cards=data.cards, donations=donations, notice=notice, error=error,
-            passkeys=[{"id": p.id, "name": p.name, "created": _day(p.created_at),
-                       "used": _day(p.last_used_at) if p.last_used_at else None}
+            passkeys=[{"id": p.id, "name": p.name, "created": datetime_text(p.created_at, lang, tz),
+                       "used": datetime_text(p.last_used_at, lang, tz) if p.last_used_at else None}
                       for p in data.passkeys],
             passkeys_enabled=bool(self.web.passkeys and self.web.passkeys.rp.enabled),
             csrf=self.web.csrf_for(cookie), nonce=secrets.token_urlsafe(18),
-            session_until=holder.session_expires_at.astimezone(dt.UTC).strftime("%H:%M"),
-            locked_until=holder.locked_until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+            session_until=clock_text(holder.session_expires_at, tz),
+            locked_until=datetime_text(holder.locked_until, lang, tz)
             if holder.locked_until else None,
         )
 
@@ -388,7 +367,7 @@ class AccountPages:
             seconds = int((result.locked_until - self.web.clock()).total_seconds())
             response = self.web.message(
                 request, lang=lang, title="title_locked", body="pin_locked", status=429,
-                until=result.locked_until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+                until=datetime_text(result.locked_until, lang, self.web.settings.timezone),
             )
             response.headers["Retry-After"] = str(max(seconds, 1))
             self.web.clear_session_cookie(response)
@@ -450,7 +429,8 @@ class AccountPages:
             return refused
         if result.check is PinCheck.WRONG:
             return await self.page(request, holder, cookie, lang, status=400,
-                                   error=t("pin_wrong", left=result.attempts_left))
+                                   error=t(plural("pin_wrong", result.attempts_left or 0),
+                                           left=result.attempts_left))
         return RedirectResponse("/account?done=pin_changed", status_code=303)
 
     def _change_pin(self, holder: Holder, old_pin: str, checked: tuple[str | None, bool],
@@ -494,7 +474,8 @@ class AccountPages:
             return refused
         if blocked.check is PinCheck.WRONG:
             return await self.page(request, holder, cookie, lang, status=400,
-                                   error=t("pin_wrong", left=blocked.attempts_left))
+                                   error=t(plural("pin_wrong", blocked.attempts_left or 0),
+                                           left=blocked.attempts_left))
         log.info("account_unlinked", user_id=holder.user_id)
         response = self.web.message(request, lang=lang, title="title_unlinked",
                                     body="unlinked_body", status=200, tone="ok")
@@ -553,6 +534,3 @@ class AccountPages:
                                      payout_rows(session, self.web.sealer, holder.user_id))
 
 
-
-def _day(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")

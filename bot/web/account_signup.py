@@ -19,7 +19,7 @@ from bot.web.accounts import TOKEN_SHAPE, AccountWeb
 from handlers.errors import TweetpayError
 from handlers.money import Lang
 from handlers.pins import check_new_pin
-from handlers.texts import translator
+from handlers.texts import plural, translator
 from storage import sessions as web_sessions
 from storage import signup
 from storage.models import User
@@ -126,7 +126,8 @@ class SignupPages:
                  claimed_cents=joined.claimed.cents)
         t = translator(lang)
         extra = (
-            t("welcome_claimed", amount=joined.claimed.format(lang), count=joined.claimed_count)
+            t(plural("welcome_claimed", joined.claimed_count), amount=joined.claimed.format(lang),
+              count=joined.claimed_count)
             if joined.claimed_count
             else t("welcome_nothing")
         )

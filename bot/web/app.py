@@ -70,9 +70,11 @@ from handlers.confirmation import (
     Refused,
     Shown,
 )
+from handlers.memos import relayable
 from handlers.money import Lang
 from handlers.pins import PIN_LENGTH
-from handlers.texts import translator
+from handlers.texts import plural, translator
+from handlers.times import clock_text, date_text, datetime_text
 from storage.confirmations import ConfirmationService, Facts, Outcome, Result
 from storage.sealing import Sealer
 
@@ -154,7 +156,17 @@ class Pages:
     # -- helpers ------------------------------------------------------------------------
 
     def lang_for(self, request: Request, facts: Facts | None) -> Lang:
-        return request_lang(request, facts.lang if facts is not None else None)
+        """The payer's language (they are the one reading): the language of their own command,
+        or for a request (someone else's command) the language of their account."""
+        if facts is None:
+            return request_lang(request)
+        if facts.kind == "request":
+            return request_lang(request, facts.payer_lang or None, facts.lang)
+        return request_lang(request, facts.lang)
+
+    def when(self, moment: dt.datetime, lang: Lang) -> str:
+        """A date and time in the users' time zone (settings timezone)."""
+        return datetime_text(moment, lang, self.settings.timezone)
 
     def render(
         self,
@@ -177,7 +189,12 @@ class Pages:
         }
         if facts is not None:
             ctx["amount_text"] = facts.amount.format(lang)
-            ctx["expires_time"] = facts.expires_at.astimezone(dt.UTC).strftime("%H:%M")
+            ctx["expires_time"] = clock_text(facts.expires_at, self.settings.timezone)
+            # A request's memo is the requester's words, shown to the payer: no link, no
+            # mention (handlers.memos); the summary says when something was taken out.
+            memo, stripped = (relayable(facts.memo) if facts.kind == "request"
+                              else (facts.memo, False))
+            ctx["memo_text"], ctx["memo_stripped"] = memo, stripped
             seconds = (facts.expires_at - now).total_seconds()
             ctx["minutes_left"] = max(0, math.ceil(seconds / 60))
         return self.templates.TemplateResponse(
@@ -262,7 +279,7 @@ class Pages:
                 status=status,
                 lang=lang,
                 headers=headers,
-                until=refused.locked_until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+                until=self.when(refused.locked_until, lang),
             )
         body = {
             Refusal.UNKNOWN: "unknown_body",
@@ -280,11 +297,16 @@ class Pages:
                 facts=facts,
                 reference=facts.reference,
             )
+        shown: Facts | None = None
         if refused.reason is Refusal.NOT_AWAITING:
             body = f"status_{refused.intent_status}"
             if refused.intent_status == "expired":
                 status = 410
-        return self.message(request, title="title_dead_link", body=body, status=status, facts=None)
+        if refused.reason in (Refusal.NOT_AWAITING, Refusal.EXPIRED):
+            # The payer's own payment: what it was (amount, reference), in their language.
+            shown = facts
+        return self.message(request, title="title_dead_link", body=body, status=status,
+                            facts=shown)
 
     def cross_site(self, request: Request) -> bool:
         site = request.headers.get("sec-fetch-site")
@@ -362,23 +384,28 @@ class Pages:
         if result.outcome is Outcome.CONFIRMED:
             assert facts is not None
             lang = self.lang_for(request, facts)
+            until = result.escrow_until
+            body = ("done_escrow_body" if until else
+                    "done_donation_body" if facts.kind == "donate" else "done_body")
             return self.message(
                 request,
                 title="title_done",
-                body="done_body",
+                body=body,
                 status=200,
                 tone="ok",
                 facts=facts,
                 lang=lang,
                 amount=facts.amount.format(lang),
                 payee=facts.payee_handle,
-                done_at=self.clock().astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                days=self.settings.claim_period_days,
+                deadline=date_text(until, lang, self.settings.timezone) if until else "",
+                done_at=self.when(self.clock(), lang),
             )
         if result.outcome is Outcome.WRONG_PIN:
             assert facts is not None
             return self.form(
-                request, facts, status=400, error=wrong, left=result.attempts_left,
-                passkey=passkey,
+                request, facts, status=400, error=plural(wrong, result.attempts_left or 0),
+                left=result.attempts_left, passkey=passkey,
             )
         if result.outcome is Outcome.CANCELLED:
             return self.message(
@@ -399,7 +426,7 @@ class Pages:
                 status=429,
                 lang=lang,
                 headers={"Retry-After": str(max(seconds, 1))},
-                until=result.locked_until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+                until=self.when(result.locked_until, lang),
             )
         if result.outcome is Outcome.FAILED:
             assert facts is not None

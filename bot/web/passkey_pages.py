@@ -24,7 +24,8 @@ from bot.services.passkeys import RegistrationRefused
 from bot.services.step_up import ACTIONS
 from bot.web.account_pages import PIN_SHAPE, AccountPages
 from bot.web.accounts import AccountWeb
-from handlers.texts import translator
+from handlers.texts import plural, translator
+from handlers.times import datetime_text
 from storage.sessions import PinCheck
 
 log = get_logger("bot.web.passkeys")
@@ -71,12 +72,14 @@ class PasskeyPages:
         if result.check is PinCheck.LOCKED:
             assert result.locked_until is not None
             response = JSONResponse({"error": t(
-                "pin_locked", until=result.locked_until.strftime("%Y-%m-%d %H:%M"))}, 429)
+                "pin_locked",
+                until=datetime_text(result.locked_until, lang, self.web.settings.timezone))}, 429)
             self.web.clear_session_cookie(response)
             return response
         if result.check is PinCheck.WRONG:
             key = "passkey_wrong" if f["assertion"] else "pin_wrong"
-            return JSONResponse({"error": t(key, left=result.attempts_left)}, 400)
+            return JSONResponse({"error": t(plural(key, result.attempts_left or 0),
+                                              left=result.attempts_left)}, 400)
         assert self.web.passkeys is not None
         try:
             options = await self.web.db(self.web.passkeys.begin, holder.user_id)

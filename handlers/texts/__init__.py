@@ -67,9 +67,10 @@ def render(key: str, lang: Lang | str, **params: Any) -> str:
     return template.format(**values)
 
 
-def memo_or_dash(memo: str) -> str:
-    """A memo as a text shows it: a dash when there is none."""
-    return memo if memo else "—"
+def plural(key: str, count: int) -> str:
+    """The key for ``count`` things: ``<key>_one`` for exactly one, when the catalogue has it
+    ("Votre dernière opération", not "Vos 1 dernières opérations")."""
+    return f"{key}_one" if count == 1 and f"{key}_one" in TEXTS else key
 
 
 def translator(lang: Lang) -> Callable[..., str]:
@@ -82,5 +83,5 @@ def translator(lang: Lang) -> Callable[..., str]:
 
 
 __all__ = [
-    "EXAMPLES", "FAMILIES", "LANGS", "TEXTS", "lang_of", "memo_or_dash", "render", "translator",
+    "EXAMPLES", "FAMILIES", "LANGS", "TEXTS", "lang_of", "plural", "render", "translator",
 ]

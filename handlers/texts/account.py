@@ -54,8 +54,12 @@ ACCOUNT: dict[str, dict[Lang, str]] = {
         "en": "Welcome back{who}! Your account is linked again, with a new code.",
     },
     "welcome_claimed": {
-        "fr": "{amount} vous attendaient ({count} paiement(s)) : ils sont sur votre compte.",
-        "en": "{amount} was waiting for you ({count} payment(s)): it is now in your account.",
+        "fr": "{amount} vous attendaient ({count} paiements) : ils sont sur votre compte.",
+        "en": "{amount} was waiting for you ({count} payments): it is now in your account.",
+    },
+    "welcome_claimed_one": {
+        "fr": "{amount} vous attendaient (un paiement) : ils sont sur votre compte.",
+        "en": "{amount} was waiting for you (one payment): it is now in your account.",
     },
     "welcome_nothing": {
         "fr": "Aucun paiement ne vous attendait. Rechargez par carte pour commencer.",
@@ -150,14 +154,11 @@ ACCOUNT: dict[str, dict[Lang, str]] = {
     "account_of": {"fr": "Compte de @{handle}", "en": "@{handle}'s account"},
     "balance": {"fr": "Solde", "en": "Balance"},
     "session_until": {
-        "fr": "Session ouverte jusqu’à {time} UTC.",
-        "en": "Session open until {time} UTC.",
+        "fr": "Session ouverte jusqu’à {time}.",
+        "en": "Session open until {time}.",
     },
     "history": {"fr": "Derniers mouvements", "en": "Recent activity"},
     "history_empty": {"fr": "Aucun mouvement pour l’instant.", "en": "Nothing yet."},
-    "cp_card": {"fr": "Recharge par carte", "en": "Card top-up"},
-    "cp_escrow": {"fr": "Argent en attente", "en": "Money on hold"},
-    "cp_unknown": {"fr": "Compte", "en": "Account"},
     "cards": {"fr": "Cartes enregistrées", "en": "Saved cards"},
     "cards_none": {"fr": "Aucune carte enregistrée.", "en": "No saved card."},
     "card_line": {
@@ -275,13 +276,17 @@ ACCOUNT: dict[str, dict[Lang, str]] = {
         "en": "The payment service did not answer as expected. Nothing was credited; try again.",
     },
     "pin_wrong": {
-        "fr": "Code erroné. Encore {left} essai(s) avant blocage.",
-        "en": "Wrong code. {left} attempt(s) left before a lock.",
+        "fr": "Code erroné. Encore {left} essais avant blocage.",
+        "en": "Wrong code. {left} attempts left before a lock.",
+    },
+    "pin_wrong_one": {
+        "fr": "Code erroné. Encore un essai avant blocage.",
+        "en": "Wrong code. One attempt left before a lock.",
     },
     "pin_locked": {
-        "fr": "Trop de codes erronés : votre compte est bloqué jusqu’à {until} UTC et votre "
+        "fr": "Trop de codes erronés : votre compte est bloqué jusqu’au {until} et votre "
         "session fermée. Nous vous avons prévenu par message privé.",
-        "en": "Too many wrong codes: your account is locked until {until} UTC and your "
+        "en": "Too many wrong codes: your account is locked until {until} and your "
         "session closed. We have alerted you by DM.",
     },
     "title_unlinked": {"fr": "Compte délié", "en": "Account unlinked"},

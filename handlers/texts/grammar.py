@@ -12,10 +12,16 @@ from handlers.money import Lang
 
 GRAMMAR: dict[str, dict[Lang, str]] = {
     "no_command": {
-        "fr": "Je n'ai pas reconnu de commande. Exemple : #envoyer 12,50 € @ami merci. "
-              "Écrivez #aide pour la liste.",
-        "en": "I didn't recognise a command. Example: #send €12.50 @friend thanks. "
-              "Write #help for the list.",
+        "fr": "Je n'ai pas reconnu de commande. Exemple : #envoyer 12,50 € @… merci (le @ du "
+              "destinataire). Écrivez #aide pour la liste.",
+        "en": "I didn't recognise a command. Example: #send €12.50 @… thanks (the recipient's "
+              "@). Write #help for the list.",
+    },
+    "did_you_mean": {
+        "fr": "Vouliez-vous dire {command} ? Écrivez #aide pour la liste des commandes. Rien "
+              "n'a été fait.",
+        "en": "Did you mean {command}? Write #help for the list of commands. Nothing was "
+              "done.",
     },
     "two_commands": {
         "fr": "Un seul hashtag de commande par message, s'il vous plaît (#envoyer, #don, "
@@ -30,10 +36,10 @@ GRAMMAR: dict[str, dict[Lang, str]] = {
               "Please type it again without copy-paste. Nothing was done.",
     },
     "suspicious_handle": {
-        "fr": "Le destinataire doit être un @compte X (lettres A-Z, chiffres, _). Ce nom "
+        "fr": "Le nom du destinataire, après le @, ne s'écrit qu'avec A-Z, 0-9 et _. Celui-ci "
               "contient d'autres caractères (lettres cyrilliques ?). Rien n'a été fait.",
-        "en": "The recipient must be an X @handle (letters A-Z, digits, _). This one has "
-              "other characters (Cyrillic look-alikes?). Nothing was done.",
+        "en": "The recipient's name, after the @, has only A-Z, 0-9 and _. This one has other "
+              "characters (Cyrillic look-alikes?). Nothing was done.",
     },
     "missing_amount": {
         "fr": "Il manque le montant. Exemple : {example}",
@@ -60,8 +66,9 @@ GRAMMAR: dict[str, dict[Lang, str]] = {
     },
     "negative_amount": {
         "fr": "Un montant ne peut pas être négatif. Pour recevoir de l'argent, utilisez "
-              "#demander 12 € @ami.",
-        "en": "An amount cannot be negative. To receive money, use #request €12 @friend.",
+              "#demander 12 € @… (le @ de la personne).",
+        "en": "An amount cannot be negative. To receive money, use #request €12 @… (the "
+              "person's @).",
     },
     "other_currency": {
         "fr": "Seuls les euros sont acceptés (12 €, 12 EUR, 12 euros). Rien n'a été fait.",
@@ -90,10 +97,10 @@ GRAMMAR: dict[str, dict[Lang, str]] = {
         "en": "I found more than one amount. One amount per command, please. Nothing was done.",
     },
     "no_recipient": {
-        "fr": "Il manque le destinataire : mentionnez son @compte après la commande. "
-              "Exemple : {example}",
-        "en": "The recipient is missing: mention their @handle after the command. "
-              "Example: {example}",
+        "fr": "Il manque le destinataire : mentionnez son compte X (le @ suivi de son nom) "
+              "après la commande. Exemple : {example}",
+        "en": "The recipient is missing: mention their X account (the @ then their name) "
+              "after the command. Example: {example}",
     },
     "two_recipients": {
         "fr": "Un seul destinataire par commande, s'il vous plaît. Rien n'a été fait.",
@@ -134,9 +141,10 @@ GRAMMAR: dict[str, dict[Lang, str]] = {
 }
 
 EXAMPLES: dict[str, dict[Lang, str]] = {
-    "send": {"fr": "#envoyer 12,50 € @ami merci", "en": "#send €12.50 @friend thanks"},
-    "donate": {"fr": "#don 10 € @association", "en": "#donate €10 @charity"},
-    "request": {"fr": "#demander 12 € @ami resto", "en": "#request €12 @friend lunch"},
+    # "@…" stands for the handle: a real example handle would mention a real account.
+    "send": {"fr": "#envoyer 12,50 € @… merci", "en": "#send €12.50 @… thanks"},
+    "donate": {"fr": "#don 10 € @…", "en": "#donate €10 @…"},
+    "request": {"fr": "#demander 12 € @… resto", "en": "#request €12 @… lunch"},
     "withdraw": {"fr": "#retirer 50 €", "en": "#withdraw €50"},
 }
 

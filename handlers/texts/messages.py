@@ -12,10 +12,16 @@ from handlers.money import Lang
 MESSAGES: dict[str, dict[Lang, str]] = {
     # Public acknowledgements (no link, no mention).
     "ack_check_dm": {
-        "fr": "Demande reçue : {amount} pour {payee_kind}. Le lien de confirmation vous attend "
-        "en message privé (valable {ttl} min). Réf. {reference}",
-        "en": "Request received: {amount} to {payee_kind}. Your confirmation link is in your "
-        "DMs (valid {ttl} min). Ref. {reference}",
+        "fr": "Demande reçue : paiement de {amount}. Le lien de confirmation vous attend en "
+        "message privé (valable {ttl} min). Réf. {reference}",
+        "en": "Request received: payment of {amount}. Your confirmation link is in your DMs "
+        "(valid {ttl} min). Ref. {reference}",
+    },
+    "ack_donation_check_dm": {
+        "fr": "Demande reçue : don de {amount}. Le lien de confirmation vous attend en message "
+        "privé (valable {ttl} min). Réf. {reference}",
+        "en": "Request received: donation of {amount}. Your confirmation link is in your DMs "
+        "(valid {ttl} min). Ref. {reference}",
     },
     "ack_request_sent": {
         "fr": "Demande de {amount} transmise (réf. {reference}). La personne sollicitée reçoit "
@@ -37,16 +43,26 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     # Direct messages.
     "confirm_link_dm": {
-        "fr": "Confirmez {amount} à {payee} ({memo_or_dash}) avec votre code secret : {link} "
+        "fr": "Confirmez le paiement de {amount} à {payee}{memo} avec votre code secret : {link} "
         "— lien à usage unique, valable {ttl} min. Réf. {reference}",
-        "en": "Confirm {amount} to {payee} ({memo_or_dash}) with your secret code: {link} "
+        "en": "Confirm the payment of {amount} to {payee}{memo} with your secret code: {link} "
+        "— one-time link, valid {ttl} min. Ref. {reference}",
+    },
+    "confirm_donation_dm": {
+        "fr": "Confirmez votre don de {amount} à {payee}{memo} avec votre code secret : {link} "
+        "— lien à usage unique, valable {ttl} min. Réf. {reference}",
+        "en": "Confirm your donation of {amount} to {payee}{memo} with your secret code: {link} "
         "— one-time link, valid {ttl} min. Ref. {reference}",
     },
     "request_link_dm": {
-        "fr": "{payee} vous demande {amount} ({memo_or_dash}). Pour payer, confirmez avec votre "
-        "code secret : {link} — valable {ttl} min. Réf. {reference}",
-        "en": "{payee} asks you for {amount} ({memo_or_dash}). To pay, confirm with your secret "
-        "code: {link} — valid {ttl} min. Ref. {reference}",
+        "fr": "{payee} vous demande {amount}{memo}. Pour payer, confirmez avec votre code "
+        "secret : {link} — valable {ttl} min. Réf. {reference}",
+        "en": "{payee} asks you for {amount}{memo}. To pay, confirm with your secret code: "
+        "{link} — valid {ttl} min. Ref. {reference}",
+    },
+    "memo_quote": {
+        "fr": " (« {memo} »)",
+        "en": " (\"{memo}\")",
     },
     "ack_request_dm": {
         "fr": "Demande de {amount} envoyée à {payer} (réf. {reference}).",
@@ -94,8 +110,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "days. Nothing was charged.",
     },
     "account_locked": {
-        "fr": "Votre compte est bloqué jusqu'à {until} UTC après trop de codes erronés.",
-        "en": "Your account is locked until {until} UTC after too many wrong codes.",
+        "fr": "Votre compte est bloqué jusqu'au {until} après trop de codes erronés.",
+        "en": "Your account is locked until {until} after too many wrong codes.",
     },
     "account_inactive": {
         "fr": "Ce compte n'est pas actif.",
@@ -109,21 +125,35 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Vos {count} dernières opérations :\n{lines}",
         "en": "Your last {count} transactions:\n{lines}",
     },
+    "history_dm_one": {
+        "fr": "Votre dernière opération :\n{lines}",
+        "en": "Your last transaction:\n{lines}",
+    },
     "history_empty_dm": {
         "fr": "Aucune opération pour l'instant.",
         "en": "No transactions yet.",
     },
     "cancelled": {
-        "fr": "Annulé : {references}.",
-        "en": "Cancelled: {references}.",
+        "fr": "Annulé : {items}.",
+        "en": "Cancelled: {items}.",
+    },
+    "cancelled_item": {
+        "fr": "{amount} pour {other} (réf. {reference})",
+        "en": "{amount} for {other} (ref. {reference})",
+    },
+    "cancelled_request_item": {
+        "fr": "demande de {amount} à {other} (réf. {reference})",
+        "en": "request for {amount} from {other} (ref. {reference})",
     },
     "nothing_to_cancel": {
         "fr": "Aucune demande en attente à annuler.",
         "en": "No pending request to cancel.",
     },
     "unknown_reference": {
-        "fr": "Aucune demande en attente avec la référence {reference}.",
-        "en": "No pending request with reference {reference}.",
+        "fr": "Aucune demande en attente avec cette référence. #annuler seul annule toutes vos "
+        "demandes en attente.",
+        "en": "No pending request with that reference. #cancel on its own cancels all your "
+        "pending requests.",
     },
     # #annuler lost to a confirmation or a claim (perhaps by a race): say what happened.
     "cancel_too_late_confirmed": {
@@ -145,20 +175,21 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Your request for {amount} from {payer} (ref. {reference}) expired unpaid.",
     },
     "help": {
-        "fr": "Commandes : #envoyer 12,50€ @ami [message] · #don 10€ @asso · #demander 5€ "
-        "@ami · #solde · #historique · #annuler [réf.] · #stop. Plafond {cap_person} "
-        "(Pro : {cap_pro}), sans frais.",
-        "en": "Commands: #send €12.50 @friend [note] · #donate €10 @charity · #request €5 "
-        "@friend · #balance · #history · #cancel [ref] · #stop. Cap {cap_person} "
-        "(Pro: {cap_pro}), no fees.",
+        "fr": "Commandes : #envoyer 12,50 € puis le @ du destinataire [message] · #don 10 € "
+        "(comptes Pro) · #demander 5 € · #solde · #historique · #annuler [réf.] · "
+        "#inscription · #compte · #stop. Plafond {cap_person} entre particuliers, {cap_pro} "
+        "vers un compte Pro, sans frais.",
+        "en": "Commands: #send €12.50 then the recipient's @ [note] · #donate €10 (Pro "
+        "accounts) · #request €5 · #balance · #history · #cancel [ref] · #signup · #account "
+        "· #stop. Cap {cap_person} between people, {cap_pro} to a Pro account, no fees.",
     },
     "stopped": {
         "fr": "C'est noté : plus aucun message de notre part jusqu'à votre prochain message.",
         "en": "Noted: no more messages from us until you write to us again.",
     },
     "unknown_handle": {
-        "fr": "Nous ne trouvons aucun compte X nommé « {handle} ». Vérifiez l'orthographe.",
-        "en": "We cannot find any X account named \"{handle}\". Please check the spelling.",
+        "fr": "Nous ne trouvons pas ce compte X. Vérifiez l'orthographe. Rien n'a été fait.",
+        "en": "We cannot find that X account. Please check the spelling. Nothing was done.",
     },
     "recipient_invite_hint": {
         "fr": "Le destinataire n'a pas encore de compte : une fois confirmé, l'argent l'attendra "
@@ -213,13 +244,39 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "C'est fait : paiement de {amount} effectué. Réf. {reference}",
         "en": "Done: payment of {amount} completed. Ref. {reference}",
     },
+    "done_donation_public": {
+        "fr": "C'est fait : don de {amount} effectué, merci ! Réf. {reference}",
+        "en": "Done: donation of {amount} completed, thank you! Ref. {reference}",
+    },
+    "done_escrow_public": {
+        "fr": "C'est confirmé : {amount} mis de côté jusqu'à l'inscription du destinataire "
+        "({days} jours au plus ; sinon l'argent revient). Réf. {reference}",
+        "en": "Confirmed: {amount} set aside until the recipient signs up ({days} days at most; "
+        "otherwise the money comes back). Ref. {reference}",
+    },
     "received_dm": {
-        "fr": "Vous avez reçu {amount} de @{payer} ({memo}). Réf. {reference}",
-        "en": "You received {amount} from @{payer} ({memo}). Ref. {reference}",
+        "fr": "Vous avez reçu {amount} de @{payer}{memo}. Réf. {reference}",
+        "en": "You received {amount} from @{payer}{memo}. Ref. {reference}",
+    },
+    "received_donation_dm": {
+        "fr": "Vous avez reçu un don de {amount} de @{payer}{memo}. Réf. {reference}",
+        "en": "You received a donation of {amount} from @{payer}{memo}. Ref. {reference}",
     },
     "receipt_dm": {
-        "fr": "Paiement confirmé : {amount} à @{payee} ({memo}). Réf. {reference}",
-        "en": "Payment confirmed: {amount} to @{payee} ({memo}). Ref. {reference}",
+        "fr": "Paiement confirmé : {amount} à @{payee}{memo}. Réf. {reference}",
+        "en": "Payment confirmed: {amount} to @{payee}{memo}. Ref. {reference}",
+    },
+    "receipt_donation_dm": {
+        "fr": "Don confirmé : {amount} à @{payee}{memo}. Merci ! Réf. {reference}",
+        "en": "Donation confirmed: {amount} to @{payee}{memo}. Thank you! Ref. {reference}",
+    },
+    "receipt_escrow_dm": {
+        "fr": "Paiement confirmé : {amount} pour @{payee}{memo}. L'argent l'attend jusqu'à son "
+        "inscription, {days} jours au plus (jusqu'au {deadline}) ; sinon il vous revient. "
+        "Réf. {reference}",
+        "en": "Payment confirmed: {amount} for @{payee}{memo}. The money waits until they sign "
+        "up, {days} days at most (until {deadline}); otherwise it comes back to you. "
+        "Ref. {reference}",
     },
     "request_cancelled_dm": {
         "fr": "Votre demande de {amount} à @{payer} (réf. {reference}) n'a pas été payée : elle "
@@ -229,11 +286,22 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "lockout_dm": {
         "fr": "Alerte sécurité : {failures} codes secrets erronés de suite. Votre compte est "
-        "bloqué jusqu'à {until} UTC. Si ce n'était pas vous, ne communiquez jamais votre code "
+        "bloqué jusqu'au {until}. Si ce n'était pas vous, ne communiquez jamais votre code "
         "et changez-le.",
         "en": "Security alert: {failures} wrong secret codes in a row. Your account is locked "
-        "until {until} UTC. If this was not you, never share your code and change it.",
+        "until {until}. If this was not you, never share your code and change it.",
     },
+    # History lines (handlers.history): who the other party of a movement is.
+    "history_to": {"fr": "à @{handle}", "en": "to @{handle}"},
+    "history_from": {"fr": "de @{handle}", "en": "from @{handle}"},
+    "history_held_for": {"fr": "en attente pour @{handle}", "en": "waiting for @{handle}"},
+    "history_claimed_from": {"fr": "reçu de @{handle}", "en": "received from @{handle}"},
+    "history_returned": {
+        "fr": "rendu (non réclamé par @{handle})",
+        "en": "returned (not claimed by @{handle})",
+    },
+    "history_topup": {"fr": "recharge par carte", "en": "card top-up"},
+    "history_someone": {"fr": "un compte X", "en": "an X account"},
 }
 
 # Sent only by direct message, never posted: a DM may be long (X allows 10 000 characters) and
@@ -241,8 +309,13 @@ MESSAGES: dict[str, dict[Lang, str]] = {
 DM_ONLY: frozenset[str] = frozenset({
     "confirm_link_dm", "request_link_dm", "ack_request_dm", "signup_needed_dm",
     "rolling_limit_24h", "rolling_limit_30d", "account_locked", "account_inactive",
-    "balance_dm", "history_dm", "history_empty_dm", "expired_dm", "request_expired_dm",
+    "balance_dm", "history_dm", "history_dm_one", "history_empty_dm", "cancelled", "expired_dm",
+    "request_expired_dm",
     "recipient_invite_hint", "escrow_invite_dm", "escrow_claimed_recipient_dm",
     "escrow_claimed_sender_dm", "escrow_reminder_dm", "escrow_refunded_dm", "signup_link_dm",
     "login_link_dm", "received_dm", "receipt_dm", "request_cancelled_dm", "lockout_dm",
+    "confirm_donation_dm", "received_donation_dm", "receipt_donation_dm", "receipt_escrow_dm",
+    "cancelled_item", "cancelled_request_item", "memo_quote", "history_to", "history_from",
+    "history_held_for", "history_claimed_from", "history_returned", "history_topup",
+    "history_someone",
 })

@@ -21,12 +21,16 @@ PAGES: dict[str, dict[Lang, str]] = {
     "from": {"fr": "De", "en": "From"},
     "memo": {"fr": "Message", "en": "Note"},
     "no_memo": {"fr": "(aucun)", "en": "(none)"},
+    "memo_stripped": {
+        "fr": "Liens et mentions retirés du message.",
+        "en": "Links and @mentions removed from the note.",
+    },
     "reference": {"fr": "Référence", "en": "Reference"},
     "date": {"fr": "Date", "en": "Date"},
     "expires": {"fr": "Valable jusqu’à", "en": "Valid until"},
     "expires_value": {
-        "fr": "{time} UTC (encore {minutes} min)",
-        "en": "{time} UTC ({minutes} min left)",
+        "fr": "{time} (encore {minutes} min)",
+        "en": "{time} ({minutes} min left)",
     },
     "pin_label": {"fr": "Votre code secret", "en": "Your secret code"},
     "pin_hint": {
@@ -39,8 +43,12 @@ PAGES: dict[str, dict[Lang, str]] = {
         "en": "No fees. This link works once.",
     },
     "wrong_code": {
-        "fr": "Code erroné. Encore {left} essai(s).",
-        "en": "Wrong code. {left} attempt(s) left.",
+        "fr": "Code erroné. Encore {left} essais.",
+        "en": "Wrong code. {left} attempts left.",
+    },
+    "wrong_code_one": {
+        "fr": "Code erroné. Encore un essai.",
+        "en": "Wrong code. One attempt left.",
     },
     "enter_code": {
         "fr": "Saisissez votre code secret : 6 chiffres.",
@@ -51,6 +59,20 @@ PAGES: dict[str, dict[Lang, str]] = {
         "#historique le garde aussi.",
         "en": "{amount} was sent to @{payee}. This page is your receipt; #history keeps it too.",
     },
+    "done_donation_body": {
+        "fr": "Votre don de {amount} à @{payee} est fait, merci ! Cette page est votre reçu ; "
+        "#historique le garde aussi.",
+        "en": "Your donation of {amount} to @{payee} is done, thank you! This page is your "
+        "receipt; #history keeps it too.",
+    },
+    "done_escrow_body": {
+        "fr": "{amount} sont mis de côté pour @{payee}, qui n’a pas encore de compte : l’argent "
+        "l’attend jusqu’à son inscription, {days} jours au plus (jusqu’au {deadline}). Sans "
+        "inscription d’ici là, il vous revient. Cette page est votre reçu.",
+        "en": "{amount} is set aside for @{payee}, who has no account yet: the money waits "
+        "until they sign up, {days} days at most (until {deadline}). Without a sign-up by "
+        "then, it comes back to you. This page is your receipt.",
+    },
     "cancelled_body": {
         "fr": "Code erroné, trop d’essais : ce paiement est annulé. Rien n’a été débité. "
         "Vous pouvez refaire la demande.",
@@ -58,9 +80,9 @@ PAGES: dict[str, dict[Lang, str]] = {
         "You may make the request again.",
     },
     "locked_body": {
-        "fr": "Trop de codes erronés de suite : votre compte est bloqué jusqu’à {until} UTC. "
+        "fr": "Trop de codes erronés de suite : votre compte est bloqué jusqu’au {until}. "
         "Rien n’a été débité. Nous vous avons prévenu par message privé.",
-        "en": "Too many wrong codes in a row: your account is locked until {until} UTC. "
+        "en": "Too many wrong codes in a row: your account is locked until {until}. "
         "Nothing was charged. We have alerted you by DM.",
     },
     "insufficient_funds_body": {

@@ -16,8 +16,12 @@ SECURITY: dict[str, dict[Lang, str]] = {
         "en": "The passkey did not answer. Try again, or use your secret code.",
     },
     "passkey_wrong": {
-        "fr": "Clé d’accès refusée. Encore {left} essai(s), avec une clé ou votre code.",
-        "en": "Passkey refused. {left} attempt(s) left, with a passkey or your code.",
+        "fr": "Clé d’accès refusée. Encore {left} essais, avec une clé ou votre code.",
+        "en": "Passkey refused. {left} attempts left, with a passkey or your code.",
+    },
+    "passkey_wrong_one": {
+        "fr": "Clé d’accès refusée. Encore un essai, avec une clé ou votre code.",
+        "en": "Passkey refused. One attempt left, with a passkey or your code.",
     },
     # -- the account page: passkeys ----------------------------------------------------------
     "passkeys": {"fr": "Clés d’accès", "en": "Passkeys"},
@@ -32,8 +36,8 @@ SECURITY: dict[str, dict[Lang, str]] = {
         "fr": "Les clés d’accès demandent une adresse https (ou localhost) et JavaScript.",
         "en": "Passkeys need an https address (or localhost) and JavaScript.",
     },
-    "passkey_added_on": {"fr": "ajoutée le {time} UTC", "en": "added {time} UTC"},
-    "passkey_used_on": {"fr": "dernière utilisation : {time} UTC", "en": "last used: {time} UTC"},
+    "passkey_added_on": {"fr": "ajoutée le {time}", "en": "added {time}"},
+    "passkey_used_on": {"fr": "dernière utilisation : {time}", "en": "last used: {time}"},
     "passkey_never": {"fr": "jamais utilisée", "en": "never used"},
     "passkey_name": {"fr": "Nom de la clé", "en": "Name of the passkey"},
     "passkey_name_hint": {

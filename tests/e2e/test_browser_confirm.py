@@ -131,7 +131,7 @@ def test_confirm_in_a_real_browser_on_a_phone(
 
             page.fill("#pin", "000000")
             page.click("button[type=submit]")
-            assert "Code erroné. Encore 2 essai(s)." in page.locator(".alert").inner_text()
+            assert "Code erroné. Encore 2 essais." in page.locator(".alert").inner_text()
 
             page.fill("#pin", PIN)
             with page.expect_navigation() as navigation:

@@ -272,6 +272,9 @@ def test_balance_and_history_by_dm_and_never_in_public(world: World) -> None:
     assert any("97,50" in t for t in texts)  # 100,00 € seeded, 2,50 € sent
     history = next(t for t in texts if "opérations" in t)
     assert "-2,50" in history and "100,00" in history
+    # Each line names the other party, all in French (the seed top-up is not "card top-up").
+    assert "à @bob" in history and "recharge par carte" in history
+    assert "top-up" not in history
     (public,) = [t for t in world.posts()["tweets"]]
     assert "97" not in str(public["text"]) and "privé" in str(public["text"])
 

@@ -239,13 +239,15 @@ def test_signup_claims_the_money_waiting_in_escrow(world: World) -> None:
     token = world.token("signup", CAROL)
     done = world.client.post(f"/s/{token}", data=signup_form())
     assert done.status_code == 200, done.text
-    assert "12,99\u00a0€ vous attendaient (1 paiement(s))" in done.text
+    assert "12,99\u00a0€ vous attendaient (un paiement)" in done.text
     assert world.balance(CAROL) == Money(1299)
     assert world.ledger.balance(ESCROW) == Money(0)
     assert world.row(EscrowHold, recipient_x_user_id=CAROL).status == "claimed"
     assert world.count(OutboxMessage, recipient_x_user_id=CAROL) == 1
     account = world.client.get("/account")
-    assert "+12,99" in account.text and "Argent en attente" in account.text
+    # Claimed escrow names who sent it, not "money on hold".
+    assert "+12,99" in account.text and "reçu de @alice" in account.text
+    assert "Argent en attente" not in account.text
 
 
 def test_expired_signup_link_is_410_and_opens_nothing(world: World) -> None:
@@ -432,7 +434,7 @@ def test_change_pin_needs_the_old_one_and_follows_the_rules(world: World) -> Non
         "/account/pin",
         data={"csrf": csrf, "old_pin": "999111", "new_pin": NEW_PIN, "new_pin_again": NEW_PIN},
     )
-    assert wrong.status_code == 400 and "Code erroné. Encore 4 essai(s)" in wrong.text
+    assert wrong.status_code == 400 and "Code erroné. Encore 4 essais" in wrong.text
     assert world.row(User, x_user_id=ALICE).failed_pin_attempts == 1
 
     weak = world.client.post(
@@ -463,10 +465,10 @@ def test_wrong_pins_lock_the_account_alert_by_dm_and_end_the_session(world: Worl
     world.user(ALICE, "alice")
     csrf = world.log_in(ALICE)
     form = {"csrf": csrf, "old_pin": "999111", "new_pin": NEW_PIN, "new_pin_again": NEW_PIN}
-    for left in (4, 3, 2, 1):
-        assert f"Encore {left} essai(s)" in world.client.post("/account/pin", data=form).text
+    for left in ("4 essais", "3 essais", "2 essais", "un essai"):
+        assert f"Encore {left}" in world.client.post("/account/pin", data=form).text
     locked = world.client.post("/account/pin", data=form)
-    assert locked.status_code == 429 and "bloqué jusqu’à 2024-05-01 12:30" in locked.text
+    assert locked.status_code == 429 and "bloqué jusqu’au 01/05/2024 à 14:30" in locked.text
     assert int(locked.headers["retry-after"]) == 1800
     user = world.row(User, x_user_id=ALICE)
     assert user.locked_until == T0 + dt.timedelta(minutes=30)

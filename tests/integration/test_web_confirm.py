@@ -247,7 +247,7 @@ def test_get_shows_the_payment_and_the_form_and_changes_nothing(world: World) ->
     html = response.text
     assert "12,99\u00a0€" in html and "@bob" in html and "@alice" in html
     assert "pizza &lt;b&gt;&amp;&lt;/b&gt; ciné" in html  # autoescaped
-    assert "12:10 UTC" in html and "encore 10 min" in html
+    assert "14:10 (encore 10 min)" in html and "UTC" not in html and "encore 10 min" in html
     assert 'name="pin"' in html and 'method="post"' in html and "<script" not in html
     assert world.client.head(f"/c/{token}").status_code == 200
     assert world.snapshot() == before
@@ -285,7 +285,7 @@ def test_right_pin_confirms_moves_exactly_the_money_and_queues_exactly_the_notic
     assert "Paiement effectué" in response.text and "12,99\u00a0€ ont été envoyés à @bob" in (
         response.text
     )
-    assert "2024-05-01 12:00 UTC" in response.text and "REF001" in response.text
+    assert "01/05/2024 à 14:00" in response.text and "REF001" in response.text
     assert world.balance(ALICE) == 5000 - 1299 and world.balance(BOB) == 1299
 
     intent = world.get(PaymentIntent, id=intent_id)
@@ -303,7 +303,7 @@ def test_right_pin_confirms_moves_exactly_the_money_and_queues_exactly_the_notic
         PRIORITY_NOTICE,
     )
     assert received.dedupe_key == f"intent:{intent_id}:received"
-    assert received.text == "You received €12.99 from @alice (resto). Ref. REF001"
+    assert received.text == 'You received €12.99 from @alice ("resto"). Ref. REF001'
     assert (done.kind, done.in_reply_to_tweet_id, done.priority) == (
         "reply",
         "9001",
@@ -395,10 +395,43 @@ def test_intent_expired_by_the_scheduler_is_410(world: World) -> None:
     assert world.post(token, PIN).status_code == 410
 
 
+@pytest.mark.parametrize("status", ["expired", "cancelled"])
+def test_a_dead_link_page_speaks_the_payers_language_with_amount_and_reference(
+        world: World, status: str) -> None:
+    """The browser asks for French; the payment was made in English: the page is English and
+    says which payment it was."""
+    token, intent_id = world.intent(1250, lang="en")
+    with world.sessions.begin() as session:
+        session.execute(
+            update(PaymentIntent).where(PaymentIntent.id == intent_id).values(status=status))
+    page = world.client.get(f"/c/{token}", headers={"accept-language": "fr-FR,fr;q=0.9"})
+    assert page.status_code in (409, 410)
+    assert '<html lang="en">' in page.text
+    assert "€12.50" in page.text and "REF" in page.text and "@bob" in page.text
+
+
+def test_an_expired_link_page_says_which_payment(world: World) -> None:
+    token, _ = world.intent(1250, lang="en")
+    world.clock.advance(minutes=10)
+    page = world.client.get(f"/c/{token}", headers={"accept-language": "fr"})
+    assert page.status_code == 410 and '<html lang="en">' in page.text
+    assert "expired" in page.text and "€12.50" in page.text and "REF" in page.text
+
+
+def test_a_request_page_shows_the_memo_without_links_or_mentions_and_says_so(
+        world: World) -> None:
+    token, _ = world.intent(500, kind="request", memo="pizza https://evil.com @carol",
+                            payer=ALICE, payee=BOB)
+    page = world.client.get(f"/c/{token}")
+    assert page.status_code == 200
+    assert "pizza" in page.text and "evil.com" not in page.text and "@carol" not in page.text
+    assert "Liens et mentions retirés du message." in page.text
+
+
 def test_three_wrong_pins_cancel_the_intent(world: World) -> None:
     token, intent_id = world.intent()
     first = world.post(token, "000000")
-    assert first.status_code == 400 and "Code erroné. Encore 2 essai(s)." in first.text
+    assert first.status_code == 400 and "Code erroné. Encore 2 essais." in first.text
     assert world.post(token, "111111").status_code == 400
     third = world.post(token, "222222")
     assert third.status_code == 403 and "annulé" in third.text
@@ -416,7 +449,7 @@ def test_three_wrong_pins_cancel_the_intent(world: World) -> None:
 def test_wrong_pin_message_never_says_which_part_was_wrong(world: World) -> None:
     token, _ = world.intent(lang="en")
     text = world.post(token, "999999").text
-    assert "Wrong code. 2 attempt(s) left." in text
+    assert "Wrong code. 2 attempts left." in text
     assert "PIN" not in text.replace('name="pin"', "").replace('id="pin"', "").replace(
         'for="pin"', ""
     )
@@ -429,7 +462,7 @@ def test_five_failures_in_a_row_lock_the_account_and_send_one_alert(world: World
     second, second_id = world.intent()
     assert world.post(second, "000004").status_code == 400
     locked = world.post(second, "000005")
-    assert locked.status_code == 429 and "bloqué jusqu’à 2024-05-01 12:30 UTC" in locked.text
+    assert locked.status_code == 429 and "bloqué jusqu’au 01/05/2024 à 14:30" in locked.text
     assert int(locked.headers["retry-after"]) == 1800
     alice = world.get(User, x_user_id=ALICE)
     assert alice.locked_until == T0 + dt.timedelta(minutes=30)

@@ -307,14 +307,14 @@ CORPUS: list[Case] = [
     C("@Smoney bonjour !", E("no_command")),
     C("@Smoney hello there, how does this work?", E("no_command", "en")),
     C("@Smoney envoyer 12€ @bob", E("no_command")),
-    C("@Smoney #envoyé 12€ @bob", E("no_command")),
+    C("@Smoney #envoyé 12€ @bob", E("did_you_mean")),
     C("@Smoney #merci", E("no_command")),
     C("", E("no_command")),
     C("   ", E("no_command")),
     C("@Smoney", E("no_command")),
     C("@Smoney #123", E("no_command")),
     C("@Smoney https://example.com/#envoyer 12€ @bob", E("no_command")),
-    C("@Smoney #\u0435nvoyer 12€ @bob", E("no_command")),  # Cyrillic е in the tag
+    C("@Smoney #\u0435nvoyer 12€ @bob", E("did_you_mean")),  # Cyrillic е in the tag
     # --- hostile input --------------------------------------------------------------------------
     C("@Smoney #env\u200boyer 12€ @bob", E("hidden_characters")),
     C("@Smoney #env\u200doyer 12€ @bob", E("hidden_characters")),

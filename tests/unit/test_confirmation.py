@@ -47,6 +47,7 @@ class Token:
 class Intent:
     id: int = 7
     reference: str = "K7QX"
+    kind: str = "send"
     lang: str = "fr"
     payer_x_user_id: int = 111
     payee_x_user_id: int = 222
@@ -172,7 +173,9 @@ def test_fifth_failure_in_a_row_locks_for_thirty_minutes_with_one_alert() -> Non
     (alert,) = decision.alerts
     assert isinstance(alert, DirectMessage)
     assert alert.recipient_x_user_id == 111 and alert.priority == PRIORITY_ALERT
-    assert "12:30 UTC" in alert.text and alert.text.startswith("Security alert")
+    # 12:30 UTC, shown in the default time zone (Europe/Paris, UTC+2 in May).
+    assert "2024-05-01 at 14:30" in alert.text and alert.text.startswith("Security alert")
+    assert "UTC" not in alert.text
     assert alert.dedupe_key == "lockout:111:20240501T123000"
 
 
@@ -205,7 +208,7 @@ def test_notices_for_a_public_intent() -> None:
     assert received == DirectMessage(
         dedupe_key="intent:7:received",
         recipient_x_user_id=222,
-        text="You received €12.99 from @alice (resto). Ref. K7QX",
+        text='You received €12.99 from @alice ("resto"). Ref. K7QX',
         priority=PRIORITY_NOTICE,
         intent_id=7,
     )
@@ -225,10 +228,42 @@ def test_notices_for_a_dm_intent_and_the_optional_receipt() -> None:
         policy=PinPolicy(dm_receipt_to_sender=True),
     )
     received, receipt = notices
-    assert isinstance(received, DirectMessage) and "(—)" in received.text
+    # No memo: no "(—)", the sentence simply has no memo part.
+    assert isinstance(received, DirectMessage)
+    assert received.text == "Vous avez reçu 12,99\u00a0€ de @alice. Réf. K7QX"
     assert isinstance(receipt, DirectMessage)
     assert receipt.recipient_x_user_id == 111 and receipt.priority == PRIORITY_RECEIPT
-    assert receipt.text == "Paiement confirmé : 12,99\u00a0€ à @bob (—). Réf. K7QX"
+    assert receipt.text == "Paiement confirmé : 12,99\u00a0€ à @bob. Réf. K7QX"
+
+
+def test_a_donation_is_worded_as_a_donation() -> None:
+    received, done, receipt = confirmation_notices(
+        Intent(kind="donate", payee_handle="ACF", memo=""), Payer(), payee_lang="fr",
+        payee_reachable=True, thread_reachable=True,
+        policy=PinPolicy(dm_receipt_to_sender=True))
+    assert received.text == "Vous avez reçu un don de 12,99\u00a0€ de @alice. Réf. K7QX"
+    assert done.text == "C'est fait : don de 12,99\u00a0€ effectué, merci ! Réf. K7QX"
+    assert receipt.text == "Don confirmé : 12,99\u00a0€ à @ACF. Merci ! Réf. K7QX"
+
+
+def test_an_escrow_receipt_says_it_waits_for_the_sign_up_and_how_long() -> None:
+    until = NOW + dt.timedelta(days=14)
+    done, receipt = confirmation_notices(
+        Intent(), Payer(), payee_lang=None, payee_reachable=False, thread_reachable=True,
+        policy=PinPolicy(dm_receipt_to_sender=True, claim_days=14), escrow_until=until)
+    assert "jusqu'à l'inscription du destinataire" in done.text and "14 jours" in done.text
+    assert "@" not in done.text
+    assert receipt.text == (
+        "Paiement confirmé : 12,99\u00a0€ pour @bob (« resto »). L'argent l'attend jusqu'à son "
+        "inscription, 14 jours au plus (jusqu'au 15/05/2024) ; sinon il vous revient. "
+        "Réf. K7QX")
+
+
+def test_a_memo_relayed_to_the_payee_carries_no_link_and_no_mention() -> None:
+    (received,) = confirmation_notices(
+        Intent(tweet_id=None, memo="resto https://evil.com/x avec @carol"), Payer(),
+        payee_lang="fr", payee_reachable=True, thread_reachable=True, policy=POLICY)
+    assert received.text == "Vous avez reçu 12,99\u00a0€ de @alice (« resto avec »). Réf. K7QX"
 
 
 def test_stopped_users_get_nothing() -> None:

@@ -38,5 +38,5 @@ def test_accept_language(header: str | None, expected: str | None) -> None:
 
 
 def test_translator_fills_placeholders() -> None:
-    assert translator("en")("wrong_code", left=2) == "Wrong code. 2 attempt(s) left."
+    assert translator("en")("wrong_code", left=2) == "Wrong code. 2 attempts left."
     assert translator("fr")("title_confirm") == "Confirmer le paiement"

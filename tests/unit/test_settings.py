@@ -140,3 +140,10 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "very-secret-pepper" not in repr(settings)
     assert "very-secret-pepper" not in str(settings)
     assert settings.pin_pepper.get_secret_value() == "very-secret-pepper"
+
+
+def test_timezone_defaults_to_paris_and_must_be_a_real_zone() -> None:
+    assert load_settings().timezone == "Europe/Paris"
+    assert load_settings(timezone="America/New_York").timezone == "America/New_York"
+    with pytest.raises(SettingsError, match="TIMEZONE"):
+        load_settings(timezone="Mars/Olympus")
