@@ -102,8 +102,8 @@ class Settings(BaseSettings):
     session_minutes: int = Field(default=15, gt=0, le=60)  # account page (cookie) sessions
     """Lifetime of an account page session, in minutes (at most 60)."""
 
-    # Times shown to users (pages, DMs) are in this IANA time zone; stored times stay UTC.
     timezone: str = "Europe/Paris"
+    """IANA time zone of the times users read (pages, DMs); stored times stay UTC."""
 
     bot_handle: str = "Smoney"
     """The bot account's @handle (display; identity is its numeric id)."""
