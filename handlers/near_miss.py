@@ -26,6 +26,7 @@ CANONICAL: dict[tuple[str, Lang | None], str] = {
     ("signup", "fr"): "#inscription", ("signup", "en"): "#signup",
     ("account", "fr"): "#compte", ("account", "en"): "#account",
     ("stop", None): "#stop",
+    ("withdraw", "fr"): "#retirer", ("withdraw", "en"): "#withdraw",
 }
 
 
@@ -54,5 +55,5 @@ def near_miss(folded_tags: Iterable[str],
             continue
         for spelling, (kind, lang) in commands.items():
             if len(spelling) >= MIN_LENGTH and _within_one(tag, spelling):
-                return CANONICAL[(kind, lang)], lang
+                return CANONICAL.get((kind, lang), "#" + spelling), lang
     return None

@@ -125,6 +125,13 @@ def test_a_near_miss_hashtag_gets_did_you_mean(text: str, command: str, lang: st
     assert "@" not in err.text
 
 
+def test_every_command_has_a_spelling_to_suggest() -> None:
+    from handlers.grammar import COMMAND_TAGS
+    from handlers.near_miss import CANONICAL
+
+    assert set(COMMAND_TAGS.values()) <= set(CANONICAL)
+
+
 @pytest.mark.parametrize("text", ["@Smoney #merci", "@Smoney #on 5€", "@Smoney #bonjour"])
 def test_a_hashtag_far_from_any_command_is_no_command(text: str) -> None:
     err = parse(text, None, bot_user_id=1, author_id=2)
