@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 INTENT_LABEL = "intent-v1"
 CHALLENGE_LABEL = "webauthn-intent-v1"
-STEP_UP_LABEL = "webauthn-step-up-v1"
+WITHDRAW_LABEL = "webauthn-withdraw-v1"  # a withdrawal: id, amount, bank account id
 
 
 class BoundIntent(Protocol):

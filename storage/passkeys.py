@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Passkey, WebAuthnChallenge
@@ -71,21 +71,27 @@ def user_handle_of(session: Session, user_id: int) -> str | None:
     ).scalar()
 
 
+# Built once: the confirmation's hot path runs them under its row locks.
+_FOR_UPDATE = (
+    select(_P.c.id, _P.c.user_id, _P.c.credential_id, _P.c.public_key, _P.c.sign_count,
+           _P.c.user_handle)
+    .where(_P.c.credential_id == bindparam("credential_id")).with_for_update()
+)
+_RECORD_USE = (
+    update(_P).where(_P.c.id == bindparam("passkey_id"), _P.c.sign_count == bindparam("seen"))
+    .values(sign_count=bindparam("new_count"), last_used_at=bindparam("used_at"))
+)
+
+
 def for_update(conn: Connection, credential_id: str) -> PasskeyRow | None:
-    row = conn.execute(
-        select(_P.c.id, _P.c.user_id, _P.c.credential_id, _P.c.public_key, _P.c.sign_count,
-               _P.c.user_handle)
-        .where(_P.c.credential_id == credential_id).with_for_update()
-    ).first()
+    row = conn.execute(_FOR_UPDATE, {"credential_id": credential_id}).first()
     return None if row is None else PasskeyRow(*row)
 
 
 def record_use(conn: Connection, row: PasskeyRow, new_count: int, now: dt.datetime) -> bool:
     """The counter moves from what was checked to ``new_count``; False if it moved meanwhile."""
-    done = conn.execute(
-        update(_P).where(_P.c.id == row.id, _P.c.sign_count == row.sign_count)
-        .values(sign_count=new_count, last_used_at=now)
-    )
+    done = conn.execute(_RECORD_USE, {"passkey_id": row.id, "seen": row.sign_count,
+                                      "new_count": new_count, "used_at": now})
     return done.rowcount == 1
 
 

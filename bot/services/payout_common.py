@@ -12,13 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.payments.payouts import PayoutProvider
 from bot.security import PinHasher
+from bot.services.step_up import StepUp
+from handlers.binding import WITHDRAW_LABEL
 from handlers.confirmation import PinPolicy
 from handlers.errors import BusinessError
 from handlers.money import Money
 from storage import sessions as web_sessions
 from storage.models import User
 from storage.sealing import Sealer
-from storage.sessions import PinResult
+from storage.sessions import PinCheck, PinResult
 from storage.uow import UnitOfWork
 
 Clock = Callable[[], dt.datetime]
@@ -63,12 +65,29 @@ class PinProof:
     pin: str
 
 
-# Strong authentication (DESIGN.md): every withdrawal and every bank-account change needs
-# the PIN *or a passkey* at that moment. Engineer "passkey" (issue 15) adds a PasskeyProof
-# here (a WebAuthn assertion whose challenge is derived from what it authorises: amount and
-# bank account id for a withdrawal, the masked IBAN for a new bank account) and a branch in
-# ``PayoutDeps.authenticate``; nothing else in the money-out flows needs to change.
-Proof = PinProof
+@dataclass
+class PasskeyProof:
+    """A passkey assertion instead of the PIN (``bot.services.step_up``): over the one-time
+    step-up challenge of ``action`` (a bank account change), or over ``expected``, the
+    challenge derived from what it authorises (a withdrawal: ``withdrawal_challenge``).
+    ``verified`` keeps the first check's result for this request (one assertion is
+    verified once; a second count in another transaction reuses it)."""
+
+    assertion: str
+    action: str = ""
+    expected: bytes | None = None
+    verified: bool | None = None
+
+
+# Strong authentication (docs/design.md): every withdrawal and every bank-account change needs
+# the PIN *or a passkey* at that moment.
+Proof = PinProof | PasskeyProof
+
+
+def withdrawal_challenge(sealer: Sealer, withdrawal_id: int, amount_cents: int,
+                         bank_account_id: int) -> bytes:
+    """The WebAuthn challenge of a withdrawal: bound to its amount and bank account."""
+    return sealer.mac_bytes(WITHDRAW_LABEL, withdrawal_id, amount_cents, bank_account_id)
 
 
 @dataclass
@@ -80,12 +99,15 @@ class PayoutDeps:
     provider: PayoutProvider
     policy: PayoutPolicy
     clock: Clock
+    step_up: StepUp | None = None  # passkeys (the web app sets it)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
 
     def verify_outside(self, user_id: int, proof: Proof) -> tuple[str | None, bool]:
         """Argon2id (~25 ms) outside any write transaction; re-checked under the lock."""
+        if isinstance(proof, PasskeyProof):
+            return None, False  # checked under the lock, in ``authenticate``
         with self.sessions() as session:
             pin_hash = web_sessions.pin_hash_of(session, user_id)
         return pin_hash, bool(pin_hash) and self.pins.verify(pin_hash, proof.pin)
@@ -94,6 +116,17 @@ class PayoutDeps:
                      checked: tuple[str | None, bool]) -> PinResult:
         """Inside the caller's transaction: counts failures, locks the account at the limit
         (with its alert DM) and keeps the user row locked until the caller commits."""
+        if isinstance(proof, PasskeyProof):
+            now = self.clock()
+            user = web_sessions.lock_user(uow, user_id)
+            if user.locked_until is not None and user.locked_until > now:
+                return PinResult(PinCheck.LOCKED, locked_until=user.locked_until)
+            if proof.verified is None:
+                proof.verified = self.step_up is not None and self.step_up.passkey_ok(
+                    uow.session.connection(), user_id, proof.assertion, now,
+                    action=proof.action, expected=proof.expected)
+            return web_sessions.count_check(uow, self.sealer, self.pin_policy, self.pins, user,
+                                            "", (user.pin_hash, proof.verified), now)
         return web_sessions.check_pin(uow, self.sealer, self.pin_policy, self.pins,
                                       user_id=user_id, pin=proof.pin, checked=checked,
                                       now=self.clock())

@@ -20,10 +20,12 @@ assertion made for one action, or replayed, is refused.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import secrets
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from webauthn.helpers import bytes_to_base64url
 
@@ -98,21 +100,31 @@ class StepUp:
             user = web_sessions.lock_user(uow, user_id)
             if user.locked_until is not None and user.locked_until > now:
                 return PinResult(PinCheck.LOCKED, locked_until=user.locked_until)
-            ok = False
-            try:
-                parsed = parse_assertion(text)
-            except PasskeyRefused:
-                parsed = None
-            if parsed is not None and self._passkeys is not None:
-                conn = uow.session.connection()
-                ok = repo.spend_challenge(
-                    conn, user_id=user_id, purpose=f"step_up:{action}",
-                    challenge=bytes_to_base64url(parsed.challenge), now=now,
-                ) and self._passkeys.use(conn, user_id, parsed, parsed.challenge, now)
+            ok = self.passkey_ok(uow.session.connection(), user_id, text, now, action=action)
             result = web_sessions.count_check(uow, self._sealer, self._policy, self._pins, user,
                                               "", (user.pin_hash, ok), now)
             uow.commit()
             return result
+
+    def passkey_ok(self, conn: Connection, user_id: int, text: str, now: dt.datetime, *,
+                   action: str = "", expected: bytes | None = None) -> bool:
+        """In the caller's transaction (the user row locked): a valid assertion of one of
+        this user's passkeys over ``expected`` (a challenge derived from what it authorises)
+        or, without it, over a live one-time step-up challenge for ``action``, spent here.
+        Counts nothing: the caller counts the result with the PIN's failures."""
+        try:
+            parsed = parse_assertion(text)
+        except PasskeyRefused:
+            return False
+        if self._passkeys is None:
+            return False
+        if expected is not None:
+            if not hmac.compare_digest(expected, parsed.challenge):
+                return False
+        elif not repo.spend_challenge(conn, user_id=user_id, purpose=f"step_up:{action}",
+                                      challenge=bytes_to_base64url(parsed.challenge), now=now):
+            return False
+        return self._passkeys.use(conn, user_id, parsed, parsed.challenge, now)
 
     def _count(self, user_id: int, pin: str, checked: tuple[str | None, bool]) -> PinResult:
         with UnitOfWork(self._sessions) as uow:

@@ -18,6 +18,7 @@ The webhook answers 400 to a forged or stale signature and 200 to a replay (noth
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -29,10 +30,12 @@ from bot.logging import get_logger
 from bot.payments.payouts import WebhookRefused
 from bot.services import bank_accounts, wind_down, withdraw, withdraw_provider
 from bot.services.payout_common import (
+    PasskeyProof,
     PayoutDeps,
     PinProof,
     WithdrawRefused,
     deps_from_settings,
+    withdrawal_challenge,
 )
 from bot.web.account_pages import AccountPages
 from bot.web.accounts import TOKEN_SHAPE, AccountWeb
@@ -40,6 +43,7 @@ from handlers.bank_details import BankDetailsError
 from handlers.money import AmountError, Lang, Money
 from handlers.payout_texts import refusal, return_reason
 from handlers.texts import translator
+from storage import passkeys as passkey_repo
 from storage.sessions import PinCheck, PinResult
 
 log = get_logger("bot.web.payouts")
@@ -87,15 +91,34 @@ class PayoutPages(AccountPages):
             holder=holder, account=account, error=error, notice=notice, lines=lines,
             balance=data["balance"].format(lang), closing=data["closing"],
             csrf=self.web.csrf_for(cookie),
+            passkeys=await self.web.db(self._passkeys_of, holder.user_id),
+            passkeys_enabled=bool(self.web.passkeys and self.web.passkeys.rp.enabled),
             hours=int(self.deps.policy.cooling_off.total_seconds() // 3600),
             usable_from=_day(account.usable_from) if account is not None
             and account.usable_from > self.deps.clock() else None)
+
+    def _passkeys_of(self, user_id: int) -> list[Any]:
+        return self.web.passkeys.listed(user_id) if self.web.passkeys else []
+
+    def _withdraw_options(self, facts: withdraw.Facts) -> str | None:
+        """The passkey button's options: the challenge bound to this withdrawal's amount and
+        bank account (``payout_common.withdrawal_challenge``), if the holder has a passkey."""
+        passkeys = self.web.passkeys
+        if passkeys is None or not passkeys.rp.enabled:
+            return None
+        with self.web.sessions() as session:
+            ids = passkey_repo.credential_ids(session, facts.user_id)
+        if not ids:
+            return None
+        challenge = withdrawal_challenge(self.web.sealer, facts.withdrawal_id, facts.amount.cents,
+                                         facts.account.id)
+        return json.dumps(passkeys.rp.assertion_options(challenge, ids))
 
     async def show_bank(self, request: Request) -> Response:
         return await self.bank_page(request)
 
     async def add_bank(self, request: Request) -> Response:
-        checked = await self._checked(request, "iban", "holder_name", "pin")
+        checked = await self._checked(request, "iban", "holder_name", "pin", "assertion")
         if isinstance(checked, Response):
             return checked
         holder, _, lang, f = checked
@@ -106,7 +129,7 @@ class PayoutPages(AccountPages):
         try:
             added = await self.web.db(bank_accounts.add_bank_account, self.deps,
                                       user_id=holder.user_id, iban=f["iban"],
-                                      holder_name=f["holder_name"], proof=PinProof(f["pin"]),
+                                      holder_name=f["holder_name"], proof=_proof(f, "add_iban"),
                                       lang=lang)
         except BankDetailsError as exc:
             return await self.bank_page(request, status=400, error=t(f"iban_error_{exc.code}"))
@@ -167,6 +190,7 @@ class PayoutPages(AccountPages):
         return self.web.render(
             request, "withdraw_confirm.html", lang=lang, title="title_withdraw_confirm",
             status=status, facts=facts, amount=facts.amount.format(lang), error=error,
+            passkey_options=self._withdraw_options(facts),
             scheme=t(f"scheme_{facts.scheme}"), expires=_day(facts.expires_at),
             vop=t(f"vop_{facts.account.payee_check}", name=facts.account.suggested_name or "")
             if facts.account.payee_check == "close_match" else t(
@@ -190,19 +214,27 @@ class PayoutPages(AccountPages):
         if self.web.cross_site(request):
             return self.web.message(request, lang=lang, title="title_error",
                                     body="forbidden_body", status=403)
-        f = await self.web.fields(request, "pin", "amount_cents", "bank_account", "payee_ack")
+        f = await self.web.fields(request, "pin", "amount_cents", "bank_account", "payee_ack",
+                                  "assertion")
         try:
             shown = int(f["amount_cents"]), int(f["bank_account"])
         except ValueError:
             return self.web.message(request, lang=lang, title="title_error",
                                     body="bad_form_body", status=400)
-        if not PIN_SHAPE.fullmatch(f["pin"]):  # cannot match: ask again, count nothing
+        proof: PinProof | PasskeyProof = PinProof(f["pin"])
+        if f["assertion"]:  # a passkey: over the challenge bound to what the page showed
+            facts, refused = await self.web.db(withdraw.look, self.deps, token)
+            if facts is None or refused is not None:
+                return self._dead(request, lang)
+            proof = PasskeyProof(f["assertion"], expected=withdrawal_challenge(
+                self.web.sealer, facts.withdrawal_id, shown[0], shown[1]))
+        elif not PIN_SHAPE.fullmatch(f["pin"]):  # cannot match: ask again, count nothing
             facts, refused = await self.web.db(withdraw.look, self.deps, token)
             if facts is None or refused is not None:
                 return self._dead(request, lang)
             return self._confirm_form(request, facts, status=400,
                                       error=translator(lang)("enter_code"))
-        result = await self.web.db(withdraw.confirm, self.deps, token, PinProof(f["pin"]),
+        result = await self.web.db(withdraw.confirm, self.deps, token, proof,
                                    shown_amount_cents=shown[0], shown_bank_account_id=shown[1],
                                    payee_ack=f["payee_ack"] == "1")
         log.info("withdrawal_confirmation", outcome=result.outcome.value,
@@ -264,6 +296,7 @@ def payout_deps(web: AccountWeb, provider: Any = None) -> PayoutDeps:
     deps = deps_from_settings(web.settings, web.sessions, web.sealer, web.clock,
                               provider=provider, pins=web.pins)
     deps.pin_policy = web.policy
+    deps.step_up = web.step_up
     return deps
 
 
@@ -282,3 +315,8 @@ def payout_routes(web: AccountWeb, provider: Any = None) -> list[Route]:
         Route("/w/{token}", pages.confirm_link, methods=["POST"]),
         Route("/webhooks/payouts", pages.webhook, methods=["POST"]),
     ]
+
+
+def _proof(f: dict[str, str], action: str) -> PinProof | PasskeyProof:
+    """The PIN, or a passkey over the one-time step-up challenge of ``action``."""
+    return PasskeyProof(f["assertion"], action=action) if f["assertion"] else PinProof(f["pin"])

@@ -1,0 +1,189 @@
+"""What ``benchmarks.confirm`` measures with: the Argon2id ceiling, CPU seconds of processes,
+the web server in its own process, keep-alive HTTP clients, throwaway PostgreSQL databases."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from bot.security import PinHasher
+
+PIN = "482916"
+# token, the form to post, the lane: items of one lane go in order on one connection (a
+# passkey's counter must grow from one assertion to the next); lane -1: any connection.
+Item = tuple[str, dict[str, str], int]
+
+
+def argon2_ceiling(hasher: PinHasher, seconds: float, threads: int) -> tuple[float, float]:
+    """PIN checks per second with ``threads`` threads busy verifying (argon2 drops the GIL),
+    and the CPU seconds one check costs."""
+    pin_hash = hasher.hash(PIN)
+    cpu = time.process_time()
+    counts = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def work(i: int) -> None:
+        while time.perf_counter() < stop:
+            assert hasher.verify(pin_hash, PIN)
+            counts[i] += 1
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    total = sum(counts)
+    return total / (time.perf_counter() - started), (time.process_time() - cpu) / max(total, 1)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes (Linux /proc), 0 for any that is gone."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def pg_backends(url: str) -> list[int]:
+    """The PostgreSQL backends serving the benchmark's own database (the app's pool)."""
+    if not url.startswith("postgresql"):
+        return []
+    parsed = make_url(url)
+    engine = create_engine(parsed, poolclass=NullPool)
+    with engine.connect() as conn:
+        pids = conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %(db)s AND pid <> pg_backend_pid()",
+            {"db": parsed.database},
+        ).scalars()
+        result = list(pids)
+    engine.dispose()
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(url: str, port: int, *, no_verifier: bool = False) -> subprocess.Popen[bytes]:
+    """``bot.web.server`` on ``port``, public URL http://localhost:<port> (passkeys need a
+    host name). ``no_verifier``: passkey signatures are not checked (the passkey ceiling)."""
+    env = {
+        **os.environ,
+        "TWEETPAY_DATABASE_URL": url,
+        "TWEETPAY_WEB_PORT": str(port),
+        "TWEETPAY_PUBLIC_BASE_URL": f"http://localhost:{port}",
+        "TWEETPAY_LOG_LEVEL": "WARNING",
+    }
+    verifier = "from bot.passkeys import NoVerifier; kw = {'passkey_verifier': NoVerifier()}; " \
+        if no_verifier else "kw = {}; "
+    code = (
+        "from bot.logging import configure_logging; from bot.web.server import build_server; "
+        "from config import load_settings; s = load_settings(); " + verifier +
+        "configure_logging(s.log_level, 'json'); build_server(s, **kw).run()"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError(
+        f"the web server did not start: {server.stderr.read() if server.stderr else ''}"
+    )
+
+
+def drive(port: int, work: list[Item], clients: int) -> tuple[float, dict[int, int]]:
+    """POST every item with ``clients`` keep-alive connections; return (per s, statuses)."""
+    shared: queue.SimpleQueue[Item] = queue.SimpleQueue()
+    lanes: list[list[Item]] = [[] for _ in range(clients)]
+    for item in work:
+        if item[2] < 0:
+            shared.put(item)
+        else:
+            lanes[item[2] % clients].append(item)
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def client(own: list[Item]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": f"http://localhost:{port}",
+            "Sec-Fetch-Site": "same-origin",
+        }
+        pending = iter(own)
+        while True:
+            item = next(pending, None)
+            if item is None:
+                try:
+                    item = shared.get_nowait()
+                except queue.Empty:
+                    break
+            token, form, _ = item
+            conn.request("POST", f"/c/{token}", body=urlencode(form), headers=headers)
+            response = conn.getresponse()
+            response.read()
+            with lock:
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+        conn.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(lanes[i],)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(work) / (time.perf_counter() - started), statuses
+
+
+def postgres_database(server_url: str) -> tuple[str, str]:
+    name = f"tweetpay_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(
+        make_url(server_url).set(drivername="postgresql+psycopg"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+    )
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    url = make_url(server_url).set(drivername="postgresql+psycopg", database=name)
+    return url.render_as_string(hide_password=False), name
+
+
+def drop_postgres(server_url: str, name: str) -> None:
+    admin = create_engine(
+        make_url(server_url).set(drivername="postgresql+psycopg"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+    )
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
