@@ -3,8 +3,11 @@
     .venv/bin/python -m benchmarks.bot [--n 5000] [--batch 500]
 
 Prints mentions handled per second (fetch + parse + decide + one transaction each), the
-latency from the fetch to the reply being queued (p50, p99), and the X API calls spent per
-completed payment, public and by DM (polls, lookups and sends, counted on the wire).
+latency from the fetch to the reply being queued (p50, p99), the X API calls spent per
+completed payment, public and by DM (polls, lookups and sends, counted on the wire), and
+what each payment costs on X (``benchmarks.x_cost``: calls by kind, DMs and posts written,
+USD by X's price table, the payments per hour and per day the bot's X limits allow) beside
+the baseline of 2 DMs and 2 posts per public payment.
 Mentions are pushed in batches below X's 800 reachable mentions, as a real burst would be
 polled. SQLite file (WAL, synchronous=FULL) in a temporary folder.
 """
@@ -19,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import x_cost
 from bot.emulator.server import EmulatorServer
 from bot.logging import configure_logging
 from bot.sandbox import sandbox_users, seed_accounts
@@ -105,8 +109,11 @@ def main() -> None:
             session.query(OutboxMessage).update({"status": "cancelled"})
         app = create_app(settings, runtime.sessions, sealer=runtime.sealer)
         with TestClient(app, base_url="http://testserver") as web:
+            costs = {}
             for channel in ("public", "dm"):
                 calls = _count_calls(runtime.gateway)
+                bot_before = runtime.gateway.meter.totals()
+                emulator_before = state.meter.totals()
                 before = len(state.bot_posts()["dms"])
                 if channel == "public":
                     state.post_tweet(str(alice.x_user_id), "@Smoney #envoyer 3€ @bob bench")
@@ -124,11 +131,16 @@ def main() -> None:
                 while runtime.send_outbox():
                     pass
                 runtime.gateway.session.hooks["response"].clear()
+                costs[channel] = x_cost.delta(bot_before, runtime.gateway.meter.totals())
+                assert costs[channel] == x_cost.delta(emulator_before, state.meter.totals()), \
+                    "the bot's meter and the emulator's bill disagree"
                 sends = [c for c in calls if c.startswith("POST")]
                 print(f"X API calls per {channel} payment: {len(calls)} "
                       f"({len(sends)} sends: {sum('/dm_' in c for c in sends)} DMs, "
                       f"{sum(c.endswith('/tweets') for c in sends)} posts; "
                       f"{len(calls) - len(sends)} reads: {sorted(set(calls) - set(sends))})")
+        print()
+        print(x_cost.table(costs))
 
 
 if __name__ == "__main__":
