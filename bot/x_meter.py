@@ -120,6 +120,8 @@ class Meter:
         ids = [str(i) for i in resource_ids]
         day = self._day()
         with self._lock:
+            if any(key[1] != day for key in self._seen):  # a new UTC day: forget the old one
+                self._seen = {k: v for k, v in self._seen.items() if k[1] == day}
             seen = self._seen.setdefault((operation, day), set())
             fresh = {i for i in ids if i not in seen}
             seen.update(fresh)
