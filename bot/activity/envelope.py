@@ -178,8 +178,8 @@ class HandlePayload(_Strict):
     after: Handle
 
 
-class UserFilter(_Ids):
-    user_id: XId
+class UserFilter(Filter):
+    user_id: XId  # required here
 
 
 class HandleEvent(_Envelope):

@@ -107,7 +107,7 @@ class Activity:
     def secret(self, app_key: str) -> str:
         return str(self._state.apps[app_key].consumer_secret)
 
-    def add_webhook(self, url: str, app_key: str) -> Webhook:
+    def add_webhook(self, url: object, app_key: str) -> Webhook:
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise webhook_refusal("UrlValidationFailed", "The url must be an https:// URL")
         if len(url) > 200:
