@@ -6,8 +6,9 @@ Prints mentions handled per second (fetch + parse + decide + one transaction eac
 latency from the fetch to the reply being queued (p50, p99), the X API calls spent per
 completed payment, public and by DM (polls, lookups and sends, counted on the wire), and
 what each payment costs on X (``benchmarks.x_cost``: calls by kind, DMs and posts written,
-USD by X's price table, the payments per hour and per day the bot's X limits allow) beside
-the baseline of 2 DMs and 2 posts per public payment.
+USD by X's price table, the payments per hour and per day the bot's X limits allow), received
+by polling and by X Activity API push, beside the baseline of 2 DMs and 2 posts per public
+payment. The bot's own meter is checked against the emulator's bill for each payment.
 Mentions are pushed in batches below X's 800 reachable mentions, as a real burst would be
 polled. SQLite file (WAL, synchronous=FULL) in a temporary folder.
 """
@@ -139,8 +140,60 @@ def main() -> None:
                       f"({len(sends)} sends: {sum('/dm_' in c for c in sends)} DMs, "
                       f"{sum(c.endswith('/tweets') for c in sends)} posts; "
                       f"{len(calls) - len(sends)} reads: {sorted(set(calls) - set(sends))})")
+            costs.update(_push_payments(settings, runtime, state, web, str(alice.x_user_id)))
         print()
         print(x_cost.table(costs))
+
+
+def _serve(app: Any) -> tuple[Any, str]:
+    """The web app under uvicorn on a free port, in a thread: what X pushes to."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
+                                           log_level="warning", access_log=False))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _push_payments(settings: Any, runtime: Any, state: Any, web: Any,
+                   alice: str) -> dict[str, x_cost.PaymentCost]:
+    """The same two payments, received by X Activity API push (polling not used)."""
+    from bot.activity.subscriptions import subscribe
+
+    server, url = _serve(create_app(settings, runtime.sessions, sealer=runtime.sealer))
+    subscribe(runtime.gateway, url=f"{url}/webhooks/xaa", bot_user_id=int(state.bot_user_id))
+    costs = {}
+    try:
+        for channel in ("public, push", "dm, push"):
+            bot_before, emulator_before = x_cost.stored(runtime.sessions), state.meter.totals()
+            before = len(state.bot_posts()["dms"])
+            if channel.startswith("public"):
+                state.post_tweet(alice, "@Smoney #envoyer 5€ @bob bench push")
+            else:
+                state.send_dm(alice, str(state.bot_user_id), "#envoyer 6€ @bob bench push")
+            assert state.activity.deliverer.wait_idle(10)
+            runtime.processor.process_pending()
+            while runtime.send_outbox():
+                pass
+            link = re.search(r"/c/([A-Za-z0-9_\-]+)", state.bot_posts()["dms"][before:][-1].text)
+            assert link, "no confirmation link was sent"
+            assert _confirm(web, link.group(1), PIN_ALICE) == 200
+            while runtime.send_outbox():
+                pass
+            costs[channel] = x_cost.delta(bot_before, x_cost.stored(runtime.sessions))
+            assert costs[channel] == x_cost.delta(emulator_before, state.meter.totals()), \
+                "the bot's meter and the emulator's bill disagree"
+    finally:
+        server.should_exit = True
+    return costs
 
 
 if __name__ == "__main__":

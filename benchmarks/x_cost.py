@@ -12,6 +12,7 @@ confirmations: 2 DMs and 2 posts per public payment, about 30 an hour under the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.x_meter import Usage, load_prices, usd
 
@@ -60,6 +61,21 @@ def delta(before: dict[str, Usage], after: dict[str, Usage]) -> PaymentCost:
     return PaymentCost(out)
 
 
+def stored(sessions: Any) -> dict[str, Usage]:
+    """The bot's own count so far, from ``x_usage`` (gateway calls and pushed events)."""
+    from storage import x_usage
+
+    totals: dict[str, Usage] = {}
+    with sessions() as session:
+        for row in x_usage.totals(session):
+            u = totals.setdefault(row.operation, Usage())
+            u.requests += row.requests
+            u.resources += row.resources
+            u.billed += row.billed
+            u.micro_usd += row.cost_micro_usd
+    return totals
+
+
 def per_hour_and_day(dms: int, posts: int) -> tuple[float, float]:
     """Payments the bot's write limits allow per hour and per day with this mix."""
     hour, day = float("inf"), float("inf")
@@ -82,8 +98,8 @@ def table(costs: dict[str, PaymentCost]) -> str:
     channels = list(costs)
     ops = sorted({op for cost in costs.values() for op in cost.usage})
     width = 26
-    lines = [f"X cost per completed payment (price table of {prices.as_of}; polling, as the"
-             " worker does by default)",
+    lines = [f"X cost per completed payment (price table of {prices.as_of}; received by"
+             " polling, as the worker does by default, or by X Activity API push)",
              f"{'':<{width}}" + "".join(f"{c:>22}" for c in channels) + f"{'baseline':>22}"]
 
     def row(label: str, values: list[str], baseline: str = "") -> None:
