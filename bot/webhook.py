@@ -1,5 +1,9 @@
 """Webhook ingest: X's Account Activity deliveries turned into the poller's inbox payloads.
 
+Legacy: X deprecated the Account Activity API (end of life 2027-01-01). New set-ups receive
+pushed events through the X Activity API (``bot.activity.ingest``, ``/webhooks/xaa``,
+docs/x-activity-api.md); this door stays for an app still subscribed the old way.
+
 X calls us two ways (``docs/x-platform.md``, "Webhooks"):
 
     GET  ?crc_token=T   the challenge; we answer ``crc_response(secret, T)``

@@ -164,6 +164,10 @@ class ActivityWebhook:
 
 def activity_routes(settings: Any, session_factory: sessionmaker[Session], clock: Clock,
                     *, bot_user_id: int | None = None) -> list[Route]:
+    if bot_user_id is None:
+        # X's user access tokens start with the account's id: the bot's, when configured.
+        prefix = settings.x_access_token.get_secret_value().partition("-")[0]
+        bot_user_id = int(prefix) if prefix.isdigit() else None
     hook = ActivityWebhook(settings, session_factory, clock, bot_user_id=bot_user_id)
     return [
         Route("/webhooks/xaa", hook.crc, methods=["GET"]),

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from bot.metrics import render as render_metrics
 from bot.status import read_status, render
 from bot.x_meter import load_prices, usd
 from storage.models import XUsage
@@ -66,6 +67,9 @@ def test_the_bots_meter_and_the_emulators_bill_agree_over_polled_payments(world:
     total = sum(u["cost_micro_usd"] for u in bot.values())
     assert "X usage today" in text and "summoned_reply" in text
     assert f"total ${usd(total)}" in text
+    metrics = render_metrics().decode()  # /metrics shows the default registry
+    assert 'tweetpay_x_requests_total{operation="summoned_reply"}' in metrics
+    assert 'tweetpay_x_cost_usd_total{operation="dm_create"}' in metrics
 
 
 def test_pushed_events_are_metered_alike_on_both_sides(push: Push) -> None:
