@@ -1,6 +1,6 @@
 """Confirming a payment intent with the PIN: the pure decision and the notices it produces.
 
-The confirmation page (``bot.web``) and its service (``storage.confirmations``) ask three
+The confirmation page (``bot.web``) and its service (``bot.services.confirm``) ask three
 questions, in this order, and carry out the answer; nothing here touches a database or a clock:
 
 1. ``check_link(token, intent, now)``: can this link still confirm anything? Asked by GET

@@ -3,7 +3,7 @@
 Besides the per-payment caps (``cap_person``, ``cap_pro``), the settings ``limit_24h`` and
 ``limit_30d`` bound the *sum* of a user's outgoing payments over a sliding window. Checked
 twice: when the intent is made (``handlers.decide``, a reply with what is left) and again
-inside the confirmation transaction (``storage.confirmations``), where it is authoritative.
+inside the confirmation transaction (``bot.services.confirm``), where it is authoritative.
 
 What counts as outgoing: every transfer of kind ``payment`` debiting the user's wallet, which
 covers payments to account holders and escrow holds for people without an account (both are

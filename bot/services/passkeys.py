@@ -1,5 +1,5 @@
 """Passkeys: register (after a step-up), list, remove (after a step-up), and confirm an
-intent with one (the checker ``storage.confirmations.ConfirmationService`` calls under its
+intent with one (the checker ``bot.services.confirm.ConfirmationService`` calls under its
 row locks).
 
 Registration is two requests: ``begin`` (the caller has just passed a step-up) stores a
@@ -161,7 +161,7 @@ class Passkeys:
 
     def check_locked(self, conn: Connection, payer_user_id: int, intent: Any,
                      assertion: str | Assertion, now: dt.datetime) -> bool:
-        """``storage.confirmations.PasskeyCheck``: one of the payer's passkeys signed the
+        """``bot.services.confirm.PasskeyCheck``: one of the payer's passkeys signed the
         challenge of this very intent (any of our keys: rotation), counter growing."""
         if isinstance(assertion, str):
             try:

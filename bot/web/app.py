@@ -3,7 +3,7 @@
     GET  /c/<token>   shows amount, payee, memo, expiry and the PIN form; reads only
                       (link-preview crawlers fetch URLs), whatever the link's state
     POST /c/<token>   checks the link and the PIN, then confirms in one transaction
-                      (``storage.confirmations.ConfirmationService``)
+                      (``bot.services.confirm.ConfirmationService``)
     GET  /healthz     the database and the workers' liveness (``bot.web.health``)
     GET  /webhooks/x  X's CRC challenge; POST: signed event deliveries into the inbox
                       (``bot.webhook``, the legacy Account Activity API)
@@ -54,6 +54,7 @@ from bot.logging import get_logger
 from bot.metrics import CONFIRMATIONS
 from bot.passkeys import AssertionVerifier, RelyingParty
 from bot.security import PinHasher, hash_token
+from bot.services.confirm import ConfirmationService, Facts, Outcome, Result
 from bot.services.passkeys import Passkeys
 from bot.web.accounts import account_routes, account_web
 from bot.web.health import health_routes
@@ -75,7 +76,6 @@ from handlers.money import Lang
 from handlers.pins import PIN_LENGTH
 from handlers.texts import plural, translator
 from handlers.times import clock_text, date_text, datetime_text
-from storage.confirmations import ConfirmationService, Facts, Outcome, Result
 from storage.sealing import Sealer
 
 Clock = Callable[[], dt.datetime]

@@ -26,12 +26,12 @@ from sqlalchemy import Engine, event, func, select
 
 from bot.processor import Processor
 from bot.security import PinHasher, hash_token
+from bot.services.confirm import ConfirmationService, Result
 from config import load_settings
 from handlers.confirmation import PinPolicy
 from handlers.money import Money
 from storage import inbox, signup
 from storage.accounts import open_user
-from storage.confirmations import ConfirmationService, Result
 from storage.db import make_session_factory
 from storage.ledger import CARD_FUNDING, Ledger, user_account_code
 from storage.models import EscrowHold, InboxEvent, OutboxMessage, PaymentIntent

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from bot.cli import main
+from bot.services.confirm import Outcome
 from handlers.money import Money
-from storage.confirmations import Outcome
 from storage.ledger import ESCROW, user_account_code
 
 try:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from bot.services import escrow as escrow_service
 from bot.services import expire as expire_service
-from storage.confirmations import Outcome
+from bot.services.confirm import Outcome
 from storage.ledger import ESCROW
 from storage.models import InboxEvent
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.services import escrow as escrow_service
-from storage.confirmations import Outcome
+from bot.services.confirm import Outcome
 from storage.models import Contact, EscrowHold
 
 try:

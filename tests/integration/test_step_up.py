@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.passkeys import RelyingParty
 from bot.payments import PaymentError
 from bot.payments.sandbox import SandboxProvider
+from bot.services.confirm import ConfirmationService, Outcome
 from bot.services.passkeys import Passkeys
 from bot.services.step_up import StepUp
 from handlers.binding import CHALLENGE_LABEL, intent_parts
 from handlers.confirmation import PinPolicy
 from handlers.money import Money
 from storage import accounts
-from storage.confirmations import ConfirmationService, Outcome
 from storage.ledger import user_account_code
 from storage.models import Charge, PaymentIntent, User
 from storage.sessions import PinCheck

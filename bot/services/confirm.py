@@ -1,0 +1,416 @@
+"""Confirm a payment: look at a link (GET) and confirm it with a PIN or a passkey (POST).
+
+The entry point for every route that confirms a payment (the link page, the app, a passkey):
+``ConfirmationService(...).confirm(token, pin)`` returns a ``Result`` the route maps to a
+page, a JSON answer or an HTTP code. The rows and writes are ``storage.confirmations``; the
+decision is ``handlers.confirmation`` (pure).
+
+``look`` only reads: link-preview crawlers fetch URLs, so a GET never changes anything.
+
+``confirm`` runs in three steps so that the Argon2id check (~25 ms of CPU) never holds a lock:
+
+1. read the token, its intent and the payer, and refuse at once what ``check_link`` or
+   ``check_payer`` refuses (unknown, used, expired, locked account...): no PIN check, no write;
+2. verify the PIN, outside any transaction;
+3. in ONE transaction, lock the intent, the token and the payer (in that order, the order the
+   scheduler's expiry also takes), decide again on what is now true (``handlers.confirmation``
+   .decide: a concurrent POST may have used the link meanwhile) and write the decision:
+
+   - right PIN: token ``used_at``, intent ``confirmed`` with its ``transfer_id``, the payer's
+     failures back to 0, the ledger transfer keyed ``intent:<id>``, the outbox notices;
+     if the ledger refuses (insufficient funds) the intent is ``failed`` with its reason
+     instead, and the link is spent all the same;
+   - wrong PIN: the counts (and the cancellation, the lock and its alert DM) are committed,
+     though nothing is confirmed.
+
+The token itself is only ever handled as its SHA-256; it is never logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.security import PinHasher, hash_token
+from handlers.binding import INTENT_LABEL, intent_parts
+from handlers.confirmation import (
+    REASON_ACCOUNT_UNAVAILABLE,
+    REASON_INSUFFICIENT_FUNDS,
+    REASON_ROLLING_LIMIT,
+    REASON_TOO_MANY_WRONG_PINS,
+    Confirm,
+    PinPolicy,
+    Refusal,
+    Refused,
+    Shown,
+    WrongPin,
+    check_link,
+    check_payer,
+    confirmation_notices,
+    decide,
+)
+from handlers.errors import InsufficientFunds, UnknownAccount
+from handlers.money import Money
+from storage import confirmations as rows
+from storage import escrow, limits, outbox
+from storage.confirmations import IntentRow, Locked, PayerRow, TokenRow
+from storage.db import backoff_seconds, is_retryable
+from storage.ledger import ESCROW, user_account_code
+from storage.sealing import Sealer
+from storage.uow import UnitOfWork
+
+Clock = Callable[[], dt.datetime]
+TRANSFER_KIND = "payment"
+WRITE_ATTEMPTS = 8
+
+
+class Outcome(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    WRONG_PIN = "wrong_pin"  # try again: attempts_left > 0
+    CANCELLED = "cancelled"  # this wrong PIN was the last one for the intent
+    LOCKED = "locked"  # the account is (now) locked: refused without a PIN check
+    FAILED = "failed"  # right PIN, but the ledger refused (insufficient funds...)
+    REFUSED = "refused"  # the link cannot confirm anything (see ``refusal``)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the page shows about the intent."""
+
+    reference: str
+    kind: str
+    lang: str
+    amount: Money
+    payee_x_user_id: int
+    payee_handle: str
+    payer_handle: str
+    memo: str
+    expires_at: dt.datetime
+    status: str
+    payer_lang: str = ""  # pages about this payment speak the payer's language
+
+
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    """GET: the facts to show with the form, or why the link is dead."""
+
+    facts: Facts | None
+    refusal: Refused | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """POST: what happened."""
+
+    outcome: Outcome
+    facts: Facts | None
+    refusal: Refused | None = None
+    attempts_left: int | None = None
+    locked_until: dt.datetime | None = None
+    failure_reason: str | None = None
+    transfer_id: int | None = None
+    escrow_until: dt.datetime | None = None  # CONFIRMED into escrow: the claim deadline
+    headroom: limits.Headroom | None = None  # for REASON_ROLLING_LIMIT: what is left
+
+
+class PasskeyCheck(Protocol):
+    """Verifies a passkey assertion for an intent on the locked rows (``bot.services
+    .passkeys``): True if it is a valid assertion of one of the payer's passkeys over the
+    challenge derived from this intent; it moves the passkey's counter on ``conn``."""
+
+    def check_locked(self, conn: Connection, payer_user_id: int, intent: IntentRow,
+                     assertion: Any, now: dt.datetime) -> bool: ...
+
+# -- the service ---------------------------------------------------------------------------
+
+
+def _facts(
+    token: TokenRow | None,
+    intent: IntentRow | None,
+    payer: PayerRow | None,
+    status: str | None = None,
+) -> Facts | None:
+    # A token that does not bind its intent shows nothing of it.
+    if token is None or intent is None or token.intent_id != intent.id:
+        return None
+    return Facts(
+        reference=intent.reference,
+        kind=intent.kind,
+        lang=intent.lang,
+        amount=Money(intent.amount_cents),
+        payee_x_user_id=intent.payee_x_user_id,
+        payee_handle=intent.payee_handle,
+        payer_handle=payer.handle if payer is not None else "",
+        memo=intent.memo,
+        expires_at=min(intent.expires_at, token.expires_at),
+        status=status or intent.status,
+        payer_lang=payer.lang if payer is not None else "",
+    )
+
+
+class ConfirmationService:
+    """``look`` (GET) and ``confirm`` / ``confirm_with_passkey`` (POST) for one-time payment
+    links; build one per process and share it (it bounds concurrent Argon2id checks)."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        pin_hasher: PinHasher,
+        sealer: Sealer,
+        policy: PinPolicy,
+        clock: Clock,
+        claim_period: dt.timedelta = dt.timedelta(days=14),
+        pin_concurrency: int | None = None,
+        passkeys: PasskeyCheck | None = None,
+    ) -> None:
+        self._sessions = session_factory
+        self._passkeys = passkeys
+        self._claim_period = claim_period
+        self._engine: Engine = session_factory.kw["bind"]
+        # The pre-read is one SELECT, a consistent snapshot on its own: on PostgreSQL it runs
+        # in autocommit, so no BEGIN and no ROLLBACK round trips. (A ROLLBACK would also make
+        # psycopg forget the connection's prepared statements, so none would ever be reused.)
+        self._read_engine: Engine = (
+            self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self._engine.dialect.name == "postgresql"
+            else self._engine
+        )
+        self._pins = pin_hasher
+        self._sealer = sealer
+        self._policy = policy
+        self._clock = clock
+        # At most one Argon2id check per core at a time: more cannot run faster, and each one
+        # holds 19 MiB, so a burst on the threadpool (40 threads) must not take 760 MiB.
+        self._pin_slots = threading.BoundedSemaphore(pin_concurrency or os.cpu_count() or 1)
+
+    def _read(self, token_hash: str) -> tuple[TokenRow | None, IntentRow | None, PayerRow | None]:
+        with self._read_engine.connect() as conn:
+            return rows.read(conn, token_hash)
+
+    def look(self, token: str) -> LinkView:
+        """Read only: what the page shows for this link now."""
+        now = self._clock()
+        tok, intent, payer = self._read(hash_token(token))
+        refused = check_link(tok, intent, now) or self._unbound(intent)
+        facts = _facts(tok, intent, payer)
+        if refused is None:
+            # A locked account sees the payment but is told to come back later.
+            refused = check_payer(payer, now)
+        if refused is not None and refused.reason in (Refusal.UNKNOWN, Refusal.MISMATCH):
+            facts = None
+        return LinkView(facts, refused)
+
+    def confirm(self, token: str, pin: str, shown: Shown | None = None) -> Result:
+        """Check the link and the PIN; write the decision in one transaction."""
+        return self._confirm(token, shown, pin=pin)
+
+    def confirm_with_passkey(self, token: str, assertion: Any, shown: Shown | None = None
+                             ) -> Result:
+        """The same, with a passkey assertion instead of the PIN: the ``passkeys`` checker
+        verifies it under the row locks, against the challenge derived from the locked intent
+        (``handlers.binding``). A refused assertion counts as a wrong code."""
+        if self._passkeys is None:
+            return self._refused(Refused(Refusal.UNKNOWN), None)
+        return self._confirm(token, shown, assertion=assertion)
+
+    def _confirm(self, token: str, shown: Shown | None, *, pin: str = "",
+                 assertion: Any = None) -> Result:
+        token_hash = hash_token(token)
+        now = self._clock()
+        tok, intent, payer = self._read(token_hash)
+        refused = (check_link(tok, intent, now, shown) or self._unbound(intent)
+                   or check_payer(payer, now))
+        if refused is not None:
+            return self._refused(refused, _facts(tok, intent, payer))
+        assert payer is not None
+        checked_hash = payer.pin_hash or ""
+        # The PIN: ~25 ms of CPU, outside any transaction. A passkey: checked under lock.
+        matched = False if assertion is not None else self._verify(checked_hash, pin)
+
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                return self._write(token_hash, pin, checked_hash, matched, shown, assertion)
+            except DBAPIError as exc:
+                if attempt + 1 >= WRITE_ATTEMPTS or not is_retryable(exc):
+                    raise
+            time.sleep(backoff_seconds(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _unbound(self, intent: IntentRow | None) -> Refused | None:
+        """MISMATCH unless the intent still carries the MAC made over its values at creation:
+        its amount, payee or memo changed since (PSD2 dynamic linking, ``handlers.binding``)."""
+        if intent is None or self._sealer.mac_ok(intent.binding_mac, INTENT_LABEL,
+                                                  *intent_parts(intent)):
+            return None
+        return Refused(Refusal.MISMATCH)
+
+    def _verify(self, pin_hash: str, pin: str) -> bool:
+        with self._pin_slots:
+            return self._pins.verify(pin_hash, pin)
+
+    @staticmethod
+    def _refused(refused: Refused, facts: Facts | None) -> Result:
+        if refused.reason in (Refusal.UNKNOWN, Refusal.MISMATCH):
+            facts = None
+        if refused.reason is Refusal.LOCKED:
+            return Result(Outcome.LOCKED, facts, refused, locked_until=refused.locked_until)
+        return Result(Outcome.REFUSED, facts, refused)
+
+    def _write(
+        self, token_hash: str, pin: str, checked_hash: str, matched: bool, shown: Shown | None,
+        assertion: Any = None,
+    ) -> Result:
+        with UnitOfWork(self._sessions) as uow:
+            conn = uow.session.connection()
+            locked = rows.lock(conn, token_hash)
+            if locked is None:  # the intent or the payer vanished meanwhile
+                return self._refused(Refused(Refusal.UNKNOWN), None)
+            tok, intent, payer = locked.token, locked.intent, locked.payer
+            now = self._clock()
+            live = check_link(tok, intent, now, shown) is None
+            unbound = self._unbound(intent) if live else None
+            if unbound is not None:  # checked again on the locked row
+                return self._refused(unbound, None)
+            if assertion is not None:
+                # Verified here, on the locked rows: the challenge is derived from the intent
+                # as it is now, and the passkey's counter moves in this same transaction.
+                assert self._passkeys is not None
+                matched = live and check_payer(payer, now) is None and (
+                    self._passkeys.check_locked(conn, payer.id, intent, assertion, now))
+            elif payer.pin_hash and payer.pin_hash != checked_hash:
+                # The PIN changed between the read and the lock (rare): check the new one.
+                matched = self._verify(payer.pin_hash, pin)
+            decision = decide(tok, intent, payer, matched, now, self._policy, shown)
+            if isinstance(decision, Refused):
+                return self._refused(decision, _facts(tok, intent, payer))  # nothing written
+            if isinstance(decision, WrongPin):
+                result = self._wrong_pin(
+                    uow, decision, intent, payer, _facts(tok, intent, payer), now
+                )
+            else:
+                result = self._confirmed(uow, decision, locked, now)
+            uow.commit()
+            return result
+
+    def _wrong_pin(
+        self,
+        uow: UnitOfWork,
+        decision: WrongPin,
+        intent: IntentRow,
+        payer: PayerRow,
+        facts: Facts | None,
+        now: dt.datetime,
+    ) -> Result:
+        rows.record_wrong_pin(
+            uow.session.connection(), intent.id, payer.id,
+            intent_attempts=decision.intent_attempts, cancel=decision.cancel_intent,
+            cancel_reason=REASON_TOO_MANY_WRONG_PINS, account_failures=decision.account_failures,
+            lock_until=decision.lock_until, now=now,
+        )
+        outbox.enqueue(uow.session, self._sealer, decision.alerts, now)
+        if decision.lock_until is not None:
+            outcome = Outcome.LOCKED
+        elif decision.cancel_intent:
+            outcome = Outcome.CANCELLED
+        else:
+            outcome = Outcome.WRONG_PIN
+        return Result(
+            outcome,
+            facts,
+            attempts_left=decision.attempts_left,
+            locked_until=decision.lock_until,
+            failure_reason=REASON_TOO_MANY_WRONG_PINS if decision.cancel_intent else None,
+        )
+
+    def _confirmed(self, uow: UnitOfWork, decision: Confirm, locked: Locked,
+                   now: dt.datetime) -> Result:
+        conn = uow.session.connection()
+        tok, intent, payer = locked.token, locked.intent, locked.payer
+        if payer.failed_pin_attempts:
+            rows.reset_failures(conn, payer.id)
+        # A payee without an account: the money waits in escrow for their numeric id.
+        # An unlinked account is no account: its owner may not be reachable any more.
+        escrowed = locked.payee_status in (None, "unlinked")
+        policy = self._policy
+        # The link is spent whatever the ledger says: the intent becomes terminal either way.
+        if policy.limit_24h is not None and policy.limit_30d is not None:
+            # Authoritative check: the payer's row is locked, so their totals cannot move.
+            windows = rows.spend(conn, tok.id, now, windows_of=intent.payer_x_user_id)
+            assert windows is not None
+            room = limits.room_left(Money(windows[0]), Money(windows[1]),
+                                    limit_24h=policy.limit_24h, limit_30d=policy.limit_30d)
+            if Money(intent.amount_cents) > room.remaining:
+                failed = self._failed(conn, tok, intent, payer, REASON_ROLLING_LIMIT, now)
+                return replace(failed, headroom=room)
+        else:
+            rows.spend(conn, tok.id, now)
+        try:
+            # A refused transfer writes nothing (storage.ledger invariant 5): no savepoint.
+            transfer = uow.ledger.post_transfer(
+                idempotency_key=decision.idempotency_key,
+                debit=user_account_code(intent.payer_x_user_id),
+                credit=ESCROW if escrowed else user_account_code(intent.payee_x_user_id),
+                amount=Money(intent.amount_cents),
+                kind=TRANSFER_KIND,
+                memo=intent.memo,
+            )
+        except InsufficientFunds:
+            return self._failed(conn, tok, intent, payer, REASON_INSUFFICIENT_FUNDS, now)
+        except UnknownAccount:
+            return self._failed(conn, tok, intent, payer, REASON_ACCOUNT_UNAVAILABLE, now)
+        notices = confirmation_notices(
+            intent,
+            payer,
+            payee_lang=locked.payee_lang,
+            # Account holders consented to DMs at sign-up; #stop still wins.
+            payee_reachable=locked.payee_status == "active" and not locked.payee_stopped,
+            thread_reachable=not locked.initiator_stopped,
+            policy=self._policy,
+            escrow_until=now + self._claim_period if escrowed else None,
+        )
+        if escrowed:
+            hold = escrow.record_hold(
+                uow.session, intent_id=intent.id, sender_x_user_id=intent.payer_x_user_id,
+                recipient_x_user_id=intent.payee_x_user_id,
+                recipient_handle=intent.payee_handle, amount=Money(intent.amount_cents),
+                hold_transfer_id=transfer.transfer_id, now=now,
+                claim_period=self._claim_period,
+            )
+            notices += escrow.invitation(uow.session, hold, payer.handle)
+        # The intent's UPDATE rides with the outbox INSERT (PostgreSQL: one statement).
+        outbox.enqueue(uow.session, self._sealer, notices, now,
+                       along=rows.confirmed_along(intent.id, transfer.transfer_id, now))
+        return Result(
+            Outcome.CONFIRMED,
+            _facts(tok, intent, payer, "confirmed"),
+            transfer_id=transfer.transfer_id,
+            escrow_until=now + self._claim_period if escrowed else None,
+        )
+
+    @staticmethod
+    def _failed(
+        conn: Connection,
+        tok: TokenRow,
+        intent: IntentRow,
+        payer: PayerRow,
+        reason: str,
+        now: dt.datetime,
+    ) -> Result:
+        rows.record_failed(conn, intent.id, reason, now)
+        return Result(Outcome.FAILED, _facts(tok, intent, payer, "failed"), failure_reason=reason)
+
+    def ping(self) -> None:
+        """Raise unless the database answers ``SELECT 1`` (for /healthz)."""
+        with self._engine.connect() as conn:
+            conn.execute(select(1)).scalar_one()
