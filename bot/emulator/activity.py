@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.emulator.activity_events import envelope, events_for
+from bot.emulator.activity_stream import Streams
 from bot.emulator.delivery import Deliverer, Outgoing
 from bot.emulator.records import Refusal, invalid_request, iso_ms
 
@@ -100,6 +101,7 @@ class Activity:
         self._count = 0
         self._random = random.Random()
         self.deliverer = Deliverer(self._delivered, self._replay_done)
+        self.streams = Streams(state.now_ms)
         state.listeners.append(self._on_world)
 
     # -- registration ----------------------------------------------------------------------
@@ -205,8 +207,23 @@ class Activity:
                     out.append((hook, sub))
             return out
 
+    def _stream_targets(self, event_type: str, user_id: str | None) -> list[Subscription]:
+        with self._lock:
+            return [s for s in self.subscriptions.values() if s.event_type == event_type
+                    and s.filter.get("user_id") == user_id]
+
     def emit(self, event_type: str, user_id: str | None, resource_id: str,
              payload: dict[str, Any], includes: dict[str, Any] | None = None) -> int:
+        # The stream carries every subscription's events, webhook or not (revocations: once
+        # per app that has subscriptions).
+        if event_type == "oauth.revoke":
+            apps = {s.app_key for s in self.subscriptions.values()}
+            for app in apps:
+                self.streams.publish(app, envelope(self._uuid(), event_type, None, payload,
+                                                   includes), resource_id)
+        for sub in self._stream_targets(event_type, user_id):
+            self.streams.publish(sub.app_key, envelope(self._uuid(), event_type, sub, payload,
+                                                       includes), resource_id)
         sent = 0
         for hook, sub in self._targets(event_type, user_id):
             body = envelope(self._uuid(), event_type, sub, payload, includes)
@@ -278,6 +295,7 @@ class Activity:
             self.log.clear()
             self.replay_jobs.clear()
             self.deliverer.attempts.clear()
+            self.streams.clear()
             self.settings = Settings()
 
     def close(self) -> None:

@@ -1,5 +1,6 @@
-"""The X Activity API routes: ``/2/webhooks`` (CRC on create and PUT, replay) and
-``/2/activity/subscriptions``, in the shapes of X's OpenAPI description (``docs/x-api/``).
+"""The X Activity API routes: ``/2/webhooks`` (CRC on create and PUT, replay),
+``/2/activity/subscriptions`` and ``/2/activity/stream`` (``activity_stream``), in the shapes
+of X's OpenAPI description (``docs/x-api/``).
 
 Webhooks and subscriptions belong to the calling app (OAuth 1.0a user context or the app's
 Bearer token); private event types need the monitored user's own user-context token.
@@ -7,20 +8,26 @@ Bearer token); private event types need the monitored user's own user-context to
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from bot.emulator.activity import Webhook, webhook_refusal
+from bot.emulator.activity_stream import Item
 from bot.emulator.api import _json_body, endpoint
-from bot.emulator.oauth import Principal
-from bot.emulator.records import Refusal, iso_ms
+from bot.emulator.oauth import Principal, unsupported_authentication
+from bot.emulator.records import Refusal, invalid_request, iso_ms
 from bot.emulator.state import EmulatorState
 from bot.x_meter import MANAGE_ENDPOINTS
+
+KEEP_ALIVE_SECONDS = 20.0  # X's streams send "\r\n" at least this often
 
 
 def _webhook_json(hook: Webhook) -> dict[str, Any]:
@@ -127,7 +134,45 @@ async def delete_subscriptions(request: Request, state: EmulatorState,
     return JSONResponse(body)
 
 
+async def stream(request: Request, state: Any, who: Principal) -> Response:
+    """One JSON envelope per line, ``\r\n`` keep-alives, backfill first (``activity_stream``)."""
+    if who.user_id is not None:
+        raise unsupported_authentication()  # X: the app's Bearer token only
+    raw = request.query_params.get("backfill_minutes", "0")
+    if not raw.isdigit() or int(raw) > 5:
+        raise invalid_request("backfill_minutes must be 0 to 5", backfill_minutes=[raw])
+    streams = state.activity.streams
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Item] = asyncio.Queue()
+    handle = streams.open(who.app_key, lambda item: loop.call_soon_threadsafe(
+        queue.put_nowait, item))
+    backfill = streams.since(who.app_key, state.now_ms() - int(raw) * 60_000) if int(raw) else []
+
+    def line(item: Item) -> bytes:
+        body, resource_id = item
+        state.meter.record(f"event.{body['data']['event_type']}", [resource_id])
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode() + b"\r\n"
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            for item in backfill:
+                yield line(item)
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), KEEP_ALIVE_SECONDS)
+                except TimeoutError:
+                    yield b"\r\n"
+                    continue
+                yield line(item)
+        finally:
+            streams.close(handle)
+
+    return StreamingResponse(lines(), media_type="application/json",
+                             headers={"x-twitter-streaming": "true"})
+
+
 ROUTES = [
+    Route("/2/activity/stream", endpoint("activity_stream", stream), methods=["GET"]),
     Route("/2/webhooks/replay", endpoint("replay", replay), methods=["POST"]),
     Route("/2/webhooks", endpoint("create_webhook", create_webhook), methods=["POST"]),
     Route("/2/webhooks", endpoint("list_webhooks", list_webhooks), methods=["GET"]),

@@ -28,6 +28,7 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "chat_keys": ("POST", "/2/chat/conversations/:id/keys"),
     "chat_send": ("POST", "/2/chat/conversations/:id/messages"),
     # The X Activity API (``activity_api``).
+    "activity_stream": ("GET", "/2/activity/stream"),
     "create_webhook": ("POST", "/2/webhooks"),
     "list_webhooks": ("GET", "/2/webhooks"),
     "revalidate_webhook": ("PUT", "/2/webhooks/:webhook_id"),
@@ -51,6 +52,7 @@ DEFAULT_RATE_LIMITS: dict[str, list[tuple[int, int]]] = {
     "create_tweet": [(100, FIFTEEN_MINUTES), (10_000, ONE_DAY)],
     "dm_events": [(15, FIFTEEN_MINUTES)],
     "send_dm": [(15, FIFTEEN_MINUTES), (1_440, ONE_DAY)],
+    "activity_stream": [(450, FIFTEEN_MINUTES)],
     "create_webhook": [(450, FIFTEEN_MINUTES)],
     "list_webhooks": [(450, FIFTEEN_MINUTES)],
     "revalidate_webhook": [(450, FIFTEEN_MINUTES)],

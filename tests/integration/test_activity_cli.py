@@ -73,3 +73,37 @@ def test_the_emulators_activity_answers_follow_xs_openapi(gateway: Any, emulator
         assert len(report.created) == len(BOT_EVENTS) and report.webhook_created
         assert report.webhook is not None and gateway.revalidate_webhook(report.webhook.id)
         assert len(unsubscribe(gateway, url=url).removed) == len(BOT_EVENTS)
+
+
+def test_the_stream_carries_the_apps_events_and_keeps_xs_connection_limit(
+        gateway: Any, emulator: Any) -> None:
+    import json
+
+    import requests
+
+    gateway.subscribe("post.mention.create", emulator.bot_id, webhook_id=None)  # no webhook
+    url = f"{emulator.base_url}/2/activity/stream"
+    bearer = {"Authorization": f"Bearer {emulator.credentials.bearer_token}"}
+    first = requests.get(url, headers=bearer, stream=True, timeout=5)
+    second = requests.get(url, headers=bearer, stream=True, timeout=5)
+    try:
+        assert first.status_code == 200 and first.headers["x-twitter-streaming"] == "true"
+        assert requests.get(url, headers=bearer, timeout=5).status_code == 429
+        tweet = emulator.control.tweet("alice", "@Smoney #solde")
+        line = next(line for line in first.iter_lines() if line.strip())
+        event = json.loads(line)["data"]
+        assert event["event_type"] == "post.mention.create"
+        assert event["payload"]["id"] == tweet["id"]
+    finally:
+        first.close()
+        second.close()
+    usage = emulator.control.usage()["operations"]
+    assert usage["event.post.mention.create"]["billed"] == 1
+    late = requests.get(url, params={"backfill_minutes": "5"}, headers=bearer, stream=True,
+                        timeout=5)
+    try:
+        line = next(line for line in late.iter_lines() if line.strip())
+        assert json.loads(line)["data"]["payload"]["id"] == tweet["id"]  # backfilled
+    finally:
+        late.close()
+    assert emulator.control.usage()["operations"]["event.post.mention.create"]["billed"] == 1
