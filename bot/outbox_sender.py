@@ -32,7 +32,8 @@ from bot.xchat.outbound import ChatOutbound
 from handlers.errors import Forbidden, GatewayError, NotFound, RateLimited
 from handlers.outcomes import LINK_PLACEHOLDER
 from handlers.texts import render
-from storage.models import Contact, OutboxMessage, PaymentIntent, User
+from storage import consent
+from storage.models import Contact, OutboxMessage, PaymentIntent
 from storage.sealing import Sealer
 
 log = get_logger(__name__)
@@ -211,6 +212,13 @@ class OutboxSender:
                 return
             recovering = (row.last_error or "").startswith("recovering")
             skip = self._why_skip(session, row)
+            if skip is None and row.kind == "dm":
+                # Consent is asked again at send time: it may have ended since the row was
+                # queued (an unlinked account, a #stop). Refused: nothing is sent, the row
+                # says why.
+                refused = (consent.dm_refused(session, row.recipient_x_user_id)
+                           if row.recipient_x_user_id is not None else "no recipient")
+                skip = f"no DM consent: {refused}" if refused else None
             if skip:
                 row.status, row.last_error = "cancelled", skip
                 row.sealed_link = None
@@ -219,13 +227,10 @@ class OutboxSender:
             text = self._text(row)
             kind, target = row.kind, row.recipient_x_user_id
             reply_to = row.in_reply_to_tweet_id
-            dm_closed = kind == "dm" and not self._may_dm(session, row)
             attempts = row.attempts
             lang = self._lang(session, row)
         # The call to X happens outside any transaction: no lock is held while we wait.
         try:
-            if kind == "dm" and dm_closed:
-                raise Forbidden("recipient has not opted in to DMs from the bot")
             if kind == "dm" and recovering and text in self._gateway.recent_dm_texts(target or 0):
                 remote_id, used = "recovered", "dm"
             elif kind == "dm" and self._chat is not None and (
@@ -352,16 +357,6 @@ class OutboxSender:
             if intent is not None and intent.status != "awaiting_confirmation":
                 return f"link no longer useful: intent {intent.status}"
         return None
-
-    def _may_dm(self, session: Session, row: OutboxMessage) -> bool:
-        """DM only account holders and people who DMed the bot (docs/design.md)."""
-        uid = row.recipient_x_user_id
-        if uid is None:
-            return False
-        if session.scalar(select(User.id).where(User.x_user_id == uid)) is not None:
-            return True
-        contact = session.get(Contact, uid)
-        return bool(contact and contact.dm_opt_in)
 
     def _lang(self, session: Session, row: OutboxMessage) -> str:
         if row.intent_id is not None:

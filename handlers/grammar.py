@@ -103,11 +103,18 @@ _EN_WORDS = frozenset((
 
 @dataclass(frozen=True, slots=True)
 class Caps:
-    """Per-transaction limits: ``person`` for send/request, ``pro`` for donations."""
+    """Per-transaction limits (settings). Which cap applies depends on the payee's kind (250 €
+    between people, 500 € towards a Pro account whatever the hashtag), which only the decision
+    knows (``handlers.decide``): the grammar refuses only what no payee could receive, above
+    ``ceiling``, and what is below the minimum for everyone."""
 
     person: Money
     pro: Money
     minimum: Money
+
+    @property
+    def ceiling(self) -> Money:
+        return max(self.person, self.pro)
 
     @classmethod
     def from_settings(cls, settings: Any) -> Caps:
@@ -255,14 +262,14 @@ def _payment(text: str, kind: Kind, lang: Lang, tag: Hashtag, items: list[_Item]
     if unit is not None:
         return _error("unit_after_amount", lang, unit=unit)
     if reading.problem == "amount_too_large":
-        return _error("above_cap", lang, cap=_cap(kind, caps).format(lang))
+        return _error("above_cap", lang, cap=caps.ceiling.format(lang))
     if reading.problem is not None or reading.money is None:
         return _error(reading.problem or "bad_amount", lang)
     amount = reading.money
     if amount < caps.minimum:
         return _error("below_minimum", lang, minimum=caps.minimum.format(lang))
-    if amount > _cap(kind, caps):
-        return _error("above_cap", lang, cap=_cap(kind, caps).format(lang))
+    if amount > caps.ceiling:
+        return _error("above_cap", lang, cap=caps.ceiling.format(lang))
 
     # Recipient.
     bot_id, bot_name = bot
@@ -350,10 +357,6 @@ def clean_memo(raw: str) -> str:
 
 def _error(code: str, lang: Lang, **values: str | int) -> GrammarError:
     return GrammarError(code, lang, render(code, lang, **values))
-
-
-def _cap(kind: Kind, caps: Caps) -> Money:
-    return caps.pro if kind == "donate" else caps.person
 
 
 def _fold(tag: str) -> str:

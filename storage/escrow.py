@@ -22,11 +22,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from handlers import notices as notices_for
 from handlers.errors import TransitionLost
 from handlers.money import Money
-from handlers.outcomes import PRIORITY_NOTICE, DirectMessage, Outgoing
-from handlers.texts import render
+from handlers.outcomes import Outgoing
 from storage import outbox, transitions
+from storage.consent import may_dm
 from storage.ledger import ESCROW, user_account_code
 from storage.models import Contact, EscrowHold, User
 from storage.sealing import Sealer
@@ -49,17 +50,6 @@ def _handle(session: Session, x_user_id: int) -> str:
     return contact.handle if contact is not None and contact.handle else str(x_user_id)
 
 
-def may_dm(session: Session, x_user_id: int) -> bool:
-    """docs/design.md: DM only account holders and people who wrote to the bot; #stop wins."""
-    contact = session.get(Contact, x_user_id)
-    if contact is not None and contact.stopped:
-        return False
-    holder = session.scalars(
-        select(User.id).where(User.x_user_id == x_user_id, User.status == "active")
-    ).first()
-    return holder is not None or bool(contact and contact.dm_opt_in)
-
-
 def record_hold(session: Session, *, intent_id: int, sender_x_user_id: int,
                 recipient_x_user_id: int, recipient_handle: str, amount: Money,
                 hold_transfer_id: int, now: dt.datetime, claim_period: dt.timedelta) -> EscrowHold:
@@ -80,12 +70,7 @@ def invitation(session: Session, hold: EscrowHold, sender_handle: str) -> list[O
     if not may_dm(session, hold.recipient_x_user_id):
         return []
     lang = _lang(session, hold.recipient_x_user_id)
-    return [DirectMessage(
-        f"escrow:{hold.id}:invite", hold.recipient_x_user_id,
-        render("escrow_invite_dm", lang, amount=Money(hold.amount_cents),
-               sender="@" + sender_handle, deadline=hold.claim_deadline.strftime("%Y-%m-%d")),
-        priority=PRIORITY_NOTICE,
-    )]
+    return [notices_for.escrow_invitation(hold, sender_handle, lang)]
 
 
 def _release(uow: UnitOfWork, hold: EscrowHold, *, to_x_user_id: int, kind: str,
@@ -119,22 +104,11 @@ def claim_for(uow: UnitOfWork, sealer: Sealer, x_user_id: int,
                         now=now):
             continue  # the sender cancelled it, or the deadline refunded it, meanwhile
         claimed.append(hold)
-        recipient_lang = _lang(session, x_user_id)
-        sender_lang = _lang(session, hold.sender_x_user_id)
-        amount = Money(hold.amount_cents)
-        notices.append(DirectMessage(
-            f"escrow:{hold.id}:claimed:recipient", x_user_id,
-            render("escrow_claimed_recipient_dm", recipient_lang, amount=amount,
-                   sender="@" + _handle(session, hold.sender_x_user_id)),
-            priority=PRIORITY_NOTICE,
-        ))
-        if may_dm(session, hold.sender_x_user_id):
-            notices.append(DirectMessage(
-                f"escrow:{hold.id}:claimed:sender", hold.sender_x_user_id,
-                render("escrow_claimed_sender_dm", sender_lang, amount=amount,
-                       recipient="@" + hold.recipient_handle),
-                priority=PRIORITY_NOTICE,
-            ))
+        notices += notices_for.escrow_claimed(
+            hold, _handle(session, hold.sender_x_user_id),
+            recipient_lang=_lang(session, x_user_id),
+            sender_lang=_lang(session, hold.sender_x_user_id),
+            tell_sender=may_dm(session, hold.sender_x_user_id))
     outbox.enqueue(session, sealer, notices, now)
     return claimed
 
@@ -180,30 +154,18 @@ def process_due(uow: UnitOfWork, sealer: Sealer, now: dt.datetime,
     notices: list[Outgoing] = []
     for hold in session.scalars(stmt):
         lang = _lang(session, hold.sender_x_user_id)
-        amount = Money(hold.amount_cents)
         if hold.claim_deadline <= now:
             if not _release(uow, hold, to_x_user_id=hold.sender_x_user_id, kind="refund",
                             status="refunded", now=now):
                 continue  # claimed or cancelled meanwhile: it moved nothing
             refunded += 1
             if may_dm(session, hold.sender_x_user_id):
-                notices.append(DirectMessage(
-                    f"escrow:{hold.id}:refunded", hold.sender_x_user_id,
-                    render("escrow_refunded_dm", lang, amount=amount,
-                           recipient="@" + hold.recipient_handle),
-                    priority=PRIORITY_NOTICE,
-                ))
+                notices.append(notices_for.escrow_refunded(hold, lang))
         elif hold.reminded_at is None and hold.claim_deadline - claim_period / 2 <= now:
             if not _remind(session, hold, now):
                 continue
             reminded += 1
             if may_dm(session, hold.sender_x_user_id):
-                notices.append(DirectMessage(
-                    f"escrow:{hold.id}:reminder", hold.sender_x_user_id,
-                    render("escrow_reminder_dm", lang, amount=amount,
-                           recipient="@" + hold.recipient_handle,
-                           deadline=hold.claim_deadline.strftime("%Y-%m-%d")),
-                    priority=PRIORITY_NOTICE,
-                ))
+                notices.append(notices_for.escrow_reminder(hold, lang))
     outbox.enqueue(session, sealer, notices, now)
     return reminded, refunded

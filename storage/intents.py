@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
+from handlers import notices as notices_for
 from handlers.binding import INTENT_LABEL, intent_parts
 from handlers.decide import Decision, NewIntent, Party, PendingIntent
 from handlers.money import Money
-from handlers.outcomes import PRIORITY_NOTICE, DirectMessage
-from handlers.texts import render
+from handlers.texts import lang_of
 from storage import escrow, outbox, transitions
 from storage.db import dialect_insert
 from storage.models import ConfirmationToken, Contact, EscrowHold, PaymentIntent, User
@@ -223,19 +223,9 @@ def expire_due(session: Session, sealer: Sealer, now: dt.datetime,
                                 "awaiting_confirmation", "expired", row=intent, decided_at=now):
             continue  # confirmed or cancelled meanwhile
         expired.append(intent)
-        lang = "en" if intent.lang == "en" else "fr"
-        amount = Money(intent.amount_cents)
-        if intent.kind == "request":  # the initiator asked to be paid: name who did not pay
-            payer = find_user(session, intent.payer_x_user_id)
-            text = render("request_expired_dm", lang, amount=amount,
-                          payer="@" + (payer.handle if payer else str(intent.payer_x_user_id)),
-                          reference=intent.reference)
-        else:
-            text = render("expired_dm", lang, amount=amount, payee="@" + intent.payee_handle,
-                          reference=intent.reference)
-        notices.append(DirectMessage(
-            f"intent:{intent.id}:expired", intent.initiator_x_user_id, text,
-            priority=PRIORITY_NOTICE, intent_id=intent.id,
-        ))
+        payer = find_user(session, intent.payer_x_user_id) if intent.kind == "request" else None
+        notices.append(notices_for.intent_expired(
+            intent, lang_of(intent.lang),
+            payer.handle if payer else str(intent.payer_x_user_id)))
     outbox.enqueue(session, sealer, notices, now)
     return expired

@@ -59,6 +59,7 @@ from handlers.confirmation import (
     confirmation_notices,
     decide,
 )
+from handlers.consent import Reach, may_dm
 from handlers.errors import InsufficientFunds, UnknownAccount
 from handlers.money import Money
 from storage import confirmations as rows
@@ -374,7 +375,7 @@ class ConfirmationService:
             payer,
             payee_lang=locked.payee_lang,
             # Account holders consented to DMs at sign-up; #stop still wins.
-            payee_reachable=locked.payee_status == "active" and not locked.payee_stopped,
+            payee_reachable=may_dm(Reach(locked.payee_status, stopped=bool(locked.payee_stopped))),
             thread_reachable=not locked.initiator_stopped,
             policy=self._policy,
             escrow_until=now + self._claim_period if escrowed else None,

@@ -66,6 +66,32 @@ def test_dm_payment_writes_nothing_public(world: World) -> None:
     assert world.balance("bob") == Money(7_000)
 
 
+def test_an_intent_expiring_after_its_author_unlinked_sends_nothing(world: World) -> None:
+    """Consent is asked again when the outbox sends: the expiry notice was queued for an
+    author who has unlinked (DM consent withdrawn) since, so it is not sent and says why."""
+    from storage.models import Contact, User
+
+    world.tweet("alice", "@Smoney #envoyer 5€ @bob")
+    world.runtime.tick()
+    dms_before = len(world.dms_to("alice"))
+    with world.runtime.sessions.begin() as session:  # what unlinking does to consent
+        alice = session.scalars(select(User).where(User.handle == "alice")).one()
+        alice.status = "unlinked"
+        contact = session.get(Contact, alice.x_user_id)
+        if contact is not None:
+            contact.dm_opt_in = False
+    world.clock.advance(minutes=10, seconds=1)
+    world.runtime.tick()
+    (intent,) = world.intents()
+    assert intent.status == "expired"
+    assert len(world.dms_to("alice")) == dms_before  # nothing more was sent to her
+    with world.runtime.sessions() as session:
+        row = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == f"intent:{intent.id}:expired")).one()
+        assert row.status == "cancelled"
+        assert row.last_error == "no DM consent: account unlinked: DM consent withdrawn"
+
+
 def test_unconfirmed_request_expires_and_tells_the_initiator(world: World) -> None:
     world.tweet("alice", "@Smoney #envoyer 5€ @bob")
     world.runtime.tick()

@@ -155,8 +155,9 @@ CORPUS: list[Case] = [
     C("@Smoney #envoyer 1.234,56 € @bob", E("above_cap")),
     C("@Smoney #envoyer 1 234 € @bob", E("above_cap")),
     C("@Smoney #envoyer 1,234,567 @bob", E("above_cap")),
-    C("@Smoney #envoyer 250,01 € @bob", E("above_cap")),
-    C("@Smoney #envoyer 251€ @bob", E("above_cap")),
+    # The cap is the payee's (handlers.decide): the grammar refuses only above 500 €.
+    C("@Smoney #envoyer 250,01 € @bob", S(25_001, "bob")),
+    C("@Smoney #envoyer 500,01 € @bob", E("above_cap")),
     C("@Smoney #envoyer 99999999999999999999999 € @bob", E("above_cap")),
     C("@Smoney #envoyer 1.234 € @bob", E("ambiguous_amount")),
     C("@Smoney #envoyer 1,234 € @bob", E("ambiguous_amount")),
@@ -231,8 +232,8 @@ CORPUS: list[Case] = [
     C("@Smoney #send @bob thanks", E("missing_amount", "en")),
     C("@Smoney #envoyer @bob pour 2 pizzas", E("missing_amount")),
     C("@Smoney #envoyer", E("missing_amount")),
-    C("@Smoney #envoyer 300€ @bob", E("above_cap")),
-    C("@Smoney #send €300 @bob", E("above_cap", "en")),
+    C("@Smoney #envoyer 300€ @bob", S(30_000, "bob")),
+    C("@Smoney #send €501 @bob", E("above_cap", "en")),
     C("@Smoney #envoyer #don 12€ @bob", E("two_commands")),
     C("@Smoney #send #pay €12 @bob", E("two_commands", "en")),
     # non-ASCII digits: refused on purpose
@@ -258,7 +259,8 @@ CORPUS: list[Case] = [
     C("@Smoney #Demander 45 € @carol place de concert", R(4500, "carol", "place de concert")),
     C("@Smoney #request €12 @bob lunch", R(1200, "bob", "lunch", "en")),
     C("@Smoney #request 12.50 EUR @carol", R(1250, "carol", "", "en")),
-    C("@Smoney #demander 300€ @bob", E("above_cap")),
+    C("@Smoney #demander 300€ @bob", R(30_000, "bob")),
+    C("@Smoney #demander 501€ @bob", E("above_cap")),
     C("@Smoney #demander 12€ @alice", E("self_recipient")),
     C("@Smoney #request @bob", E("missing_amount", "en")),
     # --- other commands -------------------------------------------------------------------------

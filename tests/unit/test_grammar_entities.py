@@ -60,9 +60,12 @@ def test_dm_event_without_ids_gives_unresolved_recipient() -> None:
 
 def test_caps_are_configurable_and_named_in_the_reply() -> None:
     caps = Caps(person=Money(10_000), pro=Money(20_000), minimum=Money(100))
-    over = parse("#envoyer 101€ @bob", None, bot_user_id=1, author_id=3, caps=caps)
+    # Above the person cap but within the Pro one: only the payee's kind can tell (decide).
+    within = parse("#envoyer 101€ @bob", None, bot_user_id=1, author_id=3, caps=caps)
+    assert isinstance(within, SendMoney) and within.amount == Money(10_100)
+    over = parse("#envoyer 201€ @bob", None, bot_user_id=1, author_id=3, caps=caps)
     assert isinstance(over, GrammarError) and over.code == "above_cap"
-    assert "100,00\u00a0€" in over.text
+    assert "200,00\u00a0€" in over.text
     under = parse("#send €0.50 @bob", None, bot_user_id=1, author_id=3, caps=caps)
     assert isinstance(under, GrammarError) and under.code == "below_minimum"
     assert "€1.00" in under.text
