@@ -310,16 +310,23 @@ class Webhook:
             return JSONResponse({"error": "crc_token is required"}, 400)
         return JSONResponse(crc_response(self._secret.get_secret_value(), token))
 
-    async def events(self, request: Request) -> Response:
+    async def signed_body(self, request: Request, event: str) -> bytes | Response:
+        """The raw body if X signed it, else the refusal to answer (logged as ``event``)."""
         try:
             body = await read_body(request, self._max_body)
         except BodyTooLarge:
-            log.warning("webhook.refused", reason="too_large")
+            log.warning(event, reason="too_large")
             return JSONResponse({"error": "body too large"}, 413)
         if not signature_ok(self._secret.get_secret_value(), body,
                             request.headers.get(SIGNATURE_HEADER)):
-            log.warning("webhook.refused", reason="bad_signature")
+            log.warning(event, reason="bad_signature")
             return JSONResponse({"error": "invalid signature"}, 401)
+        return body
+
+    async def events(self, request: Request) -> Response:
+        body = await self.signed_body(request, "webhook.refused")
+        if isinstance(body, Response):
+            return body
         try:
             items = inbox_items(strict_json(body), self._bot_user_id)
         except (ValueError, RecursionError) as exc:  # JSONDecodeError and MalformedEvent

@@ -43,15 +43,7 @@ from bot.activity.envelope import (
     post_item,
 )
 from bot.logging import get_logger
-from bot.webhook import (
-    MAX_BODY_BYTES,
-    SIGNATURE_HEADER,
-    BodyTooLarge,
-    InboxItem,
-    crc_response,
-    read_body,
-    signature_ok,
-)
+from bot.webhook import MAX_BODY_BYTES, InboxItem, Webhook
 from bot.x_meter import Meter, count_in_prometheus, event_operation
 from storage import accounts, inbox, sessions, x_usage
 
@@ -73,32 +65,20 @@ def _resource(event: Event) -> str:
     return f"{event.filter.user_id}:{event.payload.after}"
 
 
-class ActivityWebhook:
+class ActivityWebhook(Webhook):
+    """The legacy door's CRC answer and signature check, with XAA's events behind them."""
+
     def __init__(self, settings: Any, session_factory: sessionmaker[Session], clock: Clock,
                  *, bot_user_id: int | None = None, max_body: int = MAX_BODY_BYTES) -> None:
-        self._secret = settings.x_consumer_secret
-        self._sessions = session_factory
-        self._clock = clock
+        super().__init__(settings, session_factory, clock, bot_user_id=bot_user_id,
+                         max_body=max_body)
         self._bot = str(bot_user_id) if bot_user_id is not None else None
-        self._max_body = max_body
         self.meter = Meter(clock=lambda: clock().timestamp())
 
-    async def crc(self, request: Request) -> Response:
-        token = request.query_params.get("crc_token")
-        if not token:
-            return JSONResponse({"error": "crc_token is required"}, 400)
-        return JSONResponse(crc_response(self._secret.get_secret_value(), token))
-
     async def events(self, request: Request) -> Response:
-        try:
-            raw = await read_body(request, self._max_body)
-        except BodyTooLarge:
-            log.warning("xaa.refused", reason="too_large")
-            return JSONResponse({"error": "body too large"}, 413)
-        if not signature_ok(self._secret.get_secret_value(), raw,
-                            request.headers.get(SIGNATURE_HEADER)):
-            log.warning("xaa.refused", reason="bad_signature")
-            return JSONResponse({"error": "invalid signature"}, 401)
+        raw = await self.signed_body(request, "xaa.refused")
+        if isinstance(raw, Response):
+            return raw
         try:
             body = parse(raw)
             if "replay_job_status" in body:
@@ -111,11 +91,11 @@ class ActivityWebhook:
         if event is None:
             log.info("xaa.ignored", event_type=str(body["data"]["event_type"])[:64])
             return JSONResponse({"received": 0})
-        new = await run_in_threadpool(self._record, event)
+        new = await run_in_threadpool(self._record_event, event)
         log.info("xaa.received", event_type=event.event_type, new=new)
         return JSONResponse({"received": new})
 
-    def _record(self, event: Event) -> int:
+    def _record_event(self, event: Event) -> int:
         """The whole delivery in one transaction; returns how many inbox rows are new."""
         now = self._clock()
         cost = self.meter.record(event_operation(event.event_type), [_resource(event)])
