@@ -118,6 +118,11 @@ def test_add_an_iban_and_withdraw_on_a_phone(live: Live, chromium_path: str) -> 
             assert page.locator("#balance").inner_text().startswith("5,00")
             assert "En route vers votre banque" in page.locator("#withdrawals").inner_text()
             page.screenshot(path="/tmp/tweetpay-bank-withdrawals-phone.png", full_page=True)
+            page.goto(f"{base}/account/bank?lang=en")
+            assert page.locator("h1").inner_text() == "Send to my bank"
+            assert "On its way to your bank" in page.locator("#withdrawals").inner_text()
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            page.screenshot(path="/tmp/tweetpay-bank-en-phone.png", full_page=True)
         finally:
             browser.close()
     assert Ledger(engine).balance(user_account_code(CAROL)) == Money(500)
