@@ -26,8 +26,7 @@ def refusal(code: str, lang: Lang, limit: Money | None = None) -> str:
     key = f"payout_refusal_{code}"
     if key not in TEXTS:
         key = "payout_refusal_account_inactive"
-    return render(key, lang, limit=limit or Money(0)) if limit else render(
-        key, lang, limit="")
+    return render(key, lang, limit=limit if limit is not None else "")
 
 
 def iban_added(x_user_id: int, bank_account_id: int, masked: str, until: str,

@@ -18,6 +18,7 @@ from handlers.money import Money
 from storage import accounts
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork
+from tests.integration.bot_world import FakeClock
 
 # A Wednesday, mid-morning: a standard transfer settles Thursday 08:00.
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
@@ -33,21 +34,10 @@ RETURN_IBANS = {
 }
 
 
-class Clock:
-    def __init__(self, now: dt.datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
 @dataclass
 class World:
     deps: PayoutDeps
-    clock: Clock
+    clock: FakeClock
     provider: SandboxSepaProvider
     carol_id: int
 
@@ -58,7 +48,7 @@ class World:
 
 def make_world(sessions: sessionmaker[Session], *, balance: Money = STARTING_BALANCE,
                cooling_off: dt.timedelta = dt.timedelta(0), **policy: object) -> World:
-    clock = Clock()
+    clock = FakeClock(NOW)
     provider = SandboxSepaProvider(clock=clock)
     pins = PinHasher("test-pepper", time_cost=1, memory_kib=1024)
     deps = PayoutDeps(

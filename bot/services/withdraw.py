@@ -83,10 +83,6 @@ class Result:
     submit_now: bool = False
 
 
-def _ensure_accounts(uow: UnitOfWork, deps: PayoutDeps) -> None:
-    uow.ledger.open_account(PAYOUTS_IN_FLIGHT, "in_flight")
-
-
 def request(deps: PayoutDeps, *, user_id: int, amount: Money | None, scheme: str,
             channel: str, lang: Lang, source_event_id: str | None = None,
             notify: Callable[[Requested, User], Iterable[Outgoing]] | None = None
@@ -239,7 +235,7 @@ def _hold(deps: PayoutDeps, uow: UnitOfWork, facts: Facts, payee_ack: bool,
                                   "confirmed", confirmed_at=now,
                                   not_before=max(now, bank.usable_from)):
             return "used"  # a concurrent confirmation got there first
-        _ensure_accounts(uow, deps)
+        uow.ledger.open_account(PAYOUTS_IN_FLIGHT, "in_flight")  # idempotent
         row = session.get(Withdrawal, facts.withdrawal_id)
         assert row is not None
         hold = uow.ledger.post_transfer(
