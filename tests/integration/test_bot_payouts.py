@@ -149,3 +149,16 @@ def test_wind_down_cli(world: World, database_url: str, tmp_path: Path) -> None:
     status = CliRunner().invoke(main, ["wind-down", "status"], env=env)
     assert "held in wallets: €150.00 by 2 holder(s)" in status.output
     assert "@alice" in status.output and "€100.00" in status.output
+
+
+def test_escrow_still_refunds_on_schedule_during_the_wind_down(world: World) -> None:
+    world.tweet("alice", "@Smoney #envoyer 25€ @carol")
+    world.runtime.tick()
+    assert world.confirm(world.link_for("alice"), PIN["alice"])[0] == 200
+    assert world.balance("alice") == Money(7_500)
+    wind_down.start(world.runtime.sessions, world.clock())
+    assert wind_down.status(world.runtime.sessions).escrow == Money(2_500)
+    world.clock.advance(days=world.runtime.settings.claim_period_days, seconds=1)
+    world.runtime.tick()
+    assert world.balance("alice") == Money(10_000)  # back, and withdrawable
+    assert wind_down.status(world.runtime.sessions).escrow == Money(0)

@@ -137,3 +137,7 @@ def test_cli_exit_status_and_the_metric(world: World, database_url: str, tmp_pat
     assert CliRunner().invoke(main, ["reconcile", "--since", "yesterday"], env=env).exit_code == 2
     (gauge,) = list(ReconcileCollector(world.deps.sessions).collect())
     assert gauge.samples[0].value == 1
+    from bot import metrics
+
+    metrics.register("reconcile", ReconcileCollector(world.deps.sessions))
+    assert b"tweetpay_reconciliation_mismatches 1.0" in metrics.render()
