@@ -53,7 +53,10 @@ def x_api(settings: Settings, emulator_url: str | None = None
 # emulator is told to allow 300 so that sign-up and DM payments can be tried without waiting
 # a minute for each message. On X the settings' default (60 s) applies.
 SANDBOX_OVERRIDES = {"poll_mentions_seconds": 3.0, "poll_dms_seconds": 3.0,
-                     "poll_chats_seconds": 3.0, "outbox_seconds": 1.0, "expiry_seconds": 10.0}
+                     "poll_chats_seconds": 3.0, "outbox_seconds": 1.0, "expiry_seconds": 10.0,
+                     # A new IBAN's security delay is a minute here (24 h on X): long enough
+                     # to be seen, short enough to try a withdrawal; payouts checked often.
+                     "payout_cooling_off_hours": 1 / 60, "payouts_seconds": 2.0}
 # The sandbox also receives by X Activity API push: the worker subscribes our webhook at start
 # (once the web process answers X's CRC). Polling stays as fast as above beside it, so a
 # worker started without its web process still answers in seconds; TWEETPAY_POLLING=false

@@ -108,5 +108,9 @@ A newcomer (@carol, no account yet):
   7. On that page she picks a PIN: the 5 € waiting for her arrive; her account page
      (#compte by DM gives a login link) tops up by card (test card 4242 4242 4242 4242).
   8. She gives to the NGO: #don 10€ @ACF (by DM or tweet), confirmed with her PIN.
+Money out (docs/payouts.md): on her account page, "Virer mon argent vers ma banque", she
+  adds the test IBAN DE41 3704 0044 0000 0007 77 ("Carol Martin") and withdraws once its
+  one-minute security delay is over; `tweetpay payouts sandbox-advance` moves the sandbox
+  bank to the next business day (standard transfers); DE57 3704 0044 0000 0001 01 returns.
 Stop with Ctrl-C. Data lives in ./data (delete it to start afresh).
 """

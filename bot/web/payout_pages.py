@@ -56,6 +56,12 @@ def _day(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _delay(period: dt.timedelta) -> str:
+    """``24 h`` / ``1 min``: the cooling-off period as the bank page says it."""
+    seconds = int(period.total_seconds())
+    return f"{seconds // 3600} h" if seconds >= 3600 else f"{max(seconds // 60, 0)} min"
+
+
 class PayoutPages(AccountPages):
     def __init__(self, web: AccountWeb, deps: PayoutDeps) -> None:
         super().__init__(web)
@@ -93,7 +99,7 @@ class PayoutPages(AccountPages):
             csrf=self.web.csrf_for(cookie),
             passkeys=await self.web.db(self._passkeys_of, holder.user_id),
             passkeys_enabled=bool(self.web.passkeys and self.web.passkeys.rp.enabled),
-            hours=int(self.deps.policy.cooling_off.total_seconds() // 3600),
+            delay=_delay(self.deps.policy.cooling_off),
             usable_from=_day(account.usable_from) if account is not None
             and account.usable_from > self.deps.clock() else None)
 

@@ -97,8 +97,8 @@ PAYOUTS: dict[str, dict[Lang, str]] = {
     "bank_name": {"fr": "Nom du titulaire du compte", "en": "Account holder’s name"},
     "bank_hint": {
         "fr": "Pour votre sécurité, un nouveau compte ne reçoit son premier virement qu’après "
-        "{hours} h, et nous vous prévenons par message privé.",
-        "en": "For your safety, a new account receives its first transfer only after {hours} h, "
+        "{delay}, et nous vous prévenons par message privé.",
+        "en": "For your safety, a new account receives its first transfer only after {delay}, "
         "and we tell you by direct message."},
     "bank_submit": {"fr": "Enregistrer ce compte", "en": "Save this account"},
     "bank_saved": {"fr": "Compte bancaire enregistré.", "en": "Bank account saved."},

@@ -50,7 +50,7 @@ WORST: dict[str, object] = {
     "lines": "\n".join(["31/12 -999 999,99 € reçu de " + _HANDLE] * 50),
     "brand": "Mastercard", "last4": "4242", "month": 12, "year": 2099, "reason": "w" * 60,
     "unit": max(UNIT_WORDS.values(), key=len),
-    "masked": "FR76 •••• 0189", "name": "w" * 70, "hours": 999,
+    "masked": "FR76 •••• 0189", "name": "w" * 70, "delay": "999 min",
 }
 
 
