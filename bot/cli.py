@@ -176,6 +176,20 @@ def keys_rotate() -> None:
     )
 
 
+@keys.command("vapid")
+def keys_vapid() -> None:
+    """Make a Web Push (VAPID) key pair for the app's push notifications.
+
+    Put the private key in TWEETPAY_VAPID_PRIVATE_KEY (a secret); the public key is derived
+    from it and served to the app, nothing else to configure.
+    """
+    from bot.push import new_vapid_key
+
+    private, public = new_vapid_key()
+    click.echo(f"TWEETPAY_VAPID_PRIVATE_KEY={private}")
+    click.echo(f"# public key (applicationServerKey, served by the app): {public}")
+
+
 @main.group()
 def pro() -> None:
     """Pro accounts (NGOs, crowdfunding pots)."""

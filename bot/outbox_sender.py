@@ -170,7 +170,7 @@ class OutboxSender:
                 .where(or_(
                     (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
                     (OutboxMessage.status == "sending") & (OutboxMessage.next_attempt_at <= now),
-                ))
+                ), OutboxMessage.kind != "push")  # pushes: bot.push_sender, no X budget
                 .order_by(OutboxMessage.priority, OutboxMessage.id)
                 .limit(limit * 4)
             )
@@ -356,6 +356,9 @@ class OutboxSender:
             intent = session.get(PaymentIntent, row.intent_id)
             if intent is not None and intent.status != "awaiting_confirmation":
                 return f"link no longer useful: intent {intent.status}"
+            if (intent is not None and intent.seen_in_app_at is not None
+                    and row.dedupe_key.endswith(":app-fallback")):
+                return "the payer saw the payment in the app"  # the push did its job
         return None
 
     def _lang(self, session: Session, row: OutboxMessage) -> str:

@@ -55,7 +55,7 @@ from handlers.errors import GatewayError, GrammarError
 from handlers.grammar import Caps, parse
 from handlers.money import Money
 from handlers.texts import render
-from storage import inbox, intents, limits
+from storage import devices, inbox, intents, limits
 from storage import xchat as xchat_routes
 from storage.db import backoff_seconds, is_transient
 from storage.ledger import user_account_code
@@ -89,6 +89,7 @@ def policy_from_settings(settings: Any) -> Policy:
         claim_days=settings.claim_period_days, bot_handle=settings.bot_handle,
         limit_24h=settings.limit_24h, limit_30d=settings.limit_30d,
         timezone=settings.timezone,
+        app_fallback=dt.timedelta(minutes=settings.app_fallback_minutes),
     )
 
 
@@ -329,6 +330,13 @@ class Processor:
         if author is not None and isinstance(command, SendMoney | Donate):
             conn = session.connection()
             out_24h, out_30d = limits.outgoing_windows(conn, author.x_user_id, now)
+        # Who confirms in the app rather than through a DM'd link: the one who will confirm
+        # (the author of a payment, the payer of a request), if signed in on a device.
+        author_app = counterparty_app = False
+        if author is not None and isinstance(command, SendMoney | Donate):
+            author_app = devices.has_device(session, author.x_user_id, now)
+        if counterparty is not None and isinstance(command, RequestMoney):
+            counterparty_app = devices.has_device(session, counterparty.x_user_id, now)
         token, token_hash = new_token()
         path = LINK_PATHS.get(type(command), "c")
         return Facts(
@@ -337,5 +345,6 @@ class Processor:
             outgoing_24h=out_24h, outgoing_30d=out_30d,
             link=f"{self._base_url}/{path}/{token}", token_hash=token_hash,
             reference=intents.new_reference(),
+            author_app=author_app, counterparty_app=counterparty_app,
         )
 

@@ -29,6 +29,8 @@ from bot.logging import get_logger
 from bot.metrics import JOB_DURATION, JOB_ERRORS, JOB_LAST_RUN
 from bot.outbox_sender import OutboxSender
 from bot.processor import Processor
+from bot.push import PushService, WebPushService
+from bot.push_sender import PushSender
 from bot.services import escrow as escrow_service
 from bot.services import expire as expire_service
 from bot.x_meter import Meter, persisting
@@ -66,6 +68,7 @@ class Runtime:
     chat_ingest: ChatIngest | None = None
     heartbeat: Heartbeat | None = None
     push: PushWatch | None = None  # the X Activity API watch, when push is on
+    push_sender: PushSender | None = None
 
     def poll_chats(self) -> int:
         if self.chat_ingest is not None:
@@ -137,6 +140,10 @@ class Runtime:
         return wind_down.notify_due(self.sessions, self.sealer, self.clock,
                                     self.settings.wind_down_dms_per_hour)
 
+    def send_pushes(self) -> int:
+        """The outbox's push rows, to app devices (its own budget, no X call)."""
+        return self.push_sender.run_once().sent if self.push_sender is not None else 0
+
     def tick(self) -> None:
         """One pass of every job, in data-flow order (tests and benchmarks drive this)."""
         self.poll_mentions()
@@ -148,11 +155,23 @@ class Runtime:
         self.wind_down_notices()
         while self.send_outbox():
             pass
+        while self.send_pushes():
+            pass
+
+
+def build_push_sender(settings: Settings, sessions: sessionmaker[Session], sealer: Sealer,
+                      clock: Clock, service: PushService | None = None) -> PushSender:
+    service = service or WebPushService(settings.vapid_private_key.get_secret_value(),
+                                        settings.vapid_subject)
+    return PushSender(sessions, service, sealer, clock, per_minute=settings.push_per_minute,
+                      ttl_seconds=settings.push_ttl_seconds,
+                      max_attempts=settings.outbox_max_attempts)
 
 
 def build_runtime(settings: Settings, *, base_url: str, credentials: Any,
                   clock: Clock = utcnow, engine: Engine | None = None,
-                  gateway: XGateway | None = None) -> Runtime:
+                  gateway: XGateway | None = None,
+                  push_service: PushService | None = None) -> Runtime:
     engine = engine or make_engine(settings.sqlalchemy_url)
     sessions = make_session_factory(engine)
     sealer = Sealer([key.get_secret_value() for key in settings.data_keys])
@@ -178,8 +197,9 @@ def build_runtime(settings: Settings, *, base_url: str, credentials: Any,
     if settings.x_push:
         push = PushWatch(sessions, gateway, settings, clock,  # type: ignore[arg-type]
                          bot_user_id=int(me.id), holders=lambda: _holders(sessions))
+    pushes = build_push_sender(settings, sessions, sealer, clock, push_service)
     return Runtime(settings, engine, sessions, sealer, gateway, ingest, processor, sender,
-                   clock, chat_ingest, Heartbeat(sessions, clock), push)
+                   clock, chat_ingest, Heartbeat(sessions, clock), push, pushes)
 
 
 def _holders(sessions: sessionmaker[Session]) -> list[int]:
@@ -252,6 +272,7 @@ def make_scheduler(runtime: Runtime) -> BackgroundScheduler:
         jobs.append(("x_push", runtime.push.run, s.x_push_check_seconds))
     jobs += [
         ("outbox", runtime.send_outbox, s.outbox_seconds),
+        ("push", runtime.send_pushes, s.outbox_seconds),
         # Rows recorded by the webhook (or left pending by a crash) need no poll to be handled.
         ("inbox", runtime.processor.process_pending, s.outbox_seconds),
         ("expire", runtime.expire, s.expiry_seconds),

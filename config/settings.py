@@ -49,6 +49,8 @@ def _sandbox_key(label: str) -> SecretStr:
 
 SANDBOX_DATA_KEY = _sandbox_key("data-key")
 SANDBOX_PIN_PEPPER = _sandbox_key("pin-pepper")
+# A P-256 private value (32 bytes, urlsafe base64) for Web Push's VAPID in the sandbox.
+SANDBOX_VAPID_KEY = _sandbox_key("vapid-key")
 
 
 class SettingsError(RuntimeError):
@@ -99,8 +101,6 @@ class Settings(BaseSettings):
     """Wrong codes in a row that lock the account (at most 5)."""
     lockout_minutes: int = Field(default=30, gt=0)
     """How long a locked account stays locked, in minutes."""
-    session_minutes: int = Field(default=15, gt=0, le=60)  # account page (cookie) sessions
-    """Lifetime of an account page session, in minutes (at most 60)."""
 
     timezone: str = "Europe/Paris"
     """IANA time zone of the times users read (pages, DMs); stored times stay UTC."""
@@ -197,6 +197,19 @@ class Settings(BaseSettings):
         default=9108, ge=0, lt=65536,
         description="Port of the worker's own /metrics server, on TWEETPAY_WEB_HOST (0: off).",
     )
+    # The tweetpay app (device sessions, Web Push; `tweetpay keys vapid` makes a key pair).
+    device_session_days: int = Field(default=30, gt=0, le=90)
+    """How long a signed-in device (the app, the account page) stays signed in, in days."""
+    app_fallback_minutes: int = Field(default=3, ge=1, le=9)
+    """Minutes after which an app user's unseen payment gets its link by DM, once."""
+    vapid_private_key: SecretStr = SANDBOX_VAPID_KEY
+    """Web Push (VAPID) private key, urlsafe base64 (`tweetpay keys vapid` makes one)."""
+    vapid_subject: str = "mailto:ops@tweetpay.invalid"
+    """Contact the push services may use about our pushes (a mailto: or https: URL)."""
+    push_per_minute: int = Field(default=600, gt=0)
+    """The push channel's own budget, in pushes per minute (no X budget is spent)."""
+    push_ttl_seconds: int = Field(default=600, gt=0)
+    """How long a push service keeps an undelivered push, in seconds."""
 
     # Worker liveness (bot/heartbeat.py).
     heartbeat_seconds: float = Field(default=10.0, gt=0)
@@ -340,6 +353,8 @@ def production_problems(settings: Settings) -> list[str]:
     if settings.payout_webhook_secret.get_secret_value() == _sandbox_default(
             "payout_webhook_secret"):
         refuse("payout_webhook_secret", "the sandbox value (anyone could forge a payout status)")
+    if settings.vapid_private_key.get_secret_value() == SANDBOX_VAPID_KEY.get_secret_value():
+        refuse("vapid_private_key", "the sandbox key is public (`tweetpay keys vapid` makes one)")
     ops = settings.ops_token.get_secret_value()
     if ops and len(ops) < MIN_OPS_TOKEN_CHARS:
         refuse("ops_token", f"shorter than {MIN_OPS_TOKEN_CHARS} characters")

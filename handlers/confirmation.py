@@ -36,6 +36,7 @@ from handlers.outcomes import (
     DirectMessage,
     Outgoing,
     PublicReply,
+    PushNotice,
 )
 from handlers.texts import lang_of, render
 from handlers.times import DEFAULT_TIMEZONE, date_text, datetime_text
@@ -317,6 +318,7 @@ def confirmation_notices(
     thread_reachable: bool,
     policy: PinPolicy,
     escrow_until: dt.datetime | None = None,
+    payee_app: bool = False,
 ) -> list[Outgoing]:
     """What a confirmed payment says on X: the recipient's notice by DM, a short public "done"
     in the thread of a public intent, and the sender's DM receipt only if the setting asks
@@ -325,11 +327,21 @@ def confirmation_notices(
     ``payee_reachable``: the payee may be DMed (an account holder who did not send #stop).
     ``thread_reachable``: the thread's author did not send #stop.
     ``escrow_until``: the payee has no account; the money waits for them until then.
+    ``payee_app``: the payee has an app device: told by push, and no DM is spent.
     """
     amount = Money(intent.amount_cents)
     donation = intent.kind == "donate"
     notices: list[Outgoing] = []
-    if payee_reachable:
+    if payee_app and payee_reachable:
+        lang = _lang(payee_lang)
+        notices.append(PushNotice(
+            dedupe_key=f"intent:{intent.id}:received-push",
+            recipient_x_user_id=intent.payee_x_user_id,
+            title=render("push_received_title", lang),
+            body=render("push_received_body", lang, amount=amount, payer=payer.handle),
+            priority=PRIORITY_NOTICE, intent_id=intent.id,
+        ))
+    elif payee_reachable:
         lang = _lang(payee_lang)
         notices.append(DirectMessage(
             dedupe_key=f"intent:{intent.id}:received",

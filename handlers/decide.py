@@ -37,6 +37,7 @@ from handlers.outcomes import (
     DirectMessage,
     Outgoing,
     PublicReply,
+    PushNotice,
 )
 from handlers.texts import plural, render
 from handlers.times import DEFAULT_TIMEZONE, datetime_text
@@ -95,6 +96,9 @@ class Policy:
     limit_24h: Money | None = None  # rolling totals sent (storage.limits); None: no limit
     limit_30d: Money | None = None
     timezone: str = DEFAULT_TIMEZONE  # how times are shown (settings timezone)
+    # A payer with an app device is told by push; the link follows by DM once after this
+    # long if the app has not shown the payment (nobody is stranded by an unseen push).
+    app_fallback: dt.timedelta = dt.timedelta(minutes=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,8 @@ class Facts:
     link: str = ""  # the one-time link prepared for a new intent (sealed at rest)
     token_hash: str = ""
     reference: str = ""
+    author_app: bool = False  # the author is signed in on an app device
+    counterparty_app: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +177,24 @@ def _reply(event: Event, text: str, *, private: bool = False, suffix: str = "rep
     return PublicReply(key, event.tweet_id, text, priority=PRIORITY_REPLY)
 
 
+def _with_app_hint(text: str, lang: Lang, key: str = "get_app_hint") -> str:
+    """How to get the app, for people without an app device (no URL: public texts)."""
+    return f"{text} {render(key, lang)}"
+
+
+def _app_messages(event: Event, facts: Facts, *, payer_id: int, link_text: str, title: str,
+                  body: str) -> list[Outgoing]:
+    """A payer with an app device: a push now, and the link by DM only if the app has not
+    shown the payment after ``policy.app_fallback`` (``bot.outbox_sender`` drops it then)."""
+    push = PushNotice(f"{event.key}:push", payer_id, title, body, priority=PRIORITY_LINK,
+                      about_new_intent=True)
+    fallback = DirectMessage(
+        f"{event.key}:app-fallback", payer_id, link_text, priority=PRIORITY_LINK,
+        link=facts.link, delay_seconds=int(facts.policy.app_fallback.total_seconds()),
+    )
+    return [push, fallback]
+
+
 def _cap_for(policy: Policy, party: Party) -> Money:
     return policy.cap_pro if party.kind == "pro" else policy.cap_person
 
@@ -181,8 +205,9 @@ def _refuse_author(event: Event, facts: Facts, lang: Lang) -> Decision | None:
         if event.source == "dm":
             return answer(event, lang, render("signup_needed_dm", lang), private=True,
                           reason="no_account")
-        return answer(event, lang, render("invite_signup_public", lang), private=False,
-                      reason="no_account")
+        return answer(event, lang, _with_app_hint(render("invite_signup_public", lang), lang,
+                                                  "get_app_hint_stranger"),
+                      private=False, reason="no_account")
     if author.locked_until is not None and author.locked_until > facts.now:
         until = datetime_text(author.locked_until, lang, facts.policy.timezone)
         return answer(event, lang, render("account_locked", lang, until=until), private=True,
@@ -251,17 +276,29 @@ def _payment(event: Event, facts: Facts, *, kind: Literal["send", "donate"], amo
     if escrow:
         text += "\n" + render("recipient_invite_hint", lang, days=policy.claim_days,
                               bot=policy.bot_handle, reference=facts.reference)
+    reason = f"intent_{kind}_escrow" if escrow else f"intent_{kind}"
+    if facts.author_app:
+        app = _app_messages(
+            event, facts, payer_id=facts.author.x_user_id, link_text=text,
+            title=render("push_confirm_title", lang),
+            body=render("push_confirm_body", lang, amount=amount, payee="@" + payee.handle,
+                        reference=facts.reference))
+        key = "app_ack_public" if event.source == "mention" else "app_ack_dm"
+        ack = _reply(event, render(key, lang, amount=amount, payee="@" + payee.handle,
+                                   memo=quoted(memo, lang, relayed=False),
+                                   reference=facts.reference))
+        return Decision(outgoing=(ack, *app), new_intent=intent, reason=reason + "_app")
     link_dm = DirectMessage(
-        f"{event.key}:link", facts.author.x_user_id, text,
+        f"{event.key}:link", facts.author.x_user_id,
+        _with_app_hint(text, lang) if event.source == "dm" else text,
         priority=PRIORITY_LINK, link=facts.link,
         fallback_tweet_id=event.tweet_id if policy.public_link_fallback else None,
     )
     outgoing: list[Outgoing] = [link_dm]
     if event.source == "mention":
-        outgoing.insert(0, _reply(event, render(
+        outgoing.insert(0, _reply(event, _with_app_hint(render(
             "ack_donation_check_dm" if kind == "donate" else "ack_check_dm", lang,
-            amount=amount, ttl=ttl_min, reference=facts.reference)))
-    reason = f"intent_{kind}_escrow" if escrow else f"intent_{kind}"
+            amount=amount, ttl=ttl_min, reference=facts.reference), lang)))
     return Decision(outgoing=tuple(outgoing), new_intent=intent, reason=reason)
 
 
@@ -309,6 +346,23 @@ def request_money(cmd: RequestMoney, event: Event, facts: Facts) -> Decision:
     intent = _new_intent(event, facts, kind="request", lang=lang, payer=payer,
                          payee=facts.author, amount=cmd.amount, memo=cmd.memo)
     ttl_min = int(policy.ttl.total_seconds() // 60)
+    if facts.counterparty_app:
+        link_text = render("request_link_dm", lang, amount=cmd.amount,
+                           payee="@" + facts.author.handle,
+                           memo=quoted(cmd.memo, lang, relayed=True), link=LINK_PLACEHOLDER,
+                           ttl=ttl_min, reference=facts.reference)
+        app = _app_messages(
+            event, facts, payer_id=payer.x_user_id, link_text=link_text,
+            title=render("push_request_title", lang),
+            body=render("push_request_body", lang, amount=cmd.amount,
+                        payee="@" + facts.author.handle, reference=facts.reference))
+        if event.source == "mention":
+            ack = _reply(event, render("app_ack_request", lang, amount=cmd.amount,
+                                       reference=facts.reference))
+        else:
+            ack = _reply(event, render("ack_request_dm", lang, amount=cmd.amount,
+                                       payer="@" + payer.handle, reference=facts.reference))
+        return Decision(outgoing=(ack, *app), new_intent=intent, reason="intent_request_app")
     # The payer opted in by holding an account; the link goes to them only by DM (they did
     # not summon the bot in this thread, so no public fallback towards them).
     link_dm = DirectMessage(

@@ -7,6 +7,7 @@ holds a ``{link}`` placeholder and the link travels separately, so it can be sea
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 # Lower is sent first: a confirmation link is useless once its 10 minutes are gone.
@@ -42,6 +43,31 @@ class DirectMessage:
     intent_id: int | None = None
     # Where to fall back to when DMs are closed (a public reply in this thread), if allowed.
     fallback_tweet_id: str | None = None
+    # Sent no sooner than this after the decision (the link that follows an unseen push).
+    delay_seconds: int = 0
 
 
-Outgoing = PublicReply | DirectMessage
+@dataclass(frozen=True, slots=True)
+class PushNotice:
+    """A Web Push to the recipient's app devices (``bot.push_sender``). It never carries a
+    link token or a secret: it says what happened and opens the app."""
+
+    dedupe_key: str
+    recipient_x_user_id: int
+    title: str
+    body: str
+    priority: int = PRIORITY_NOTICE
+    intent_id: int | None = None
+    about_new_intent: bool = False  # the intent being created now: its id is filled in then
+    url: str = "/"
+    link: None = None  # a push has no link, by construction
+
+    @property
+    def text(self) -> str:
+        """The payload the service worker shows (encrypted for the device, RFC 8291)."""
+        tag = f"intent-{self.intent_id}" if self.intent_id else self.dedupe_key
+        return json.dumps({"title": self.title, "body": self.body, "url": self.url,
+                           "tag": tag}, ensure_ascii=False, separators=(",", ":"))
+
+
+Outgoing = PublicReply | DirectMessage | PushNotice

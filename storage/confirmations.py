@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from storage import limits, outbox, transitions
+from storage import devices, limits, outbox, transitions
 from storage.models import ConfirmationToken, Contact, PaymentIntent, User
 
 # -- rows, read with Core (no ORM identity map on the hot path) -------------------------------
@@ -110,6 +110,10 @@ _LOCK = (
         _PAYEE.c.status.label("payee_status"),
         _PAYEE_CONTACT.c.stopped.label("payee_stopped"),
         _INITIATOR_CONTACT.c.stopped.label("initiator_stopped"),
+        # The payee has an app device: told by push, no DM (storage.devices).
+        devices.has_app_clause(
+            _I.c.payee_x_user_id, bindparam("lock_now", type_=_I.c.expires_at.type)
+        ).label("payee_app"),
     )
     .select_from(
         _T.join(_I, _I.c.id == _T.c.intent_id)
@@ -148,6 +152,7 @@ class Locked:
     payee_status: str | None  # None: no account (the money goes to escrow)
     payee_stopped: bool | None
     initiator_stopped: bool | None
+    payee_app: bool = False  # a live device session with push (storage.devices.has_app)
 
 
 def read(conn: Connection, token_hash: str
@@ -158,9 +163,9 @@ def read(conn: Connection, token_hash: str
     return _build(row, TokenRow, "t_"), _build(row, IntentRow, "i_"), _build(row, PayerRow, "u_")
 
 
-def lock(conn: Connection, token_hash: str) -> Locked | None:
+def lock(conn: Connection, token_hash: str, now: dt.datetime) -> Locked | None:
     """None if the token, its intent or the payer is gone."""
-    row = conn.execute(_LOCK, {"token_hash": token_hash}).first()
+    row = conn.execute(_LOCK, {"token_hash": token_hash, "lock_now": now}).first()
     if row is None:
         return None
     m = row._mapping
@@ -168,6 +173,7 @@ def lock(conn: Connection, token_hash: str) -> Locked | None:
         _build(row, TokenRow, "t_"), _build(row, IntentRow, "i_"), _build(row, PayerRow, "u_"),
         payee_lang=m["payee_lang"], payee_status=m["payee_status"],
         payee_stopped=m["payee_stopped"], initiator_stopped=m["initiator_stopped"],
+        payee_app=bool(m["payee_app"]),
     )
 
 

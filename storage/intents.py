@@ -178,7 +178,9 @@ def apply(uow: UnitOfWork, sealer: Sealer, decision: Decision, *, source_event_i
     if decision.new_intent is not None:
         intent = _create_intent(session, decision.new_intent, source_event_id, now, sealer)
         outgoing = [
-            replace(item, intent_id=intent.id) if item.link else item for item in outgoing
+            replace(item, intent_id=intent.id)
+            if item.link or getattr(item, "about_new_intent", False) else item
+            for item in outgoing
         ]
     for intent_id in decision.cancel_intent_ids:
         # Guarded: a confirmation (or the expiry) committed since the facts were read wins,

@@ -204,6 +204,8 @@ class PaymentIntent(Base):
     # HMAC (server key) over id, kind, payer, payee, amount, memo, expiry (handlers.binding):
     # checked by every confirmation; NULL or stale: refused.
     binding_mac: Mapped[str | None] = mapped_column(String(64))
+    # The payer's app showed it: the link DM that follows an unseen push is not needed.
+    seen_in_app_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ConfirmationToken(Base):
@@ -257,7 +259,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint("kind IN ('reply', 'dm')", name="kind"),
+        CheckConstraint("kind IN ('reply', 'dm', 'push')", name="kind"),
         CheckConstraint(
             "status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')", name="status"
         ),
@@ -343,7 +345,8 @@ class Charge(Base):
 
 
 class WebSession(Base):
-    """A short account-page session; only the SHA-256 of the cookie value is stored."""
+    """A device session (the app, the account page); only the SHA-256 of the cookie value is
+    stored. Listed on the account page by ``label`` and ``last_used_at``, revocable."""
 
     __tablename__ = "web_sessions"
 
@@ -353,6 +356,33 @@ class WebSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    label: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PushSubscription(Base):
+    """A Web Push subscription of one device session. The endpoint and its keys are sealed
+    (they let anyone push to the device); the endpoint's SHA-256 makes it unique."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("web_sessions.id"))
+    x_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    endpoint_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PushDelivery(Base):
+    """A push outbox row delivered to one subscription: a retry after an outage sends only
+    to the subscriptions still missing it (nothing lost, nothing doubled)."""
+
+    __tablename__ = "push_deliveries"
+
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class EscrowHold(Base):

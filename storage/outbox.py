@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
-from handlers.outcomes import Outgoing, PublicReply
+from handlers.outcomes import Outgoing, PublicReply, PushNotice
 from storage.models import OutboxMessage
 from storage.sealing import Sealer
 
@@ -41,8 +41,9 @@ _ARRAYS = (
     ("intent_id", "intent_ids", Integer),
 )
 _UNNEST = (
-    sql_func.unnest(*(bindparam(param, type_=ARRAY(kind)) for _, param, kind in _ARRAYS))
-    .table_valued(*(column for column, _, _ in _ARRAYS))
+    sql_func.unnest(*(bindparam(param, type_=ARRAY(kind)) for _, param, kind in _ARRAYS),
+                    bindparam("delays", type_=ARRAY(Integer)))
+    .table_valued(*(column for column, _, _ in _ARRAYS), "delay")
     .render_derived(name="m")
 )
 _NOW = bindparam("now", type_=_TABLE.c.created_at.type)
@@ -50,7 +51,8 @@ _PG_INSERT = postgresql.insert(_TABLE).from_select(
     [*(column for column, _, _ in _ARRAYS), "status", "attempts", "next_attempt_at",
      "created_at"],
     select(*(_UNNEST.c[column] for column, _, _ in _ARRAYS), literal("pending"), literal(0),
-           _NOW, _NOW),
+           (_NOW + sql_func.make_interval(0, 0, 0, 0, 0, 0, _UNNEST.c.delay)).label("due"),
+           _NOW),
 ).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
@@ -74,6 +76,13 @@ def _pg_insert_along(statement: UpdateBase) -> Insert:
 
 def _row(item: Outgoing, sealer: Sealer, now: dt.datetime) -> dict[str, Any]:
     public = isinstance(item, PublicReply)
+    if isinstance(item, PushNotice):  # the push sender's rows: no thread, no link
+        return {"dedupe_key": item.dedupe_key, "kind": "push", "priority": item.priority,
+                "recipient_x_user_id": item.recipient_x_user_id, "in_reply_to_tweet_id": None,
+                "text": item.text, "sealed_link": None, "intent_id": item.intent_id,
+                "status": "pending", "attempts": 0, "next_attempt_at": now,
+                "created_at": now, "delay": 0}
+    delay = 0 if public else item.delay_seconds  # type: ignore[union-attr]
     return {
         "dedupe_key": item.dedupe_key,
         "kind": "reply" if public else "dm",
@@ -87,8 +96,9 @@ def _row(item: Outgoing, sealer: Sealer, now: dt.datetime) -> dict[str, Any]:
         "intent_id": item.intent_id,
         "status": "pending",
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": now + dt.timedelta(seconds=delay),
         "created_at": now,
+        "delay": delay,
     }
 
 
@@ -120,6 +130,7 @@ def enqueue(
             param: [row[column] for row in rows] for column, param, _ in _ARRAYS
         }
         params["now"] = now
+        params["delays"] = [row["delay"] for row in rows]
         if along is None:
             return max(0, conn.execute(_PG_INSERT, params).rowcount)
         params |= along.params
@@ -127,4 +138,5 @@ def enqueue(
     if along is not None:
         conn.execute(along.statement, along.params)
     stmt = sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    rows = [{k: v for k, v in row.items() if k != "delay"} for row in rows]
     return max(0, conn.execute(stmt, rows).rowcount)

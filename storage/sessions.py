@@ -57,6 +57,7 @@ class Holder:
     lang: str
     locked_until: dt.datetime | None
     session_expires_at: dt.datetime
+    session_id: int = 0  # the device session (storage.devices)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,7 @@ def current(session: Session, session_hash: str, now: dt.datetime) -> Holder | N
         lang=user.lang,
         locked_until=user.locked_until if user.locked_until and user.locked_until > now else None,
         session_expires_at=web.expires_at,
+        session_id=web.id,
     )
 
 

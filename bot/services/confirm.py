@@ -201,8 +201,13 @@ class ConfirmationService:
 
     def look(self, token: str) -> LinkView:
         """Read only: what the page shows for this link now."""
+        return self.look_hash(hash_token(token))
+
+    def look_hash(self, token_hash: str) -> LinkView:
+        """``look`` by the token's hash: the app holds no link, only its session and the
+        intent, whose token row it finds (``storage.devices.confirm_token_hash``)."""
         now = self._clock()
-        tok, intent, payer = self._read(hash_token(token))
+        tok, intent, payer = self._read(token_hash)
         refused = check_link(tok, intent, now) or self._unbound(intent)
         facts = _facts(tok, intent, payer)
         if refused is None:
@@ -214,7 +219,11 @@ class ConfirmationService:
 
     def confirm(self, token: str, pin: str, shown: Shown | None = None) -> Result:
         """Check the link and the PIN; write the decision in one transaction."""
-        return self._confirm(token, shown, pin=pin)
+        return self._confirm(hash_token(token), shown, pin=pin)
+
+    def confirm_hash(self, token_hash: str, pin: str, shown: Shown | None = None) -> Result:
+        """``confirm`` by the token's hash (the app's confirm-in-place): the same rules."""
+        return self._confirm(token_hash, shown, pin=pin)
 
     def confirm_with_passkey(self, token: str, assertion: Any, shown: Shown | None = None
                              ) -> Result:
@@ -223,11 +232,10 @@ class ConfirmationService:
         (``handlers.binding``). A refused assertion counts as a wrong code."""
         if self._passkeys is None:
             return self._refused(Refused(Refusal.UNKNOWN), None)
-        return self._confirm(token, shown, assertion=assertion)
+        return self._confirm(hash_token(token), shown, assertion=assertion)
 
-    def _confirm(self, token: str, shown: Shown | None, *, pin: str = "",
+    def _confirm(self, token_hash: str, shown: Shown | None, *, pin: str = "",
                  assertion: Any = None) -> Result:
-        token_hash = hash_token(token)
         now = self._clock()
         tok, intent, payer = self._read(token_hash)
         refused = (check_link(tok, intent, now, shown) or self._unbound(intent)
@@ -274,7 +282,7 @@ class ConfirmationService:
     ) -> Result:
         with UnitOfWork(self._sessions) as uow:
             conn = uow.session.connection()
-            locked = rows.lock(conn, token_hash)
+            locked = rows.lock(conn, token_hash, self._clock())
             if locked is None:  # the intent or the payer vanished meanwhile
                 return self._refused(Refused(Refusal.UNKNOWN), None)
             tok, intent, payer = locked.token, locked.intent, locked.payer
@@ -379,6 +387,7 @@ class ConfirmationService:
             thread_reachable=not locked.initiator_stopped,
             policy=self._policy,
             escrow_until=now + self._claim_period if escrowed else None,
+            payee_app=locked.payee_app,
         )
         if escrowed:
             hold = escrow.record_hold(
@@ -397,6 +406,7 @@ class ConfirmationService:
             _facts(tok, intent, payer, "confirmed"),
             transfer_id=transfer.transfer_id,
             escrow_until=now + self._claim_period if escrowed else None,
+            payee_app=locked.payee_app,
         )
 
     @staticmethod

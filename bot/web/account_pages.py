@@ -27,8 +27,8 @@ from handlers import history
 from handlers.money import AmountError, Lang, Money
 from handlers.pins import PinProblem, check_new_pin
 from handlers.texts import TEXTS, plural, translator
-from handlers.times import clock_text, date_text, datetime_text
-from storage import pro, topups
+from handlers.times import date_text, datetime_text
+from storage import devices, pro, topups
 from storage import sessions as web_sessions
 from storage.ledger import user_account_code
 from storage.models import Charge
@@ -43,7 +43,8 @@ log = get_logger("bot.web.account")
 NONCE_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 HISTORY_LINES = 20
 DONE_KEYS = {"pin_changed": "done_pin_changed", "card_added": "done_card_added",
-             "passkey_added": "done_passkey_added", "passkey_removed": "done_passkey_removed"}
+             "passkey_added": "done_passkey_added", "passkey_removed": "done_passkey_removed",
+             "device_revoked": "done_device_revoked"}
 PIN_SHAPE = re.compile(r"[0-9]{6}")
 DECLINES = {"generic_decline", "insufficient_funds", "expired_card", "incorrect_cvc",
             "authentication_failed", "authentication_timed_out"}
@@ -73,6 +74,7 @@ class PageData:
     cards: list[topups.CardView]
     donations: list[pro.Donation] | None
     passkeys: list[PasskeyView]
+    devices: list[devices.Device]
 
 
 class AccountPages:
@@ -100,9 +102,9 @@ class AccountPages:
         if isinstance(link, web_sessions.LoginRefusal):
             return self._refused_login(request, link, lang)
         lang = self.web.lang(request, link.lang)
-        minutes = int(self.web.session_ttl.total_seconds() // 60)
+        days = max(1, self.web.session_ttl.days)
         return self.web.render(request, "login.html", lang=lang, title="title_login",
-                               handle=link.handle, minutes=minutes)
+                               handle=link.handle, days=days)
 
     async def login_submit(self, request: Request) -> Response:
         token = request.path_params["token"]
@@ -174,7 +176,10 @@ class AccountPages:
             for m in movements
         ]
         passkeys = self.web.passkeys.listed(holder.user_id) if self.web.passkeys else []
-        return PageData(balance, lines, cards, donations, passkeys)
+        with self.web.sessions() as session:
+            live = devices.live_devices(session, holder.user_id, holder.session_id,
+                                        self.web.clock())
+        return PageData(balance, lines, cards, donations, passkeys, live)
 
     def _charge(self, holder: Holder, charge_id: str) -> Charge | None:
         with self.web.sessions() as session:
@@ -208,7 +213,8 @@ class AccountPages:
                       for p in data.passkeys],
             passkeys_enabled=bool(self.web.passkeys and self.web.passkeys.rp.enabled),
             csrf=self.web.csrf_for(cookie), nonce=secrets.token_urlsafe(18),
-            session_until=clock_text(holder.session_expires_at, tz),
+            session_until=datetime_text(holder.session_expires_at, lang, tz),
+            devices=data.devices,
             locked_until=datetime_text(holder.locked_until, lang, tz)
             if holder.locked_until else None,
         )

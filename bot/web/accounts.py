@@ -12,7 +12,7 @@
     GET  /account/donations.csv  a Pro account's donations, as an attachment
 
 Sessions: the cookie holds a 256-bit secret, the database its SHA-256 (``storage.sessions``).
-``HttpOnly``, ``SameSite=Strict``, ``Path=/``, ``Max-Age`` = ``settings.session_minutes``;
+``HttpOnly``, ``SameSite=Strict``, ``Path=/``, ``Max-Age`` = ``settings.device_session_days``;
 ``Secure`` (and the ``__Host-`` name prefix) unless the sandbox serves plain http.
 
 CSRF: every account POST carries ``csrf`` = HMAC-SHA256(cookie secret, "csrf"), so it is
@@ -101,7 +101,9 @@ class AccountWeb:
         self.allowed_origins = {f"{base.scheme}://{base.netloc}".lower()}
         self.secure_cookies = settings.env != "sandbox" or base.scheme == "https"
         self.cookie_name = "__Host-tp_session" if self.secure_cookies else "tp_session"
-        self.session_ttl = dt.timedelta(minutes=int(getattr(settings, "session_minutes", 15)))
+        # Signing in opens a device session (the app's): remembered this long, revocable on
+        # the account page; payments and sensitive actions still ask for the PIN.
+        self.session_ttl = dt.timedelta(days=int(getattr(settings, "device_session_days", 30)))
 
     # -- language and rendering -------------------------------------------------------------
 

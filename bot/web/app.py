@@ -57,11 +57,13 @@ from bot.security import PinHasher, hash_token
 from bot.services.confirm import ConfirmationService, Facts, Outcome, Result
 from bot.services.passkeys import Passkeys
 from bot.web.accounts import account_routes, account_web
+from bot.web.app_pages import APP_PATHS, AppPages, app_routes
 from bot.web.health import health_routes
 from bot.web.i18n import page_context, request_lang
 from bot.web.metrics_route import metrics_routes
 from bot.web.ops import ops_routes
 from bot.web.payout_pages import payout_routes
+from bot.web.playground import Playground, playground_routes
 from bot.webhook import webhook_routes
 from handlers.confirmation import (
     REASON_INSUFFICIENT_FUNDS,
@@ -99,6 +101,12 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
     (b"x-robots-tag", b"noindex, nofollow"),
 ]
+# The app's pages (bot.web.app_pages) run our own scripts (no inline script, no eval): its
+# live list, its service worker, its push subscription. Every other page runs none.
+APP_CSP = CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self'; "
+                      "connect-src 'self'; worker-src 'self'; manifest-src 'self';")
+APP_HEADERS = [(k, APP_CSP.encode() if k == b"content-security-policy" else v)
+               for k, v in SECURITY_HEADERS]
 
 REFUSAL_STATUS = {
     Refusal.UNKNOWN: 404,
@@ -119,17 +127,22 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         self.app = app
         self.headers = SECURITY_HEADERS + list(extra)
+        self.app_headers = APP_HEADERS + list(extra)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        path = scope.get("path", "")
+        app_page = path in APP_PATHS or path.startswith("/app/")
+        headers = self.app_headers if app_page else self.headers
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                names = {name for name, _ in self.headers}
+                names = {name for name, _ in headers}
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message["headers"] = kept + self.headers
+                message["headers"] = kept + headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -530,6 +543,9 @@ def create_app(
         *activity_routes(settings, session_factory, clock, bot_user_id=bot_user_id),
         *account_routes(web),
         *payout_routes(web, payout_provider),
+        *app_routes(AppPages(web, service)),
+        *playground_routes(Playground(web, x_api_base_url or settings.x_api_base_url
+                                      or f"http://127.0.0.1:{settings.emulator_port}")),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

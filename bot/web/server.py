@@ -26,6 +26,8 @@ def build_server(settings: Any, **app_kwargs: Any) -> uvicorn.Server:
         log_config=None,  # keep the process's logging (bot.logging), no uvicorn handlers
         proxy_headers=True,
         server_header=False,
+        # The app's live streams (/app/events) end on their own; do not wait for them.
+        timeout_graceful_shutdown=3,
     )
     return uvicorn.Server(config)
 

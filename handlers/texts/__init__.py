@@ -8,7 +8,9 @@ families, each in its own module so that none grows past a screenful of review:
 - ``grammar``: why the grammar refused a command (quotes nothing the user wrote);
 - ``pages``: the confirmation pages;
 - ``account``: the sign-up, login and account pages (PIN rules included);
-- ``payouts``: money out (bank account, withdrawals, returns) and the wind-down.
+- ``payouts``: money out (bank account, withdrawals, returns) and the wind-down;
+- ``app_messages``, ``app_pages`` (``handlers.texts.app``): what the bot says about the
+  tweetpay app, its Web Push notices, and the app's pages.
 
 A key lives in exactly one family (``TEXTS`` refuses a duplicate at import). ``render`` formats
 ``Money`` values for the language; pages get ``translator(lang)``, the same lookup with the
@@ -22,6 +24,7 @@ from typing import Any
 
 from handlers.money import Lang, Money
 from handlers.texts.account import ACCOUNT
+from handlers.texts.app import APP_MESSAGES, APP_PAGES
 from handlers.texts.grammar import EXAMPLES, GRAMMAR
 from handlers.texts.messages import MESSAGES
 from handlers.texts.pages import PAGES
@@ -37,6 +40,8 @@ FAMILIES: dict[str, Mapping[str, Mapping[Lang, str]]] = {
     "account": ACCOUNT,
     "security": SECURITY,
     "payouts": PAYOUTS,
+    "app_messages": APP_MESSAGES,
+    "app_pages": APP_PAGES,
 }
 
 

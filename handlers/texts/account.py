@@ -107,10 +107,12 @@ ACCOUNT: dict[str, dict[Lang, str]] = {
     # -- login link -----------------------------------------------------------------------
     "title_login": {"fr": "Accéder à votre compte", "en": "Open your account page"},
     "login_lead": {
-        "fr": "Lien de connexion au compte de @{handle}. Il ne sert qu’une fois ; la session "
-        "dure {minutes} minutes.",
-        "en": "Sign-in link for @{handle}'s account. It works once; the session lasts "
-        "{minutes} minutes.",
+        "fr": "Lien de connexion au compte de @{handle}. Il ne sert qu’une fois ; cet appareil "
+        "reste ensuite connecté {days} jours (révocable depuis votre compte). Chaque paiement "
+        "demande toujours votre code secret.",
+        "en": "Sign-in link for @{handle}'s account. It works once; this device then stays "
+        "signed in for {days} days (revocable from your account). Every payment still asks "
+        "for your secret code.",
     },
     "login_submit": {"fr": "Continuer", "en": "Continue"},
     "login_unknown_body": {

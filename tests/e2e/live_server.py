@@ -34,18 +34,19 @@ PHONE = {"width": 390, "height": 844}
 Live = tuple[str, Engine, PinHasher]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 def serve_live(sqlite_url: str, engine: Engine, *, public_host: str = "127.0.0.1",
-               settings_overrides: dict[str, Any] | None = None,
+               settings_overrides: dict[str, Any] | None = None, port: int | None = None,
                **app_kwargs: Any) -> Iterator[Live]:
-    """The real server (bot.web.server) on a free port, in a thread, until the test ends.
-    ``public_host="localhost"``: the public URL names a host, as WebAuthn requires."""
-    port = _free_port()
+    """The real server (bot.web.server) on a free port (or ``port``), in a thread, until the
+    test ends. ``public_host="localhost"``: the public URL names a host, as WebAuthn
+    requires."""
+    port = port or free_port()
     settings = load_settings(
         database_url=sqlite_url, web_host="127.0.0.1", web_port=port,
         public_base_url=f"http://{public_host}:{port}", **(settings_overrides or {}),

@@ -324,7 +324,7 @@ def test_signup_page_in_english(world: World) -> None:
 # -- login link and session --------------------------------------------------------------------
 
 
-def test_login_link_opens_a_short_httponly_strict_session(world: World) -> None:
+def test_login_link_opens_a_device_session_httponly_strict(world: World) -> None:
     world.user(ALICE, "alice", cents=2500)
     token = world.token("login", ALICE)
     page = world.client.get(f"/l/{token}")
@@ -338,12 +338,13 @@ def test_login_link_opens_a_short_httponly_strict_session(world: World) -> None:
     attrs = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
     assert cookie.startswith("tp_session=")
     assert {"httponly", "path", "max-age", "samesite"} <= attrs
-    assert "samesite=strict" in cookie.lower() and "max-age=900" in cookie.lower()
+    # A device session (the app's): remembered 30 days, revocable; the PIN is still asked.
+    assert "samesite=strict" in cookie.lower() and "max-age=2592000" in cookie.lower()
     assert "secure" not in attrs  # the sandbox serves plain http
     value = cookie.split(";")[0].split("=", 1)[1]
     stored = world.row(WebSession)
     assert stored.session_hash == hash_token(value) and value not in stored.session_hash
-    assert stored.expires_at == T0 + dt.timedelta(minutes=15)
+    assert stored.expires_at == T0 + dt.timedelta(days=30)
 
     account = world.client.get("/account")
     assert account.status_code == 200
@@ -382,7 +383,7 @@ def test_login_link_refusals(world: World) -> None:
 def test_session_expires_with_the_clock(world: World) -> None:
     world.user(ALICE, "alice")
     world.log_in(ALICE)
-    world.clock.advance(minutes=14, seconds=59)
+    world.clock.advance(days=29, hours=23, minutes=59, seconds=59)
     assert world.client.get("/account").status_code == 200
     world.clock.advance(seconds=1)
     expired = world.client.get("/account")

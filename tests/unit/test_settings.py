@@ -8,8 +8,9 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
+from bot.push import new_vapid_key
 from config import SettingsError, load_settings
-from config.settings import SANDBOX_DATA_KEY, SANDBOX_PIN_PEPPER, _sandbox_key
+from config.settings import SANDBOX_DATA_KEY, SANDBOX_PIN_PEPPER, SANDBOX_VAPID_KEY, _sandbox_key
 from handlers.money import Money
 
 # Regression: pydantic-settings used to JSON-decode amounts and keys before our validators, so
@@ -94,6 +95,7 @@ PRODUCTION = {
     "TWEETPAY_X_CLIENT_ID": "real-client-id",
     "TWEETPAY_X_CLIENT_SECRET": "real-client-secret",
     "TWEETPAY_PAYOUT_WEBHOOK_SECRET": "real-payout-webhook-secret",
+    "TWEETPAY_VAPID_PRIVATE_KEY": new_vapid_key()[0],
 }
 SANDBOX_KEY = SANDBOX_DATA_KEY.get_secret_value()
 
@@ -114,6 +116,7 @@ SANDBOX_KEY = SANDBOX_DATA_KEY.get_secret_value()
         ("TWEETPAY_DATA_KEYS", SANDBOX_KEY, "sandbox key"),
         ("TWEETPAY_DATA_KEYS", f"{PRODUCTION['TWEETPAY_DATA_KEYS']},{SANDBOX_KEY}", "sandbox key"),
         ("TWEETPAY_OPS_TOKEN", "short", "32 characters"),
+        ("TWEETPAY_VAPID_PRIVATE_KEY", SANDBOX_VAPID_KEY.get_secret_value(), "sandbox key"),
         ("TWEETPAY_PAYOUT_WEBHOOK_SECRET", _sandbox_key("payout-webhook").get_secret_value(),
          "forge a payout status"),
     ],

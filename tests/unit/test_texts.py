@@ -17,6 +17,7 @@ from handlers.money import Money
 from handlers.near_miss import CANONICAL
 from handlers.text_length import fits_in_tweet, tweet_length
 from handlers.texts import EXAMPLES, FAMILIES, TEXTS, render, translator
+from handlers.texts.app import APP_PRIVATE
 from handlers.texts.messages import DM_ONLY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,18 +68,20 @@ def test_a_key_lives_in_one_family() -> None:
     assert len(TEXTS) == sum(len(family) for family in FAMILIES.values())
 
 
-@pytest.mark.parametrize("key", sorted({*FAMILIES["messages"], *FAMILIES["grammar"]}))
+@pytest.mark.parametrize("key", sorted({*FAMILIES["messages"], *FAMILIES["grammar"],
+                                        *FAMILIES["app_messages"]}))
 def test_every_public_text_fits_one_post_as_x_counts_it(key: str) -> None:
     for lang in ("fr", "en"):
         names = _fields(TEXTS[key][lang])
         text = render(key, lang, **{name: WORST[name] for name in names})
-        if key in DM_ONLY:
+        if key in DM_ONLY or key in APP_PRIVATE:
             assert len(text) <= DM_LIMIT, (key, lang)
         else:
             assert fits_in_tweet(text), (key, lang, tweet_length(text))
 
 
-@pytest.mark.parametrize("key", sorted({*FAMILIES["messages"], *FAMILIES["grammar"]} - DM_ONLY))
+@pytest.mark.parametrize("key", sorted({*FAMILIES["messages"], *FAMILIES["grammar"],
+                                        *FAMILIES["app_messages"]} - DM_ONLY - APP_PRIVATE))
 def test_public_texts_mention_no_one_and_carry_no_link(key: str) -> None:
     """X turns any @handle in a post into a mention of a real account (``@ami`` exists), so a
     public text names no one, not even in an example, and links travel only by DM."""
@@ -90,7 +93,7 @@ def test_public_texts_mention_no_one_and_carry_no_link(key: str) -> None:
             assert "{link}" not in TEXTS[key][lang] and "http" not in text, (key, lang)
 
 
-@pytest.mark.parametrize("family", ["pages", "account"])
+@pytest.mark.parametrize("family", ["pages", "account", "app_pages"])
 def test_pages_use_french_typography(family: str) -> None:
     for key, texts in FAMILIES[family].items():
         assert "'" not in texts["fr"], key  # the French apostrophe on a page is ’
