@@ -147,7 +147,7 @@ APP_PAGES: dict[str, dict[Lang, str]] = {
     },
     "play_dms": {"fr": "Messages privés @{handle} ↔ @{bot}", "en": "DMs @{handle} ↔ @{bot}"},
     "play_timeline": {"fr": "Fil public", "en": "Public timeline"},
-    "play_none": {"fr": "Rien pour l’instant.", "en": "Nothing yet."},
+    "play_none": {"fr": "Aucun message pour l’instant.", "en": "No messages yet."},
 }
 
 # Never posted publicly: a DM reply and the push notices (the rest are public replies).
