@@ -75,7 +75,7 @@ APP_PAGES: dict[str, dict[Lang, str]] = {
     },
     "app_minutes_left": {"fr": "encore {minutes} min", "en": "{minutes} min left"},
     "app_cancel": {"fr": "Annuler", "en": "Cancel"},
-    "app_decline": {"fr": "Refuser", "en": "Decline"},
+    "app_decline": {"fr": "Refuser de payer", "en": "Decline to pay"},
     "app_cancel_done": {"fr": "Réf. {reference} annulée.", "en": "Ref. {reference} cancelled."},
     "app_cancel_nothing": {
         "fr": "Rien à annuler pour la réf. {reference}.",
