@@ -1,6 +1,6 @@
 """What the tweetpay app shows an account holder, read in one place, and its one write of
 its own: cancel (a pending payment or request, or money waiting in escrow), as ``#annuler``
-does. Confirming goes through ``storage.confirmations`` (the link page's rules), never here.
+does. Confirming goes through ``bot.services.confirm`` (the link page’s rules), never here.
 """
 
 from __future__ import annotations

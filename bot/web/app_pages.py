@@ -11,8 +11,8 @@
     POST /account/devices/<id>/revoke, /account/devices/revoke   end one / every device session
     GET  /manifest.webmanifest, /sw.js, /offline                 what makes it installable
 
-Confirming reuses ``bot.services.confirm.ConfirmationService`` through the intent's token row (``confirm_hash``):
-the same dynamic linking (the form sends back the amount and payee it showed), 3 wrong codes
+Confirming reuses ``bot.services.confirm.ConfirmationService`` through the intent's token row
+(``confirm_hash``): the same dynamic linking (the form sends back the amount and payee it showed), 3 wrong codes
 per intent, 5 in a row lock the account; a GET never confirms anything. Without JavaScript the
 page works by reloads; with it, the live parts follow ``/app/events``. The session is the
 device session opened at sign-in (``storage.sessions``); every POST needs its CSRF token.
@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from bot.logging import get_logger
 from bot.push import application_server_key
+from bot.services.confirm import ConfirmationService, Outcome, Result
 from bot.web.account_pages import AccountPages
 from bot.web.accounts import AccountWeb
 from handlers.confirmation import REASON_INSUFFICIENT_FUNDS, REASON_ROLLING_LIMIT, Shown
@@ -41,7 +42,6 @@ from handlers.money import Lang
 from handlers.pins import PIN_LENGTH
 from handlers.texts import translator
 from storage import app_views, devices
-from bot.services.confirm import ConfirmationService, Outcome, Result
 from storage.sessions import Holder
 
 log = get_logger("bot.web.app")
