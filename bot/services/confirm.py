@@ -406,7 +406,6 @@ class ConfirmationService:
             _facts(tok, intent, payer, "confirmed"),
             transfer_id=transfer.transfer_id,
             escrow_until=now + self._claim_period if escrowed else None,
-            payee_app=locked.payee_app,
         )
 
     @staticmethod

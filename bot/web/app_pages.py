@@ -12,10 +12,11 @@
     GET  /manifest.webmanifest, /sw.js, /offline                 what makes it installable
 
 Confirming reuses ``bot.services.confirm.ConfirmationService`` through the intent's token row
-(``confirm_hash``): the same dynamic linking (the form sends back the amount and payee it showed), 3 wrong codes
-per intent, 5 in a row lock the account; a GET never confirms anything. Without JavaScript the
-page works by reloads; with it, the live parts follow ``/app/events``. The session is the
-device session opened at sign-in (``storage.sessions``); every POST needs its CSRF token.
+(``confirm_hash``): the same dynamic linking (the form sends back the amount and payee it
+showed), 3 wrong codes per intent, 5 in a row lock the account; a GET never confirms
+anything. Without JavaScript the page works by reloads; with it, the live parts follow
+``/app/events``. The session is the device session opened at sign-in
+(``storage.sessions``); every POST needs its CSRF token.
 """
 
 from __future__ import annotations
