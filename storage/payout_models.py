@@ -56,6 +56,7 @@ class Withdrawal(Base):
     the PIN authorises exactly those. The provider's idempotency key is ``withdrawal:<id>``.
 
     awaiting_confirmation → confirmed (wallet → in flight) | cancelled | expired;
+    confirmed → cancelled (by the holder during the cooling-off: in flight → wallet);
     confirmed → submitting (attempt recorded) → submitted | settled | returned | failed;
     submitted → settled (in flight → settlement) | returned (back to the wallet);
     settled → returned (settlement → wallet)."""

@@ -33,6 +33,7 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
     ("awaiting_confirmation", "expired"),
     ("awaiting_confirmation", "failed"),  # right PIN, but no funds or over a limit
     ("confirmed", "submitting"),  # the attempt is recorded before the provider is called
+    ("confirmed", "cancelled"),  # the holder, while a new IBAN's security delay runs
     ("submitting", "submitted"),
     ("submitting", "settled"),
     ("submitting", "returned"),
@@ -205,8 +206,7 @@ def stale_requests(session: Session, now: dt.datetime, limit: int = 200) -> list
 def history(session: Session, user_id: int, limit: int = 20) -> list[Withdrawal]:
     return list(session.scalars(
         select(Withdrawal).where(Withdrawal.user_id == user_id,
-                                 Withdrawal.status.not_in(("awaiting_confirmation",
-                                                           "expired", "cancelled")))
+                                 Withdrawal.hold_transfer_id.is_not(None))
         .order_by(Withdrawal.id.desc()).limit(limit)))
 
 

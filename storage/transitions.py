@@ -30,10 +30,10 @@ their own conditions (purpose, expiry) through ``where``.
 Withdrawals (``withdrawals.status``; the moves are ``storage.payouts.TRANSITIONS``, made by
 ``storage.payouts.transition``, which also accepts several expected states)::
 
-    awaiting_confirmation ─┬─> confirmed ─> submitting ─┬─> submitted ─┬─> settled ─> returned
-                           ├─> cancelled                ├─> settled    └─> returned
-                           ├─> expired                  ├─> returned
-                           └─> failed                   └─> failed
+    awaiting_confirmation ─┬─> confirmed ─┬─> submitting ─┬─> submitted ─┬─> settled ─> returned
+                           ├─> cancelled  └─> cancelled  ├─> settled    └─> returned
+                           ├─> expired                   ├─> returned
+                           └─> failed                    └─> failed
 
 Terminal states never change. A new state machine adds its ``Machine`` to ``MACHINES`` here,
 with who may make each move, and moves its rows only through a guarded statement.

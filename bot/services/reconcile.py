@@ -96,7 +96,7 @@ def _payouts(session: Session, provider: PayoutProvider, since: dt.datetime | No
     theirs: dict[str, PayoutState] = {p.idempotency_key: p for p in provider.payouts(since)}
     for key, row in ours.items():
         state = theirs.get(key)
-        if row.status == "failed" or row.status == "confirmed":
+        if row.status in ("failed", "confirmed", "cancelled"):
             if state is not None:  # the provider has what we think it never got
                 yield Mismatch("payout", "state", key, row.status, state.status)
             continue

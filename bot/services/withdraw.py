@@ -262,6 +262,28 @@ def expire_due(deps: PayoutDeps) -> int:
     return done
 
 
+def cancel_held(deps: PayoutDeps, *, user_id: int, withdrawal_id: int) -> bool:
+    """The holder takes back a confirmed withdrawal that has not left yet (a new IBAN's
+    cooling-off): in flight → wallet. False if it already left (the submit job won) or is
+    not theirs."""
+    now = deps.clock()
+    with deps.uow() as uow:
+        row = uow.session.get(Withdrawal, withdrawal_id)
+        if row is None or row.user_id != user_id or not payouts.transition(
+                uow.session, withdrawal_id, "confirmed", "cancelled", resolved_at=now):
+            return False
+        back = uow.ledger.post_transfer(
+            idempotency_key=f"{payouts.idempotency_key(withdrawal_id)}:refund",
+            debit=PAYOUTS_IN_FLIGHT, credit=user_account_code(row.x_user_id),
+            amount=Money(row.amount_cents), kind="payout_refund",
+            memo=f"withdrawal {withdrawal_id}: cancelled")
+        uow.session.query(Withdrawal).filter(Withdrawal.id == withdrawal_id).update(
+            {"return_transfer_id": back.transfer_id}, synchronize_session=False)
+        uow.commit()
+    log.info("withdrawal_cancelled", withdrawal_id=withdrawal_id)
+    return True
+
+
 def recent(deps: PayoutDeps, user_id: int, limit: int = 20) -> list[Withdrawal]:
     """The holder's confirmed withdrawals, newest first (for the bank page)."""
     with deps.sessions() as session:

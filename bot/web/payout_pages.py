@@ -4,6 +4,7 @@ the payout provider's status webhook.
     GET  /account/bank           bank account (masked, name check), withdraw form, withdrawals
     POST /account/bank           add or change the bank account (IBAN, holder name, PIN)
     POST /account/withdraw       amount or everything, instant or standard: 303 to /w/<token>
+    POST /account/withdraw/cancel  take back a withdrawal still held by the cooling-off
     GET  /account/statement.csv  the holder's whole history (also for the wind-down)
     GET  /w/<token>              what the withdrawal will do, the name check, the PIN form
     POST /w/<token>              confirms with the PIN (bound to amount and bank account)
@@ -89,6 +90,7 @@ class PayoutPages(AccountPages):
             notice = t("bank_saved")
         lines = [{"date": _day(w.created_at), "amount": Money(w.amount_cents).format(lang),
                   "status": t(f"wstatus_{w.status}"), "scheme": t(f"scheme_{w.scheme}"),
+                  "id": w.id, "cancellable": w.status == "confirmed",
                   "reason": return_reason(w.return_code or "refused", lang)
                   if w.status in ("returned", "failed") else ""}
                  for w in data["withdrawals"]]
@@ -170,6 +172,19 @@ class PayoutPages(AccountPages):
             return await self.bank_page(request, status=400, error=t(
                 "withdraw_refused", reason=refusal(exc.code, lang, exc.limit)))
         return RedirectResponse(f"/w/{requested.token}", status_code=303)
+
+    async def cancel_withdrawal(self, request: Request) -> Response:
+        checked = await self._checked(request, "withdrawal")
+        if isinstance(checked, Response):
+            return checked
+        holder, _, lang, f = checked
+        t = translator(lang)
+        done = f["withdrawal"].isascii() and f["withdrawal"].isdigit() and await self.web.db(
+            withdraw.cancel_held, self.deps, user_id=holder.user_id,
+            withdrawal_id=int(f["withdrawal"]))
+        if not done:
+            return await self.bank_page(request, status=409, error=t("withdraw_not_cancelled"))
+        return await self.bank_page(request, notice=t("withdraw_cancelled"))
 
     async def statement_csv(self, request: Request) -> Response:
         cookie = self.web.cookie(request)
@@ -316,6 +331,7 @@ def payout_routes(web: AccountWeb, provider: Any = None) -> list[Route]:
         Route("/account/bank", pages.show_bank, methods=["GET"]),
         Route("/account/bank", pages.add_bank, methods=["POST"]),
         Route("/account/withdraw", pages.request_withdrawal, methods=["POST"]),
+        Route("/account/withdraw/cancel", pages.cancel_withdrawal, methods=["POST"]),
         Route("/account/statement.csv", pages.statement_csv, methods=["GET"]),
         Route("/w/{token}", pages.show_link, methods=["GET"]),
         Route("/w/{token}", pages.confirm_link, methods=["POST"]),

@@ -9,10 +9,12 @@ PAYOUTS: dict[str, dict[Lang, str]] = {
     # -- DMs (a link only ever travels as the {link} placeholder) ---------------------------
     "iban_added_dm": {
         "fr": "Un compte bancaire ({masked}) a été enregistré sur votre compte tweetpay. Si ce "
-        "n’est pas vous, changez votre code secret tout de suite : aucun virement ne partira "
-        "vers lui avant le {until}.",
+        "n’est pas vous, changez votre code secret tout de suite et annulez les retraits en "
+        "attente sur votre page de compte (#compte) : aucun virement ne partira vers lui avant "
+        "le {until}.",
         "en": "A bank account ({masked}) was saved on your tweetpay account. If this was not "
-        "you, change your secret code now: no transfer goes to it before {until}.",
+        "you, change your secret code now and cancel any waiting withdrawal on your account "
+        "page (#account): no transfer goes to it before {until}.",
     },
     "withdraw_link_dm": {
         "fr": "Retrait de {amount} vers {masked} : confirmez avec votre code secret sur ce lien "
@@ -142,6 +144,13 @@ PAYOUTS: dict[str, dict[Lang, str]] = {
                          "en": "Came back to your tweetpay account"},
     "wstatus_failed": {"fr": "Refusé, rien n’a été débité",
                        "en": "Refused, nothing was taken"},
+    "wstatus_cancelled": {"fr": "Annulé, l’argent est revenu sur votre compte tweetpay",
+                          "en": "Cancelled, the money is back in your tweetpay account"},
+    "withdraw_cancel": {"fr": "Annuler ce retrait", "en": "Cancel this withdrawal"},
+    "withdraw_cancelled": {"fr": "Retrait annulé : l’argent est de nouveau sur votre compte.",
+                           "en": "Withdrawal cancelled: the money is back in your account."},
+    "withdraw_not_cancelled": {"fr": "Ce retrait est déjà parti : il ne peut plus être annulé.",
+                               "en": "This withdrawal has already left: it cannot be cancelled."},
     "statement_csv": {"fr": "Télécharger mon relevé complet (CSV)",
                       "en": "Download my full statement (CSV)"},
     "wind_down_banner": {

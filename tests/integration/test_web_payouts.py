@@ -178,3 +178,42 @@ def test_a_pro_account_withdraws_its_donations_and_sees_them_in_its_csv(
     assert csv.status_code == 200
     last = csv.text.splitlines()[-1]
     assert last.endswith(",W1,,,-100.00,payout to FR76 •••• 0189 (submitted)")
+
+
+def test_a_held_withdrawal_is_cancelled_from_the_bank_page(engine: Engine) -> None:
+    from bot.payments.sandbox import SandboxProvider
+    from storage.ledger import Ledger
+
+    clock = Clock(T0)
+    settings = load_settings(public_base_url=BASE)  # the 24-hour cooling-off
+    app = create_app(settings, make_session_factory(engine), clock=clock,
+                     pin_hasher=cheap_hasher(),
+                     sealer=Sealer([k.get_secret_value() for k in settings.data_keys]),
+                     payment_provider=SandboxProvider(clock=clock),
+                     payout_provider=SandboxSepaProvider(clock=clock))
+    w = PayoutWorld(engine=engine, sessions=make_session_factory(engine), ledger=Ledger(engine),
+                    clock=clock, hasher=cheap_hasher(), client=TestClient(app, base_url=BASE),
+                    provider=SandboxProvider(clock=clock))
+    with w.client:
+        w.user(CAROL, "carol", cents=3_000)
+        csrf = w.log_in(CAROL)
+        w.client.post("/account/bank", data=w.bank_form(csrf))
+        assert "24 h" in w.client.get("/account/bank").text
+        link = link_of(w.client.post("/account/withdraw", data={"csrf": csrf, "amount": "25"},
+                                     follow_redirects=False))
+        done = w.client.post(link, data={"pin": PIN, "amount_cents": "2500", "payee_ack": "1",
+                                         "bank_account": str(w.row(BankAccount).id)})
+        assert done.status_code == 200 and "à la fin du délai" in done.text
+        page = w.client.get("/account/bank").text
+        assert "Annuler ce retrait" in page and "En attente d’envoi" in page
+        withdrawal = str(w.row(Withdrawal).id)
+        forged = w.client.post("/account/withdraw/cancel",
+                               data={"csrf": "0" * 64, "withdrawal": withdrawal})
+        assert forged.status_code == 403
+        cancelled = w.client.post("/account/withdraw/cancel",
+                                  data={"csrf": csrf, "withdrawal": withdrawal})
+        assert cancelled.status_code == 200 and "Retrait annulé" in cancelled.text
+        assert w.balance(CAROL) == Money(3_000)
+        again = w.client.post("/account/withdraw/cancel",
+                              data={"csrf": csrf, "withdrawal": withdrawal})
+        assert again.status_code == 409

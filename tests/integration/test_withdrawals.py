@@ -281,3 +281,33 @@ def test_keys_rotate_cli_reseals_bank_accounts(world: World, database_url: str) 
     world.deps.sealer = Sealer([new])  # the old key is gone: the new one opens it
     view = bank_accounts.current(world.deps, world.carol_id)
     assert view is not None and view.masked == "DE41 •••• 0777"
+
+
+def test_the_holder_can_take_back_a_withdrawal_held_by_the_cooling_off(session_factory) -> None:
+    world = make_world(session_factory, cooling_off=dt.timedelta(hours=24))
+    add_iban(world)
+    req, result = withdraw_now(world, Money(4_000))
+    assert result.outcome is withdraw.Outcome.CONFIRMED and not result.submit_now
+    assert balance(world, user_account_code(CAROL)) == Money(6_000)
+    assert not withdraw.cancel_held(world.deps, user_id=world.carol_id + 1,
+                                    withdrawal_id=req.withdrawal_id)  # not theirs
+    assert withdraw.cancel_held(world.deps, user_id=world.carol_id,
+                                withdrawal_id=req.withdrawal_id)
+    assert not withdraw.cancel_held(world.deps, user_id=world.carol_id,
+                                    withdrawal_id=req.withdrawal_id)  # once
+    assert status_of(world, req.withdrawal_id) == "cancelled"
+    assert balance(world, user_account_code(CAROL)) == Money(10_000)
+    assert balance(world, PAYOUTS_IN_FLIGHT) == Money(0)
+    world.clock.advance(hours=25)
+    assert provider_flow.submit_due(world.deps) == 0
+    assert world.provider.submissions(f"withdrawal:{req.withdrawal_id}") == 0
+    # One that already left cannot be taken back.
+    sent, _ = withdraw_now(world, Money(1_000))
+    assert status_of(world, sent.withdrawal_id) == "submitted"
+    assert not withdraw.cancel_held(world.deps, user_id=world.carol_id,
+                                    withdrawal_id=sent.withdrawal_id)
+    assert_ledger_ok(world)
+    from bot.payments.sandbox import SandboxProvider
+    from bot.services import reconcile
+
+    assert reconcile.reconcile(world.deps.sessions, SandboxProvider(), world.provider) == []
