@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/tweetpay run --sandbox
 
+# Style, the layer contracts (import-linter, contracts in pyproject.toml) and the types (mypy).
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 
 # pytest exits 5 when it collects no test; that is not a failure of the code.
 # .ci/with-postgres starts a throwaway PostgreSQL cluster when the server binaries are

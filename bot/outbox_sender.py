@@ -109,12 +109,12 @@ def free_at(session: Session, kind: str, now: dt.datetime, b: Budgets) -> dt.dat
                else [(WINDOW_15, b.posts_per_15min)])
     when = now
     for window, limit in windows:
-        sent = list(session.scalars(
+        sent = [at for at in session.scalars(
             select(OutboxMessage.sent_at).where(
                 OutboxMessage.kind == kind, OutboxMessage.sent_at >= now - window,
                 OutboxMessage.remote_id.is_not(None),
             ).order_by(OutboxMessage.sent_at)
-        ))
+        ) if at is not None]
         # Rows claimed and being sent (this very pass, or another worker's) count as sent now.
         sent += [now] * (session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.kind == kind, OutboxMessage.status == "sending")) or 0)

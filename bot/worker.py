@@ -258,7 +258,7 @@ def make_scheduler(runtime: Runtime) -> BackgroundScheduler:
     s = runtime.settings
     scheduler = BackgroundScheduler(timezone=dt.UTC)
     now = dt.datetime.now(dt.UTC)
-    jobs = []
+    jobs: list[tuple[str, Callable[[], object], float]] = []
     if s.polling:
         # With push on, polling is the safety net: slower, for what push missed.
         jobs += [

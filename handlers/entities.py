@@ -23,7 +23,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from twitter_text import extract_urls_with_indices
 from twitter_text.regexp.latin_accent_chars import latin_accent_chars
@@ -121,7 +121,7 @@ def _items(value: Any) -> Iterable[Mapping[str, Any]]:
     return []
 
 
-def _is_index(value: Any) -> bool:
+def _is_index(value: Any) -> TypeGuard[int]:
     return type(value) is int and value >= 0
 
 

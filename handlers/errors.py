@@ -1,21 +1,31 @@
-"""Every error tweetpay raises on purpose, in one tree.
+"""Every error tweetpay raises on purpose, in one tree (tests/unit/test_errors.py checks this
+drawing against the classes as they are; the module is named where a class lives elsewhere,
+beside the code that raises it).
 
     TweetpayError
-    ├── BusinessError              a known refusal: becomes a reply or a page, never a crash
-    │   ├── GrammarError           the text is not a command we can act on (handlers.grammar)
+    ├── BusinessError                a known refusal: becomes a reply or a page, never a crash
+    │   ├── GrammarError             the text is not a command we can act on (handlers.grammar)
     │   ├── LedgerError
-    │   │   ├── InsufficientFunds  the debit account would go below zero
+    │   │   ├── InsufficientFunds    the debit account would go below zero
     │   │   ├── IdempotencyConflict  same idempotency key, different content
     │   │   └── UnknownAccount
-    │   └── IntentError            confirmation refused (expired, used, wrong PIN, locked…)
-    ├── TransitionLost             another process moved the row first (storage.transitions):
-    │                              transient, the work is done again from fresh facts
-    └── GatewayError               talking to X failed (bot.gateway)
-        ├── RateLimited            429; carries the reset time
-        ├── Forbidden              403 (duplicate tweet, DMs closed…)
-        ├── NotFound               404
-        ├── Transient              5xx, connection reset, malformed answer: retry later
-        └── TimedOut               no answer within the gateway's timeout
+    │   ├── BankDetailsError         an IBAN or holder name we refuse (handlers.bank_details)
+    │   ├── TopUpRefused             refused before the card provider sees it (storage.topups)
+    │   ├── ProRefused               a Pro account we cannot create (storage.pro)
+    │   ├── WithdrawRefused          refused before any money moves (bot.services.payout_common)
+    │   ├── PaymentError             the card provider refused (bot.payments)
+    │   │   └── CardRefused          the card itself: number, expiry, CVC
+    │   └── PayoutError              the payout provider refused (bot.payments.payouts)
+    │       ├── PayoutTimeout        no answer in time: the transfer's fate is unknown
+    │       └── WebhookRefused       a payout webhook we do not trust
+    ├── TransitionLost               another process moved the row first (storage.transitions):
+    │                                transient, the work is done again from fresh facts
+    └── GatewayError                 talking to X failed (bot.gateway)
+        ├── RateLimited              429; carries the reset time
+        ├── Forbidden                403 (duplicate tweet, DMs closed…)
+        ├── NotFound                 404
+        └── Transient                5xx, connection reset, malformed answer: retry later
+            └── TimedOut             no answer within the gateway's timeout
 
 Bugs are not in this tree: they propagate and are logged with their context.
 """
@@ -81,10 +91,6 @@ class IdempotencyConflict(LedgerError):
 
 class UnknownAccount(LedgerError):
     code = "unknown_account"
-
-
-class IntentError(BusinessError):
-    code = "intent_error"
 
 
 class TransitionLost(TweetpayError):

@@ -390,7 +390,7 @@ def _reconcile(text: str, given: Entities | Mapping[str, Any] | None) -> Entitie
                and text[h.start:h.start + 1] in HASH_SIGNS and text[h.start + 1:h.end] == h.tag]
     ids = {m.username.casefold(): m.id for m in api.mentions if m.id is not None}
     own = extract_entities(text)
-    taken = [(e.start, e.end) for e in (*ok_mentions, *ok_tags)]
+    taken = [(m.start, m.end) for m in ok_mentions] + [(h.start, h.end) for h in ok_tags]
 
     def free(start: int, end: int) -> bool:
         return not any(a < end and start < b for a, b in taken)

@@ -56,7 +56,7 @@ def rename(session: Session, *, x_user_id: int, before: str, after: str,
             .where(model.x_user_id == x_user_id, func.lower(model.handle) == before.lower())
             .values(handle=after)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
     return changed > 0
 
 

@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
 from storage import devices, limits, outbox, transitions
 from storage.models import ConfirmationToken, Contact, PaymentIntent, User
 
 # -- rows, read with Core (no ORM identity map on the hot path) -------------------------------
 
-_T = ConfirmationToken.__table__
-_I = PaymentIntent.__table__
-_U = User.__table__
+_T = cast(Table, ConfirmationToken.__table__)
+_I = cast(Table, PaymentIntent.__table__)
+_U = cast(Table, User.__table__)
 _PAYEE = _U.alias("payee")
 _PAYEE_CONTACT = Contact.__table__.alias("payee_contact")
 _INITIATOR_CONTACT = Contact.__table__.alias("initiator_contact")
@@ -79,11 +79,11 @@ class PayerRow:
     locked_until: dt.datetime | None
 
 
-def _columns(table: Any, row_type: type, prefix: str) -> list[Any]:
+def _columns(table: Any, row_type: Any, prefix: str) -> list[Any]:
     return [table.c[name].label(f"{prefix}{name}") for name in row_type.__dataclass_fields__]
 
 
-def _build(row: Any, row_type: type, prefix: str) -> Any:
+def _build(row: Any, row_type: Any, prefix: str) -> Any:
     names = row_type.__dataclass_fields__
     start = row._fields.index(f"{prefix}id")  # the columns of one row type are contiguous
     values = tuple(row)[start : start + len(names)]

@@ -24,8 +24,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers import notices as notices_for
 from handlers.errors import TransitionLost
-from handlers.money import Money
+from handlers.money import Lang, Money
 from handlers.outcomes import Outgoing
+from handlers.texts import lang_of
 from storage import outbox, transitions
 from storage.consent import may_dm
 from storage.ledger import ESCROW, user_account_code
@@ -34,12 +35,12 @@ from storage.sealing import Sealer
 from storage.uow import UnitOfWork
 
 
-def _lang(session: Session, x_user_id: int) -> str:
+def _lang(session: Session, x_user_id: int) -> Lang:
     user = session.scalars(select(User.lang).where(User.x_user_id == x_user_id)).first()
     if user in ("fr", "en"):
-        return user
+        return lang_of(user)
     contact = session.get(Contact, x_user_id)
-    return contact.lang if contact is not None and contact.lang in ("fr", "en") else "fr"
+    return lang_of(contact.lang if contact is not None else None)
 
 
 def _handle(session: Session, x_user_id: int) -> str:
@@ -136,7 +137,7 @@ def _remind(session: Session, hold: EscrowHold, now: dt.datetime) -> bool:
                EscrowHold.reminded_at.is_(None))
         .values(reminded_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if stamped == 1:
         set_committed_value(hold, "reminded_at", now)
     return stamped == 1

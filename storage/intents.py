@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
@@ -46,6 +46,23 @@ def find_link_token(session: Session, token_hash: str, purpose: str) -> Confirma
     return row if row is not None and row.purpose == purpose else None
 
 
+def spend_link(session: Session, token_hash: str, purpose: str, now: dt.datetime) -> bool:
+    """Spend a one-time link (sign-up, login) by a guarded transition: True only for the one
+    caller that found it unused and unexpired."""
+    spent = session.execute(
+        update(ConfirmationToken)
+        .where(
+            ConfirmationToken.token_hash == token_hash,
+            ConfirmationToken.purpose == purpose,
+            ConfirmationToken.used_at.is_(None),
+            ConfirmationToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(spent.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def find_user(session: Session, x_user_id: int) -> User | None:
     return session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
 
@@ -53,7 +70,7 @@ def find_user(session: Session, x_user_id: int) -> User | None:
 def as_party(user: User | None) -> Party | None:
     if user is None:
         return None
-    kind = "pro" if user.kind == "pro" else "personal"
+    kind: Literal["personal", "pro"] = "pro" if user.kind == "pro" else "personal"
     return Party(user.x_user_id, user.handle, kind, user.status, user.locked_until)
 
 

@@ -34,7 +34,7 @@ def audit(session: Session, *, actor: str, action: str, target: str, done: Done,
 
 
 def _changed(session: Session, statement: object) -> bool:
-    return bool(session.execute(statement).rowcount)  # type: ignore[call-overload, attr-defined]
+    return bool(session.execute(statement).rowcount)  # type: ignore[call-overload]
 
 
 def retry_inbox(session: Session, row_id: int, now: dt.datetime) -> Done:

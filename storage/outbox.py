@@ -12,9 +12,20 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ARRAY, BigInteger, Insert, Integer, String, Text, bindparam, literal, select
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Insert,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    literal,
+    select,
+)
 from sqlalchemy import func as sql_func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -24,7 +35,7 @@ from handlers.outcomes import Outgoing, PublicReply, PushNotice
 from storage.models import OutboxMessage
 from storage.sealing import Sealer
 
-_TABLE = OutboxMessage.__table__
+_TABLE = cast(Table, OutboxMessage.__table__)
 
 # PostgreSQL: the messages go in as one array per column, unnested by the server. One
 # statement whatever the number of messages, so SQLAlchemy compiles it once and psycopg

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Passkey, WebAuthnChallenge
 
-_P = Passkey.__table__
-_C = WebAuthnChallenge.__table__
+_P = cast(Table, Passkey.__table__)
+_C = cast(Table, WebAuthnChallenge.__table__)
 MAX_PER_USER = 10
 
 

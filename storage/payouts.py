@@ -15,9 +15,9 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -225,7 +225,7 @@ def record_notification(session: Session, *, event_id: str, provider: str, payou
     """True the first time this event id is seen; False for a replay."""
     values = {"event_id": event_id, "provider": provider, "payout_id": payout_id,
               "status": status, "received_at": now}
-    table = PayoutNotification.__table__
+    table = cast(Table, PayoutNotification.__table__)
     conn = session.connection()
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     # RETURNING tells a new row from a conflict on both engines (rowcount does not, on PG).

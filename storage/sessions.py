@@ -25,14 +25,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.security import PinHasher
-from handlers.confirmation import PinPolicy, lockout_alert
 from handlers.money import Money
-from storage import escrow, outbox, passkeys
+from storage import escrow
 from storage.intents import find_link_token
 from storage.ledger import user_account_code
-from storage.models import Account, ConfirmationToken, Contact, User, WebSession
-from storage.sealing import Sealer
+from storage.models import Account, ConfirmationToken, User, WebSession
 from storage.uow import UnitOfWork
 
 PURPOSE = "login"
@@ -93,11 +90,11 @@ class UnlinkBlocked:
 # -- login links and sessions --------------------------------------------------------------
 
 
-def _user_by_x_id(session: Session, x_user_id: int) -> User | None:
+def user_by_x_id(session: Session, x_user_id: int) -> User | None:
     return session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
 
 
-def _refusal(session: Session, token: ConfirmationToken | None, now: dt.datetime
+def login_refusal(session: Session, token: ConfirmationToken | None, now: dt.datetime
              ) -> LoginRefusal | None:
     if token is None:
         return LoginRefusal.UNKNOWN
@@ -105,7 +102,7 @@ def _refusal(session: Session, token: ConfirmationToken | None, now: dt.datetime
         return LoginRefusal.USED
     if now >= token.expires_at:
         return LoginRefusal.EXPIRED
-    user = _user_by_x_id(session, token.x_user_id)
+    user = user_by_x_id(session, token.x_user_id)
     if user is None or user.status == "unlinked":
         return LoginRefusal.NO_ACCOUNT
     return None
@@ -114,11 +111,11 @@ def _refusal(session: Session, token: ConfirmationToken | None, now: dt.datetime
 def look_login(session: Session, token_hash: str, now: dt.datetime) -> LoginLink | LoginRefusal:
     """Read only (GET): may this login link still open a session?"""
     token = find_link_token(session, token_hash, PURPOSE)
-    refused = _refusal(session, token, now)
+    refused = login_refusal(session, token, now)
     if refused is not None:
         return refused
     assert token is not None
-    user = _user_by_x_id(session, token.x_user_id)
+    user = user_by_x_id(session, token.x_user_id)
     assert user is not None
     return LoginLink(handle=user.handle, lang=user.lang)
 
@@ -128,31 +125,6 @@ def open_session(session: Session, *, user_id: int, session_hash: str, now: dt.d
     session.add(WebSession(session_hash=session_hash, user_id=user_id, created_at=now,
                            expires_at=now + ttl))
     session.flush()
-
-
-def log_in(uow: UnitOfWork, *, token_hash: str, session_hash: str, now: dt.datetime,
-           ttl: dt.timedelta = SESSION_TTL) -> int | LoginRefusal:
-    """Spend the login link and open a session; returns the user id. Commit only on an int."""
-    session = uow.session
-    spent = session.execute(
-        update(ConfirmationToken)
-        .where(
-            ConfirmationToken.token_hash == token_hash,
-            ConfirmationToken.purpose == PURPOSE,
-            ConfirmationToken.used_at.is_(None),
-            ConfirmationToken.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    token = find_link_token(session, token_hash, PURPOSE)
-    if spent.rowcount != 1 or token is None:  # type: ignore[attr-defined]
-        return _refusal(session, token, now) or LoginRefusal.USED
-    user = _user_by_x_id(session, token.x_user_id)
-    if user is None or user.status == "unlinked":
-        return LoginRefusal.NO_ACCOUNT
-    open_session(session, user_id=user.id, session_hash=session_hash, now=now, ttl=ttl)
-    return user.id
 
 
 def current(session: Session, session_hash: str, now: dt.datetime) -> Holder | None:
@@ -218,54 +190,6 @@ def locked_until_of(session: Session, user_id: int, now: dt.datetime) -> dt.date
     return user.locked_until
 
 
-def _check(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, user: User,
-           pin: str, checked: tuple[str | None, bool], now: dt.datetime) -> PinResult:
-    if user.locked_until is not None and user.locked_until > now:
-        return PinResult(PinCheck.LOCKED, locked_until=user.locked_until)
-    checked_hash, matched = checked
-    if not user.pin_hash:
-        matched = False
-    elif user.pin_hash != checked_hash:  # the PIN changed since the caller's check
-        matched = pins.verify(user.pin_hash, pin)
-    if matched:
-        user.failed_pin_attempts = 0
-        return PinResult(PinCheck.OK)
-    failures = user.failed_pin_attempts + 1
-    if failures >= policy.max_failures_per_account:
-        until = now + policy.lockout
-        alert = lockout_alert(user, failures, until, policy.timezone)
-        outbox.enqueue(uow.session, sealer, [alert], now)
-        user.failed_pin_attempts = 0  # the lock records this run; a fresh count follows it
-        user.locked_until = until
-        revoke_all(uow.session, user.id, now)
-        return PinResult(PinCheck.LOCKED, locked_until=until)
-    user.failed_pin_attempts = failures
-    return PinResult(PinCheck.WRONG, attempts_left=policy.max_failures_per_account - failures)
-
-
-def check_pin(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, *,
-              user_id: int, pin: str, checked: tuple[str | None, bool],
-              now: dt.datetime) -> PinResult:
-    """The same PIN check, budget and lockout for other flows (bank account, withdrawal):
-    the user row stays locked until the caller commits. Commit whatever it returns."""
-    user = _locked(uow, user_id)
-    result = _check(uow, sealer, policy, pins, user, pin, checked, now)
-    uow.session.flush()
-    return result
-
-
-def change_pin(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, *,
-               user_id: int, old_pin: str, checked: tuple[str | None, bool],
-               new_pin_hash: str, now: dt.datetime) -> PinResult:
-    """Replace the PIN if ``old_pin`` is right. Commit whatever it returns (failures count)."""
-    user = _locked(uow, user_id)
-    result = _check(uow, sealer, policy, pins, user, old_pin, checked, now)
-    if result.check is PinCheck.OK:
-        user.pin_hash = new_pin_hash
-    uow.session.flush()
-    return result
-
-
 def unlink_blocker(uow: UnitOfWork, x_user_id: int) -> UnlinkBlocked | None:
     """Why the account cannot be unlinked now, if it cannot. The wallet row is locked first
     (PostgreSQL), so no transfer credits it between this check and the unlink."""
@@ -280,30 +204,5 @@ def unlink_blocker(uow: UnitOfWork, x_user_id: int) -> UnlinkBlocked | None:
     return None
 
 
-def unlink(uow: UnitOfWork, sealer: Sealer, policy: PinPolicy, pins: PinHasher, *,
-           user_id: int, pin: str, checked: tuple[str | None, bool],
-           now: dt.datetime) -> PinResult | UnlinkBlocked:
-    """Unlink the X account: status ``unlinked``, PIN erased, DM consent withdrawn, every
-    session revoked. The wallet row stays (postings are never deleted); signing up again
-    with the same X account brings it back. Commit whatever it returns."""
-    user = _locked(uow, user_id)
-    blocked = unlink_blocker(uow, user.x_user_id)
-    if blocked is not None:
-        return blocked
-    result = _check(uow, sealer, policy, pins, user, pin, checked, now)
-    if result.check is PinCheck.OK:
-        user.status = "unlinked"
-        user.pin_hash = None
-        passkeys.remove_all(uow.session, user.id)  # the credentials go with the PIN
-        revoke_all(uow.session, user.id, now)
-        contact = uow.session.get(Contact, user.x_user_id)
-        if contact is not None:
-            contact.dm_opt_in = False
-            contact.updated_at = now
-    uow.session.flush()
-    return result
-
-
-# The step-up service (bot.services.step_up) counts its PIN and passkey checks here too.
+# The PIN checks (bot.services.login) lock the user row with this.
 lock_user = _locked
-count_check = _check

@@ -25,17 +25,14 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from bot.security import new_token
 from handlers.money import Money
-from storage import escrow
 from storage.accounts import open_user
 from storage.db import dialect_insert
 from storage.intents import find_link_token, touch_contact
 from storage.models import ConfirmationToken, Contact, User
-from storage.sealing import Sealer
 from storage.uow import UnitOfWork
 
 PURPOSE = "signup"
@@ -69,7 +66,7 @@ class Joined:
     claimed_count: int
 
 
-def _refusal(token: ConfirmationToken | None, now: dt.datetime) -> SignupRefusal | None:
+def refusal(token: ConfirmationToken | None, now: dt.datetime) -> SignupRefusal | None:
     if token is None:
         return SignupRefusal.UNKNOWN
     if token.used_at is not None:
@@ -79,18 +76,18 @@ def _refusal(token: ConfirmationToken | None, now: dt.datetime) -> SignupRefusal
     return None
 
 
-def _member(session: Session, x_user_id: int) -> User | None:
+def member(session: Session, x_user_id: int) -> User | None:
     return session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
 
 
 def look(session: Session, token_hash: str, now: dt.datetime) -> SignupLink | SignupRefusal:
     """Read only (GET): can this link still open an account, and for whom?"""
     token = find_link_token(session, token_hash, PURPOSE)
-    refused = _refusal(token, now)
+    refused = refusal(token, now)
     if refused is not None:
         return refused
     assert token is not None
-    user = _member(session, token.x_user_id)
+    user = member(session, token.x_user_id)
     if user is not None and user.status != "unlinked":
         return SignupRefusal.ALREADY_MEMBER
     contact = session.get(Contact, token.x_user_id)
@@ -102,17 +99,10 @@ def look(session: Session, token_hash: str, now: dt.datetime) -> SignupLink | Si
     )
 
 
-def issue(
-    session: Session,
-    *,
-    x_user_id: int,
-    handle: str,
-    lang: str,
-    now: dt.datetime,
-    ttl: dt.timedelta = LINK_TTL,
-) -> str:
-    """A fresh sign-up token for ``x_user_id`` (after "Sign in with X"); returns it in clear,
-    stores only its SHA-256. The handle is remembered as last seen on the contact row."""
+def record_link(session: Session, *, x_user_id: int, handle: str, lang: str,
+                token_hash: str, now: dt.datetime, ttl: dt.timedelta = LINK_TTL) -> None:
+    """Keep a sign-up link's hash for ``x_user_id`` (after "Sign in with X"); the handle is
+    remembered as last seen on the contact row."""
     insert = dialect_insert(session, Contact).values(
         x_user_id=x_user_id, handle=handle, dm_opt_in=False, stopped=False, lang=lang,
         updated_at=now,
@@ -123,64 +113,18 @@ def issue(
                        else_=Contact.__table__.c.handle),
         "updated_at": insert.excluded.updated_at,
     }))
-    token, token_hash = new_token()
-    session.add(
-        ConfirmationToken(
-            token_hash=token_hash,
-            purpose=PURPOSE,
-            x_user_id=x_user_id,
-            created_at=now,
-            expires_at=now + ttl,
-        )
-    )
+    session.add(ConfirmationToken(token_hash=token_hash, purpose=PURPOSE, x_user_id=x_user_id,
+                                  created_at=now, expires_at=now + ttl))
     session.flush()
-    return token
 
 
-def complete(
-    uow: UnitOfWork,
-    sealer: Sealer,
-    *,
-    token_hash: str,
-    pin_hash: str,
-    lang: str,
-    now: dt.datetime,
-) -> Joined | SignupRefusal:
-    """Spend the link and open (or reopen) the account; commit only when it returns Joined."""
-    session = uow.session
-    spent = session.execute(
-        update(ConfirmationToken)
-        .where(
-            ConfirmationToken.token_hash == token_hash,
-            ConfirmationToken.purpose == PURPOSE,
-            ConfirmationToken.used_at.is_(None),
-            ConfirmationToken.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if spent.rowcount != 1:  # type: ignore[attr-defined]
-        return _refusal(find_link_token(session, token_hash, PURPOSE), now) or SignupRefusal.USED
-    token = find_link_token(session, token_hash, PURPOSE)
-    assert token is not None
-    x_user_id = token.x_user_id
-    existing = _member(session, x_user_id)
-    if existing is not None and existing.status != "unlinked":
-        return SignupRefusal.ALREADY_MEMBER
-    contact = session.get(Contact, x_user_id)
-    handle = (contact.handle if contact is not None else "") or (
-        existing.handle if existing is not None else ""
-    )
-    user = open_user(
-        uow,
-        x_user_id=x_user_id,
-        handle=handle,
-        now=now,
-        pin_hash=pin_hash,
-        lang=lang,
-        terms_accepted=True,
-    )
-    if existing is not None:  # an unlinked account: same wallet, fresh PIN and consent
+def open_or_reopen(uow: UnitOfWork, *, x_user_id: int, existing: User | None, handle: str,
+                   pin_hash: str, lang: str, now: dt.datetime) -> User:
+    """The account for ``x_user_id``: a new one, or an unlinked one back with a fresh PIN and
+    consent (same wallet)."""
+    user = open_user(uow, x_user_id=x_user_id, handle=handle, now=now, pin_hash=pin_hash,
+                     lang=lang, terms_accepted=True)
+    if existing is not None:
         user.status = "active"
         user.handle = handle or user.handle
         user.pin_hash = pin_hash
@@ -188,14 +132,6 @@ def complete(
         user.failed_pin_attempts = 0
         user.locked_until = None
         user.terms_accepted_at = now
-    touch_contact(session, x_user_id, handle, via_dm=True, lang=lang, now=now)
-    session.flush()
-    holds = escrow.claim_for(uow, sealer, x_user_id, now)
-    return Joined(
-        user_id=user.id,
-        x_user_id=x_user_id,
-        handle=handle,
-        relinked=existing is not None,
-        claimed=Money(sum(h.amount_cents for h in holds)),
-        claimed_count=len(holds),
-    )
+    touch_contact(uow.session, x_user_id, handle, via_dm=True, lang=lang, now=now)
+    uow.session.flush()
+    return user

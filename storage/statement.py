@@ -29,6 +29,7 @@ def statement(uow: UnitOfWork, x_user_id: int, limit: int) -> list[Movement]:
     entries = uow.ledger.history(user_account_code(x_user_id), limit)
     escrow_ids = [e.transfer_id for e in entries if e.counterparty == ESCROW]
     holds: dict[int, EscrowHold] = {}
+    hold: EscrowHold | None
     if escrow_ids:
         for hold in uow.session.scalars(select(EscrowHold).where(or_(
                 EscrowHold.hold_transfer_id.in_(escrow_ids),

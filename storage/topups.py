@@ -22,12 +22,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.payments import CardToken, PaymentError, PaymentProvider
 from handlers.errors import BusinessError
 from handlers.money import Money
 from storage import accounts
@@ -35,6 +34,21 @@ from storage.ledger import user_account_code
 from storage.models import Card, Charge, User
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork
+
+
+class CardFields(Protocol):
+    """What is kept of a tokenized card (``bot.payments.CardToken``)."""
+
+    @property
+    def token(self) -> str: ...
+    @property
+    def last4(self) -> str: ...
+    @property
+    def exp_month(self) -> int: ...
+    @property
+    def exp_year(self) -> int: ...
+    @property
+    def brand(self) -> str: ...
 
 
 class TopUpRefused(BusinessError):
@@ -92,7 +106,7 @@ class TopUpResult:
 # -- cards -----------------------------------------------------------------------------------
 
 
-def _seal(sealer: Sealer, card: CardToken) -> str:
+def _seal(sealer: Sealer, card: CardFields) -> str:
     return sealer.seal(json.dumps({
         "token": card.token, "last4": card.last4, "exp_month": card.exp_month,
         "exp_year": card.exp_year, "brand": card.brand,
@@ -108,7 +122,8 @@ def _view(sealer: Sealer, row: Card) -> CardView:
     return CardView(row.id, data["last4"], data["exp_month"], data["exp_year"], data["brand"])
 
 
-def _active_user(session: Session, user_id: int) -> User:
+def active_user(session: Session, user_id: int) -> User:
+    """The user row of a top-up, refused unless it exists and is active."""
     user = session.get(User, user_id)
     if user is None:
         raise TopUpRefused(f"no user {user_id}", code="unknown_user")
@@ -117,21 +132,26 @@ def _active_user(session: Session, user_id: int) -> User:
     return user
 
 
-def add_card(uow: UnitOfWork, sealer: Sealer, provider: PaymentProvider, *, user_id: int,
-             number: str, exp_month: int, exp_year: int, cvc: str,
-             now: dt.datetime) -> CardView:
-    """Tokenize the card at the provider (``CardRefused`` on bad input) and save it sealed."""
-    _active_user(uow.session, user_id)
-    uow.rollback()  # no transaction stays open across the provider call
-    card = provider.tokenize(number, exp_month, exp_year, cvc)
-    _active_user(uow.session, user_id)
-    row = Card(user_id=user_id, provider=provider.name, sealed=_seal(sealer, card),
-               created_at=now)
+def save_card(uow: UnitOfWork, sealer: Sealer, *, user_id: int, provider: str,
+              card: CardFields, now: dt.datetime) -> CardView:
+    """Keep a tokenized card, sealed (the caller commits)."""
+    active_user(uow.session, user_id)
+    row = Card(user_id=user_id, provider=provider, sealed=_seal(sealer, card), created_at=now)
     uow.session.add(row)
     uow.session.flush()
-    view = CardView(row.id, card.last4, card.exp_month, card.exp_year, card.brand)
-    uow.commit()
-    return view
+    return CardView(row.id, card.last4, card.exp_month, card.exp_year, card.brand)
+
+
+def charge_to_complete(uow: UnitOfWork, *, user_id: int,
+                       provider_charge_id: str) -> tuple[int, str]:
+    """The row id and status of the user's charge waiting at the provider by its id;
+    ``TopUpRefused('unknown_charge')`` for another's (or no) charge."""
+    row = uow.session.scalars(
+        select(Charge).where(Charge.provider_charge_id == provider_charge_id)
+    ).first()
+    if row is None or row.user_id != user_id:
+        raise TopUpRefused("no such charge", code="unknown_charge")
+    return row.id, row.status
 
 
 def saved_cards(session: Session, sealer: Sealer, user_id: int) -> list[CardView]:
@@ -173,71 +193,6 @@ CHALLENGE_WINDOW = dt.timedelta(minutes=15)
 _HOLDING = ("pending", "requires_action", "succeeded")
 
 
-@dataclass(frozen=True, slots=True)
-class ThreeDSPolicy:
-    """When the issuer's 3-D Secure challenge is asked for (strong customer authentication
-    for card-not-present payments): a card's first top-up, or any above ``above``."""
-
-    above: Money
-    return_url: str
-
-
-def top_up(uow: UnitOfWork, sealer: Sealer, provider: PaymentProvider, *, user_id: int,
-           x_user_id: int, card_id: int, amount: Money, now: dt.datetime,
-           idempotency_key: str, limits: TopUpLimits | None = None,
-           three_ds: ThreeDSPolicy | None = None) -> TopUpResult:
-    """Charge ``amount`` on the saved card, then credit the whole of it to the wallet.
-
-    ``idempotency_key`` names this request (e.g. a nonce in the form): the same key never
-    charges twice. Raises ``TopUpRefused`` before any charge (amounts, card, the 24-hour cap);
-    a declined charge is recorded and returned with its ``decline_code``; ``PaymentError`` if
-    the provider refuses. With ``three_ds``, a charge the issuer must authenticate comes back
-    ``requires_action`` with its ``challenge_url``; ``complete_challenge`` finishes it.
-
-    Three short transactions: reserve (lock the user row, check the 24-hour total, write the
-    charge ``pending``), call the provider with no transaction open, record the outcome.
-    """
-    limits = limits or TopUpLimits()
-    if not isinstance(amount, Money) or amount < limits.minimum:
-        raise TopUpRefused(f"a top-up is at least {limits.minimum}", code="amount_too_small")
-    if amount > limits.maximum:
-        raise TopUpRefused(f"a top-up is at most {limits.maximum}", code="amount_too_large")
-    reserved = _reserve(uow, sealer, user_id=user_id, x_user_id=x_user_id, card_id=card_id,
-                        amount=amount, now=now, key=idempotency_key, limits=limits)
-    if isinstance(reserved, TopUpResult):
-        return reserved  # this request was already made: its outcome, nothing charged again
-    row_id, token, first_use = reserved
-    authenticate = three_ds is not None and (first_use or amount > three_ds.above)
-    try:
-        charge = provider.charge(token, amount, idempotency_key, authenticate=authenticate,
-                                 return_url=three_ds.return_url if three_ds else "")
-    except PaymentError:
-        _release(uow, row_id, "failed")
-        raise
-    if charge.amount != amount:  # a provider bug: never credit what was not charged
-        raise RuntimeError(f"charge {charge.id} is for {charge.amount}, not {amount}")
-    return _record(uow, row_id, charge, x_user_id=x_user_id)
-
-
-def complete_challenge(uow: UnitOfWork, provider: PaymentProvider, *, user_id: int,
-                       x_user_id: int, provider_charge_id: str, result: str,
-                       now: dt.datetime) -> TopUpResult:
-    """Back from the issuer's challenge page: the provider checks the signed ``result``
-    (once: a replay is refused with ``PaymentError``), captures or declines, and the outcome
-    is recorded like any charge. ``TopUpRefused('unknown_charge')`` for another's charge."""
-    row = uow.session.scalars(
-        select(Charge).where(Charge.provider_charge_id == provider_charge_id)
-    ).first()
-    if row is None or row.user_id != user_id:
-        raise TopUpRefused("no such charge", code="unknown_charge")
-    row_id, status = row.id, row.status
-    uow.rollback()
-    if status != "requires_action":
-        raise PaymentError("this challenge was already answered", code="challenge_replayed")
-    charge = provider.complete_authentication(provider_charge_id, result)
-    return _record(uow, row_id, charge, x_user_id=x_user_id)
-
-
 def abandon_stale(session: Session, now: dt.datetime) -> int:
     """Challenges nobody came back from: the charge is abandoned (nothing was captured)."""
     done = session.execute(
@@ -258,7 +213,7 @@ def _total_24h(session: Session, user_id: int, now: dt.datetime) -> Money:
     return Money(int(total or 0))
 
 
-def _reserve(uow: UnitOfWork, sealer: Sealer, *, user_id: int, x_user_id: int, card_id: int,
+def reserve(uow: UnitOfWork, sealer: Sealer, *, user_id: int, x_user_id: int, card_id: int,
              amount: Money, now: dt.datetime, key: str, limits: TopUpLimits
              ) -> tuple[int, str, bool] | TopUpResult:
     """ONE transaction, the user row locked (PostgreSQL: FOR UPDATE; SQLite: BEGIN
@@ -306,14 +261,14 @@ def _reserve(uow: UnitOfWork, sealer: Sealer, *, user_id: int, x_user_id: int, c
     return row_id, token, first_use
 
 
-def _release(uow: UnitOfWork, row_id: int, status: str) -> None:
+def release(uow: UnitOfWork, row_id: int, status: str) -> None:
     uow.rollback()
     uow.session.execute(update(Charge).where(Charge.id == row_id, Charge.status == "pending")
                         .values(status=status).execution_options(synchronize_session=False))
     uow.commit()
 
 
-def _record(uow: UnitOfWork, row_id: int, charge: Any, *, x_user_id: int) -> TopUpResult:
+def record(uow: UnitOfWork, row_id: int, charge: Any, *, x_user_id: int) -> TopUpResult:
     """ONE transaction: the charge's outcome and, if it succeeded, card funding → wallet.
     Guarded: only a pending or challenged row moves, and the transfer is keyed by charge."""
     uow.rollback()

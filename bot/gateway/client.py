@@ -19,10 +19,14 @@ from bot.x_meter import Meter
 
 
 class HasCredentials(Protocol):
-    consumer_key: str
-    consumer_secret: str
-    access_token: str
-    access_token_secret: str
+    @property
+    def consumer_key(self) -> str: ...
+    @property
+    def consumer_secret(self) -> str: ...
+    @property
+    def access_token(self) -> str: ...
+    @property
+    def access_token_secret(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ class _RetryResetReads(Retry):
     """Retry a read once after a reset connection, never after a timeout: a hung server must
     cost one timeout, not two."""
 
-    def increment(self, *args: Any, **kwargs: Any) -> Retry:
+    # urllib3 types the keyword arguments one by one; this override only forwards them.
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:  # type: ignore[override]
         error = kwargs.get("error")
         if isinstance(error, ReadTimeoutError):
             raise error

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.payments.payouts import PayoutProvider
 from bot.security import PinHasher
+from bot.services import login
 from bot.services.step_up import StepUp
 from handlers.binding import WITHDRAW_LABEL
 from handlers.confirmation import PinPolicy
@@ -110,7 +111,7 @@ class PayoutDeps:
             return None, False  # checked under the lock, in ``authenticate``
         with self.sessions() as session:
             pin_hash = web_sessions.pin_hash_of(session, user_id)
-        return pin_hash, bool(pin_hash) and self.pins.verify(pin_hash, proof.pin)
+        return pin_hash, pin_hash is not None and self.pins.verify(pin_hash, proof.pin)
 
     def authenticate(self, uow: UnitOfWork, user_id: int, proof: Proof,
                      checked: tuple[str | None, bool]) -> PinResult:
@@ -125,9 +126,9 @@ class PayoutDeps:
                 proof.verified = self.step_up is not None and self.step_up.passkey_ok(
                     uow.session.connection(), user_id, proof.assertion, now,
                     action=proof.action, expected=proof.expected)
-            return web_sessions.count_check(uow, self.sealer, self.pin_policy, self.pins, user,
+            return login.count_check(uow, self.sealer, self.pin_policy, self.pins, user,
                                             "", (user.pin_hash, proof.verified), now)
-        return web_sessions.check_pin(uow, self.sealer, self.pin_policy, self.pins,
+        return login.check_pin(uow, self.sealer, self.pin_policy, self.pins,
                                       user_id=user_id, pin=proof.pin, checked=checked,
                                       now=self.clock())
 

@@ -31,6 +31,7 @@ from webauthn.helpers import bytes_to_base64url
 
 from bot.passkeys import PasskeyRefused, parse_assertion
 from bot.security import PinHasher
+from bot.services import login
 from bot.services.passkeys import CHALLENGE_TTL, Passkeys
 from handlers.confirmation import PinPolicy
 from storage import passkeys as repo
@@ -101,7 +102,7 @@ class StepUp:
             if user.locked_until is not None and user.locked_until > now:
                 return PinResult(PinCheck.LOCKED, locked_until=user.locked_until)
             ok = self.passkey_ok(uow.session.connection(), user_id, text, now, action=action)
-            result = web_sessions.count_check(uow, self._sealer, self._policy, self._pins, user,
+            result = login.count_check(uow, self._sealer, self._policy, self._pins, user,
                                               "", (user.pin_hash, ok), now)
             uow.commit()
             return result
@@ -129,7 +130,7 @@ class StepUp:
     def _count(self, user_id: int, pin: str, checked: tuple[str | None, bool]) -> PinResult:
         with UnitOfWork(self._sessions) as uow:
             user = web_sessions.lock_user(uow, user_id)
-            result = web_sessions.count_check(uow, self._sealer, self._policy, self._pins, user,
+            result = login.count_check(uow, self._sealer, self._policy, self._pins, user,
                                               pin, checked, self._clock())
             uow.commit()
             return result

@@ -41,6 +41,7 @@ from bot.payments.payouts import (
 from bot.services.payout_common import PayoutDeps
 from handlers.money import Money
 from handlers.payout_texts import withdrawal_returned
+from handlers.texts import lang_of
 from storage import outbox, payouts
 from storage.ledger import PAYOUTS_IN_FLIGHT, settlement_account_code, user_account_code
 from storage.models import Withdrawal
@@ -141,7 +142,7 @@ def _tell_returned(deps: PayoutDeps, uow: UnitOfWork, row: Withdrawal, code: str
     account = uow.session.get(payouts.BankAccount, row.bank_account_id)
     assert account is not None
     masked = payouts.view(deps.sealer, account).masked
-    lang = "en" if row.lang == "en" else "fr"
+    lang = lang_of(row.lang)
     outbox.enqueue(uow.session, deps.sealer,
                    [withdrawal_returned(row.x_user_id, row.id, Money(row.amount_cents), masked,
                                         code, lang)], now)

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from bot.logging import get_logger
 from bot.payments import CardRefused, PaymentError
 from bot.security import hash_token, new_token
-from bot.services import wind_down
+from bot.services import login, topup, wind_down
 from bot.web.accounts import TOKEN_SHAPE, AccountWeb
 from handlers import history
 from handlers.money import AmountError, Lang, Money
@@ -125,7 +125,7 @@ class AccountPages:
 
     def _log_in(self, token: str, cookie_hash: str) -> int | web_sessions.LoginRefusal:
         with UnitOfWork(self.web.sessions) as uow:
-            result = web_sessions.log_in(uow, token_hash=hash_token(token),
+            result = login.log_in(uow, token_hash=hash_token(token),
                                          session_hash=cookie_hash, now=self.web.clock(),
                                          ttl=self.web.session_ttl)
             if isinstance(result, int):
@@ -292,7 +292,7 @@ class AccountPages:
 
     def _add_card(self, holder: Holder, number: str, month: int, year: int, cvc: str) -> None:
         with UnitOfWork(self.web.sessions) as uow:
-            topups.add_card(uow, self.web.sealer, self.web.provider, user_id=holder.user_id,
+            topup.add_card(uow, self.web.sealer, self.web.provider, user_id=holder.user_id,
                             number=number, exp_month=month, exp_year=year, cvc=cvc,
                             now=self.web.clock())
 
@@ -345,11 +345,11 @@ class AccountPages:
     def _top_up(self, holder: Holder, card_id: int, amount: Money, key: str,
                 limits: topups.TopUpLimits) -> topups.TopUpResult:
         with UnitOfWork(self.web.sessions) as uow:
-            return topups.top_up(uow, self.web.sealer, self.web.provider,
+            return topup.top_up(uow, self.web.sealer, self.web.provider,
                                  user_id=holder.user_id, x_user_id=holder.x_user_id,
                                  card_id=card_id, amount=amount, now=self.web.clock(),
                                  idempotency_key=key, limits=limits,
-                                 three_ds=topups.ThreeDSPolicy(
+                                 three_ds=topup.ThreeDSPolicy(
                                      self.web.settings.three_ds_above,
                                      f"{self.web.base_url}/account/topup/3ds"))
 
@@ -364,7 +364,12 @@ class AccountPages:
         """Argon2id outside any write transaction; the storage call re-checks under lock."""
         with self.web.sessions() as session:
             pin_hash = web_sessions.pin_hash_of(session, holder.user_id)
-        return pin_hash, bool(pin_hash) and self.web.pins.verify(pin_hash, pin)
+        return pin_hash, pin_hash is not None and self.web.pins.verify(pin_hash, pin)
+
+    def _locked_page(self, request: Request, until: dt.datetime, lang: Lang) -> Response:
+        refused = self._pin_refusal(request, PinResult(PinCheck.LOCKED, locked_until=until), lang)
+        assert refused is not None  # a LOCKED result always has its page
+        return refused
 
     def _pin_refusal(self, request: Request, result: PinResult, lang: Lang
                      ) -> Response | None:
@@ -417,8 +422,7 @@ class AccountPages:
             return await self.page(request, holder, cookie, lang, status=400,
                                    error=t(f"pin_{problem.value}"))
         if holder.locked_until is not None:
-            return self._pin_refusal(request, PinResult(PinCheck.LOCKED,
-                                                        locked_until=holder.locked_until), lang)
+            return self._locked_page(request, holder.locked_until, lang)
         if f["assertion"]:  # a passkey instead of the old PIN
             refused = await self.stepped_up(request, holder, cookie, lang, f, "change_pin")
             if refused is not None:
@@ -442,7 +446,7 @@ class AccountPages:
     def _change_pin(self, holder: Holder, old_pin: str, checked: tuple[str | None, bool],
                     new_hash: str) -> PinResult:
         with UnitOfWork(self.web.sessions) as uow:
-            result = web_sessions.change_pin(
+            result = login.change_pin(
                 uow, self.web.sealer, self.web.policy, self.web.pins, user_id=holder.user_id,
                 old_pin=old_pin, checked=checked, new_pin_hash=new_hash, now=self.web.clock())
             uow.commit()
@@ -455,8 +459,7 @@ class AccountPages:
         holder, cookie, lang, f = checked
         t = translator(lang)
         if holder.locked_until is not None:
-            return self._pin_refusal(request, PinResult(PinCheck.LOCKED,
-                                                        locked_until=holder.locked_until), lang)
+            return self._locked_page(request, holder.locked_until, lang)
         blocked = await self.web.db(self._blocker, holder)
         if blocked is None:
             if f["assertion"]:  # a passkey instead of the PIN
@@ -495,7 +498,7 @@ class AccountPages:
     def _unlink(self, holder: Holder, pin: str, checked: tuple[str | None, bool]
                 ) -> PinResult | UnlinkBlocked:
         with UnitOfWork(self.web.sessions) as uow:
-            result = web_sessions.unlink(uow, self.web.sealer, self.web.policy, self.web.pins,
+            result = login.unlink(uow, self.web.sealer, self.web.policy, self.web.pins,
                                          user_id=holder.user_id, pin=pin, checked=checked,
                                          now=self.web.clock())
             uow.commit()

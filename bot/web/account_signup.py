@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bot.logging import get_logger
 from bot.security import hash_token, new_token
+from bot.services import signup as signup_service
 from bot.web.accounts import TOKEN_SHAPE, AccountWeb
 from handlers.errors import TweetpayError
 from handlers.money import Lang
@@ -152,7 +153,7 @@ class SignupPages:
 
         def work() -> signup.Joined | signup.SignupRefusal:
             with UnitOfWork(self.web.sessions) as uow:
-                joined = signup.complete(
+                joined = signup_service.complete(
                     uow, self.web.sealer, token_hash=hash_token(token), pin_hash=pin_hash,
                     lang=lang, now=now,
                 )
@@ -256,7 +257,8 @@ class SignupPages:
                 handle = user.handle
                 uow.commit()
                 return "session", handle
-            token = signup.issue(uow.session, x_user_id=x_id, handle=handle, lang=lang, now=now)
+            token = signup_service.issue(uow.session, x_user_id=x_id, handle=handle, lang=lang,
+                                         now=now)
             uow.commit()
             return "signup", token
 

@@ -44,7 +44,6 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from bot.security import PinHasher
@@ -209,34 +208,6 @@ class AccountWeb:
 
     def csrf_ok(self, cookie_value: str, submitted: str) -> bool:
         return hmac.compare_digest(self.csrf_for(cookie_value).encode(), submitted.encode())
-
-
-def account_routes(web: AccountWeb) -> list[Route]:
-    """The sign-up, Sign in with X and account routes over ``web``."""
-    from bot.web.account_pages import AccountPages
-    from bot.web.account_signup import SignupPages
-    from bot.web.passkey_pages import passkey_routes
-    from bot.web.three_ds_pages import three_ds_routes
-
-    signup = SignupPages(web)
-    account = AccountPages(web)
-    return [
-        Route("/s/{token}", signup.show, methods=["GET"]),
-        Route("/s/{token}", signup.submit, methods=["POST"]),
-        Route("/auth/x", signup.x_start, methods=["GET"]),
-        Route("/auth/x/callback", signup.x_callback, methods=["GET"]),
-        Route("/l/{token}", account.login_show, methods=["GET"]),
-        Route("/l/{token}", account.login_submit, methods=["POST"]),
-        Route("/account", account.show, methods=["GET"]),
-        Route("/account/cards", account.add_card, methods=["POST"]),
-        Route("/account/topup", account.topup, methods=["POST"]),
-        Route("/account/pin", account.change_pin, methods=["POST"]),
-        Route("/account/unlink", account.unlink, methods=["POST"]),
-        Route("/account/logout", account.logout, methods=["POST"]),
-        Route("/account/donations.csv", account.donations_csv, methods=["GET"]),
-        *passkey_routes(web, account),
-        *three_ds_routes(web, account),
-    ]
 
 
 def account_web(

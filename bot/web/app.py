@@ -56,7 +56,8 @@ from bot.passkeys import AssertionVerifier, RelyingParty
 from bot.security import PinHasher, hash_token
 from bot.services.confirm import ConfirmationService, Facts, Outcome, Result
 from bot.services.passkeys import Passkeys
-from bot.web.accounts import account_routes, account_web
+from bot.web.account_routes import account_routes
+from bot.web.accounts import account_web
 from bot.web.app_pages import APP_PATHS, AppPages, app_routes
 from bot.web.health import health_routes
 from bot.web.i18n import page_context, request_lang

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from bot.logging import get_logger
 from bot.payments import PaymentError
+from bot.services import topup
 from bot.web.account_pages import AccountPages
 from bot.web.accounts import AccountWeb
 from handlers.money import Money
@@ -95,7 +96,7 @@ class ThreeDSPages:
 
     def _complete(self, holder: Holder, charge_id: str, result: str) -> topups.TopUpResult:
         with UnitOfWork(self.web.sessions) as uow:
-            return topups.complete_challenge(
+            return topup.complete_challenge(
                 uow, self.web.provider, user_id=holder.user_id, x_user_id=holder.x_user_id,
                 provider_charge_id=charge_id, result=result, now=self.web.clock())
 

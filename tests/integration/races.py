@@ -26,11 +26,12 @@ from sqlalchemy import Engine, event, func, select
 
 from bot.processor import Processor
 from bot.security import PinHasher, hash_token
+from bot.services import signup as signup_service
 from bot.services.confirm import ConfirmationService, Result
 from config import load_settings
 from handlers.confirmation import PinPolicy
 from handlers.money import Money
-from storage import inbox, signup
+from storage import inbox
 from storage.accounts import open_user
 from storage.db import make_session_factory
 from storage.ledger import CARD_FUNDING, Ledger, user_account_code
@@ -261,14 +262,14 @@ class Bank:
         sessions = (proc or self.main).sessions
         with UnitOfWork(self.main.sessions) as uow:
             handle = next(h for h, i in self.handles.items() if i == x_user_id)
-            token = signup.issue(uow.session, x_user_id=x_user_id, handle=handle,
+            token = signup_service.issue(uow.session, x_user_id=x_user_id, handle=handle,
                                  lang="fr", now=self.clock())
             uow.commit()
         pin_hash = self.hasher.hash(PIN)
 
         def work() -> Any:  # as the sign-up page does (bot.web.account_signup)
             with UnitOfWork(sessions) as uow:
-                joined = signup.complete(uow, self.sealer, token_hash=hash_token(token),
+                joined = signup_service.complete(uow, self.sealer, token_hash=hash_token(token),
                                          pin_hash=pin_hash, lang="fr", now=self.clock())
                 uow.commit()
             return joined

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
 from bot.payments.sandbox import SandboxProvider
+from bot.services.topup import add_card
 from handlers.money import Money
 from storage import accounts
 from storage.db import make_engine, make_session_factory
@@ -20,7 +21,7 @@ from storage.ledger import Ledger, user_account_code
 from storage.models import Account, OutboxMessage, PaymentIntent, User
 from storage.pro import ProRefused, create_pro, donations_csv, donations_received
 from storage.sealing import Sealer
-from storage.topups import add_card, saved_cards
+from storage.topups import saved_cards
 from storage.uow import UnitOfWork
 
 try:

@@ -12,10 +12,9 @@ from sqlalchemy import update
 
 from bot.payments.payouts import PayoutRequest
 from bot.payments.sandbox import SandboxProvider
-from bot.services import reconcile
+from bot.services import reconcile, topup
 from bot.services import withdraw_provider as provider_flow
 from handlers.money import Money
-from storage import topups
 from storage.models import Charge, Withdrawal
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork
@@ -36,11 +35,11 @@ def cards() -> SandboxProvider:
 def top_up(world: World, cards: SandboxProvider, cents: int, key: str) -> str:
     sealer: Sealer = world.deps.sealer
     with UnitOfWork(world.deps.sessions) as uow:
-        card = topups.add_card(uow, sealer, cards, user_id=world.carol_id,
+        card = topup.add_card(uow, sealer, cards, user_id=world.carol_id,
                                number="4242424242424242", exp_month=12, exp_year=2030,
                                cvc="123", now=NOW)
     with UnitOfWork(world.deps.sessions) as uow:
-        return topups.top_up(uow, sealer, cards, user_id=world.carol_id, x_user_id=3003,
+        return topup.top_up(uow, sealer, cards, user_id=world.carol_id, x_user_id=3003,
                              card_id=card.id, amount=Money(cents), now=NOW,
                              idempotency_key=key).charge_id
 

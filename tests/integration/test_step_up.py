@@ -26,6 +26,7 @@ from bot.payments.sandbox import SandboxProvider
 from bot.services.confirm import ConfirmationService, Outcome
 from bot.services.passkeys import Passkeys
 from bot.services.step_up import StepUp
+from bot.services.topup import ThreeDSPolicy, add_card, complete_challenge, top_up
 from handlers.binding import CHALLENGE_LABEL, intent_parts
 from handlers.confirmation import PinPolicy
 from handlers.money import Money
@@ -33,14 +34,7 @@ from storage import accounts
 from storage.ledger import user_account_code
 from storage.models import Charge, PaymentIntent, User
 from storage.sessions import PinCheck
-from storage.topups import (
-    ThreeDSPolicy,
-    TopUpLimits,
-    TopUpRefused,
-    add_card,
-    complete_challenge,
-    top_up,
-)
+from storage.topups import TopUpLimits, TopUpRefused
 from storage.uow import UnitOfWork
 
 try:

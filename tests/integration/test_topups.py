@@ -14,21 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.payments import CardRefused
 from bot.payments.sandbox import SandboxProvider
+from bot.services.topup import add_card, top_up
 from config import load_settings
 from handlers.money import Money
 from storage import accounts
 from storage.ledger import CARD_FUNDING, Ledger, user_account_code
 from storage.models import Card, Charge, Transfer
 from storage.sealing import Sealer, SealError
-from storage.topups import (
-    TopUpLimits,
-    TopUpRefused,
-    add_card,
-    remove_card,
-    rotate_card_keys,
-    saved_cards,
-    top_up,
-)
+from storage.topups import TopUpLimits, TopUpRefused, remove_card, rotate_card_keys, saved_cards
 from storage.uow import UnitOfWork
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
