@@ -87,4 +87,4 @@ class WebPushService:
             return int(exc.response.status_code)
         except requests.RequestException as exc:
             raise PushUnavailable(type(exc).__name__) from exc
-        return int(response.status_code)  # type: ignore[union-attr]
+        return int(response.status_code)

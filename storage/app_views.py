@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -51,7 +52,7 @@ class AppView:
     held: list[Held]  # money I sent that waits in escrow for someone without an account
 
 
-def _pending(session: Session, where: list[object], now: dt.datetime,
+def _pending(session: Session, where: list[Any], now: dt.datetime,
              other: object) -> list[Pending]:
     other_user = User.__table__.alias("other")
     rows = session.execute(

@@ -300,7 +300,7 @@ class AppPages:
             return JSONResponse({"error": "forbidden"}, 403)
         body = await request.body()
         try:
-            sub = json.loads(body) if len(body) <= MAX_SUBSCRIPTION else None
+            sub: Any = json.loads(body) if len(body) <= MAX_SUBSCRIPTION else None
             endpoint, keys = str(sub["endpoint"]), sub["keys"]
             clean = {"endpoint": endpoint,
                      "keys": {"p256dh": str(keys["p256dh"]), "auth": str(keys["auth"])}}
