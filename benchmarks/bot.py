@@ -8,7 +8,9 @@ completed payment, public and by DM (polls, lookups and sends, counted on the wi
 what each payment costs on X (``benchmarks.x_cost``: calls by kind, DMs and posts written,
 USD by X's price table, the payments per hour and per day the bot's X limits allow), received
 by polling and by X Activity API push, beside the baseline of 2 DMs and 2 posts per public
-payment. The bot's own meter is checked against the emulator's bill for each payment.
+payment. The bot's own meter is checked against the emulator's bill for each payment. The
+"app" columns are the same payments by a payer and a payee signed in to the tweetpay app
+with push on: confirmed in the app, the payee told by push (no X call).
 Mentions are pushed in batches below X's 800 reachable mentions, as a real burst would be
 polled. SQLite file (WAL, synchronous=FULL) in a temporary folder.
 """
@@ -140,6 +142,8 @@ def main() -> None:
                       f"({len(sends)} sends: {sum('/dm_' in c for c in sends)} DMs, "
                       f"{sum(c.endswith('/tweets') for c in sends)} posts; "
                       f"{len(calls) - len(sends)} reads: {sorted(set(calls) - set(sends))})")
+            # Before the push subscription below: polled, as the worker does by default.
+            costs.update(_app_payments(runtime, state, web, users))
             costs.update(_push_payments(settings, runtime, state, web, str(alice.x_user_id)))
         print()
         print(x_cost.table(costs))
@@ -193,6 +197,75 @@ def _push_payments(settings: Any, runtime: Any, state: Any, web: Any,
                 "the bot's meter and the emulator's bill disagree"
     finally:
         server.should_exit = True
+    return costs
+
+
+class _AcceptingPushService:
+    """Push services answer 201: the app columns count X's calls, not the push service's."""
+
+    def send(self, subscription: dict[str, Any], payload: str, *, ttl: int,
+             topic: str) -> int:
+        return 201
+
+
+def _app_payments(runtime: Any, state: Any, web: Any,
+                  users: list[Any]) -> dict[str, x_cost.PaymentCost]:
+    """A public and a DM payment between two app users: alice confirms in her app, bob is
+    told by push."""
+    import datetime as dt
+
+    from bot.push_sender import PushSender
+    from bot.security import new_token
+    from storage import devices
+    from storage.models import User, WebSession
+    from storage.sessions import open_session
+
+    now = utcnow()
+    cookies = {}
+    for user in users:
+        if user.handle not in ("alice", "bob"):
+            continue
+        cookie, cookie_hash = new_token()
+        with runtime.sessions.begin() as session:
+            uid = session.query(User.id).filter_by(x_user_id=user.x_user_id).scalar()
+            open_session(session, user_id=uid, session_hash=cookie_hash, now=now,
+                         ttl=dt.timedelta(days=30))
+            sid = session.query(WebSession.id).filter_by(session_hash=cookie_hash).scalar()
+            devices.subscribe(session, runtime.sealer, session_id=sid, x_user_id=user.x_user_id,
+                              subscription={"endpoint": f"https://push.invalid/{user.handle}",
+                                            "keys": {"p256dh": "x", "auth": "y"}}, now=now)
+        cookies[user.handle] = cookie
+    pushes = PushSender(runtime.sessions, _AcceptingPushService(), runtime.sealer, utcnow)
+    alice = next(u for u in users if u.handle == "alice")
+    costs = {}
+    web.cookies.set("tp_session", cookies["alice"])
+    try:
+        for channel in ("public, app", "dm, app"):
+            bot_before, emulator_before = x_cost.stored(runtime.sessions), state.meter.totals()
+            if channel.startswith("public"):
+                state.post_tweet(str(alice.x_user_id), "@Smoney #envoyer 7€ @bob bench app")
+                runtime.poll_mentions()
+            else:
+                state.send_dm(str(alice.x_user_id), str(state.bot_user_id),
+                              "#envoyer 8€ @bob bench app")
+                runtime.poll_dms()
+            while runtime.send_outbox() or pushes.run_once().sent:
+                pass
+            page = web.get("/").text
+            intent_id = re.findall(r'action="/app/confirm/(\d+)"', page)[0]
+            form = page[page.index(f'action="/app/confirm/{intent_id}"'):].split("</form>")[0]
+            fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
+            fields["pin"] = PIN_ALICE
+            done = web.post(f"/app/confirm/{intent_id}", data=fields,
+                            headers={"Origin": "http://testserver"})
+            assert done.status_code == 200, done.text
+            while runtime.send_outbox() or pushes.run_once().sent:
+                pass
+            costs[channel] = x_cost.delta(bot_before, x_cost.stored(runtime.sessions))
+            assert costs[channel] == x_cost.delta(emulator_before, state.meter.totals()), \
+                "the bot's meter and the emulator's bill disagree"
+    finally:
+        web.cookies.clear()
     return costs
 
 
