@@ -88,7 +88,10 @@ tweetpay sandbox is running.
 {pins}
   @carol has no account; @ACF is a Pro account (an NGO).
 
-Try a payment from @alice to @bob:
+The easiest way in: open {web_url}/playground in a browser. Play any sandbox user there:
+tweet or DM the bot as them, see its replies and DMs, open their tweetpay app (at {web_url}/).
+
+Or, with curl, a payment from @alice to @bob:
   1. Tweet as alice:
      curl -s -X POST {emulator_url}/_control/tweets -H 'content-type: application/json' \\
        -d '{{"author": "alice", "text": "@Smoney #envoyer 12,99€ @bob merci pour le resto"}}'

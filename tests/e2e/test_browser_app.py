@@ -2,7 +2,7 @@
 JavaScript on): alice signs in with the #compte login link, tweets at the emulator, and the
 payment appears in her open app without a reload; she confirms with her PIN; bob's open app
 shows the money; the service worker registers and the offline page shows offline; revoking the
-device ends its session.
+device ends its session. And the README's walk-through on the sandbox playground.
 
 The emulator runs over real HTTP, the worker's jobs are driven one tick at a time, uvicorn
 serves the app on a free port. Screenshots: /tmp/tweetpay-app-*.png.
@@ -49,7 +49,8 @@ def bot(sqlite_url: str, sqlite_engine: Engine) -> Iterator[tuple[str, Runtime, 
                                 credentials=emulator.credentials, clock=utcnow,
                                 engine=sqlite_engine)
         seed_accounts(runtime.sessions, settings, sandbox_users(emulator.state), utcnow())
-        for live in serve_live(sqlite_url, sqlite_engine, port=port):
+        for live in serve_live(sqlite_url, sqlite_engine, port=port,
+                               x_api_base_url=emulator.base_url):
             yield live[0], runtime, emulator
 
 
@@ -133,5 +134,47 @@ def test_pay_in_the_app_live_on_a_phone(bot: tuple[str, Runtime, Any],
             alice.locator("#devices li form button").first.click()
             expect(alice.locator("a.button")).to_have_text("Se connecter avec X")
             assert alice.goto(base + "/account").status == 401
+        finally:
+            browser.close()
+
+
+def test_the_readme_walk_through_on_the_playground(bot: tuple[str, Runtime, Any],
+                                                   chromium_path: str) -> None:
+    """A newcomer opens the playground, opens alice's app, tweets as alice, confirms in her
+    app with her PIN, and sees bob's app receive the money (README, "Try it")."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, runtime, _ = bot
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=PHONE, device_scale_factor=2,
+                                          is_mobile=True, has_touch=True, locale="fr-FR")
+            play = context.new_page()
+            play.goto(base + "/playground?as=alice")
+            expect(play.locator("h1")).to_have_text("Bac à sable")
+            app = context.new_page()
+            app.goto(base + "/playground?as=alice")
+            app.click("form[action='/playground/app'] button")
+            expect(app.locator("#to-confirm")).to_contain_text("Rien à confirmer")
+            app.wait_for_timeout(1500)  # the live stream is open
+
+            play.click("form[action='/playground/tweet'] button")  # the text is ready
+            runtime.tick()
+            expect(play.locator("#timeline")).to_contain_text("app tweetpay", timeout=10_000)
+            play.screenshot(path="/tmp/tweetpay-playground.png", full_page=True)
+            card = app.locator("article.pay")
+            expect(card).to_contain_text("12,99", timeout=10_000)
+            card.locator("input[name=pin]").fill(PIN_ALICE)
+            card.locator("button[type=submit]").first.click()
+            expect(app.locator(".notice")).to_contain_text("12,99")
+            runtime.tick()
+            assert "/c/" not in play.locator("#dms").inner_text()  # no link DM was needed
+
+            bob = context.new_page()
+            bob.goto(base + "/playground?as=bob")
+            bob.click("form[action='/playground/app'] button")
+            expect(bob.locator("#balance")).to_have_text("62,99\u00a0€")
+            expect(bob.locator("#history")).to_contain_text("@alice")
         finally:
             browser.close()

@@ -252,3 +252,31 @@ def test_the_app_keeps_the_link_pages_pin_rules(world: World,
         "csrf": bob.csrf(), "pin": PIN["bob"], "amount_cents": "800",
         "payee": str(world.users["bob"].x_user_id)})
     assert response.status_code == 404 and world.balance("bob") == Money(5_000)
+
+
+def test_the_playground_is_sandbox_only_and_the_app_is_installable(
+        engine: Engine) -> None:
+    from starlette.testclient import TestClient
+
+    from bot.web.app import create_app
+    from config import load_settings
+    from storage.db import make_session_factory
+
+    for env, status in (("development", 404), ("sandbox", 200)):
+        settings = load_settings(env=env, public_base_url="http://testserver")
+        app = create_app(settings, make_session_factory(engine))
+        with TestClient(app, base_url="http://testserver") as client:
+            assert client.post("/playground/app", data={"as": "alice"},
+                               headers=ORIGIN).status_code in (404, 303)
+            if env == "development":
+                assert client.get("/playground").status_code == status
+            home = client.get("/")
+            assert home.status_code == 200 and "script-src 'self'" in home.headers[
+                "content-security-policy"]
+            manifest = client.get("/manifest.webmanifest").json()
+            assert manifest["start_url"] == "/" and manifest["display"] == "standalone"
+            assert {i["sizes"] for i in manifest["icons"]} >= {"192x192", "512x512"}
+            assert client.get("/static/icons/icon-512.png").content[:4] == b"\x89PNG"
+            sw = client.get("/sw.js")
+            assert sw.headers["content-type"].startswith("text/javascript")
+            assert "/offline" in sw.text
