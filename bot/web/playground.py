@@ -20,6 +20,7 @@ import html
 import re
 from typing import Any
 
+import requests
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from starlette.requests import Request
@@ -89,7 +90,10 @@ class Playground:
         handle = request.query_params.get("as", "alice")
         handle = handle if HANDLE.fullmatch(handle) else "alice"
         lang = self.web.lang(request)
-        world = await self.web.db(self._world, handle)
+        try:
+            world = await self.web.db(self._world, handle)
+        except (requests.RequestException, RuntimeError):
+            return self.unreachable(request)
         return self.web.render(request, template, lang=lang, title="play_title",
                                handle=handle, bot=self.web.settings.bot_handle, **world)
 
@@ -98,6 +102,11 @@ class Playground:
 
     async def feed(self, request: Request) -> Response:
         return await self._render(request, "_playground_feed.html")
+
+    def unreachable(self, request: Request) -> Response:
+        """The emulator is down (``tweetpay web`` alone, without the worker's emulator)."""
+        return self.web.message(request, lang=self.web.lang(request), title="play_title",
+                                body="play_unreachable", status=502)
 
     # -- acting as someone ----------------------------------------------------------------
 
@@ -119,7 +128,10 @@ class Playground:
             return got
         handle, text = got
         if text.strip():
-            await self.web.db(self.control.tweet, handle, text)
+            try:
+                await self.web.db(self.control.tweet, handle, text)
+            except (requests.RequestException, RuntimeError):
+                return self.unreachable(request)
         return RedirectResponse(f"/playground?as={handle}", status_code=303)
 
     async def dm(self, request: Request) -> Response:
@@ -128,7 +140,10 @@ class Playground:
             return got
         handle, text = got
         if text.strip():
-            await self.web.db(self.control.dm, handle, text)
+            try:
+                await self.web.db(self.control.dm, handle, text)
+            except (requests.RequestException, RuntimeError):
+                return self.unreachable(request)
         return RedirectResponse(f"/playground?as={handle}", status_code=303)
 
     async def open_app(self, request: Request) -> Response:
@@ -137,7 +152,10 @@ class Playground:
             return got
         handle, _ = got
         cookie, cookie_hash = new_token()
-        opened = await self.web.db(self._open_session, handle, cookie_hash)
+        try:
+            opened = await self.web.db(self._open_session, handle, cookie_hash)
+        except (requests.RequestException, RuntimeError):
+            return self.unreachable(request)
         if not opened:
             return RedirectResponse(f"/playground?as={handle}&no_account=1", status_code=303)
         response = RedirectResponse("/", status_code=303)

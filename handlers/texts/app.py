@@ -147,6 +147,10 @@ APP_PAGES: dict[str, dict[Lang, str]] = {
     },
     "play_dms": {"fr": "Messages privés @{handle} ↔ @{bot}", "en": "DMs @{handle} ↔ @{bot}"},
     "play_timeline": {"fr": "Fil public", "en": "Public timeline"},
+    "play_unreachable": {
+        "fr": "L’émulateur d’X ne répond pas : lancez le bac à sable avec `make run`.",
+        "en": "The X emulator does not answer: start the sandbox with `make run`.",
+    },
     "play_none": {"fr": "Aucun message pour l’instant.", "en": "No messages yet."},
 }
 
