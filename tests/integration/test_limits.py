@@ -33,7 +33,6 @@ except ImportError:  # tests/ itself on sys.path
         make_world,
     )
 
-WALL = dt.datetime.now(dt.UTC)  # the ledger stamps postings with the wall clock
 CAROL = 333
 
 
@@ -43,6 +42,7 @@ def _pay(ledger: Ledger, key: str, debit: str, credit: str, cents: int, kind: st
 
 
 def test_outgoing_counts_payments_and_escrow_holds_only(engine: Engine) -> None:
+    wall = dt.datetime.now(dt.UTC)  # the ledger stamps postings with the wall clock
     ledger = Ledger(engine)
     for x_id in (ALICE, BOB):
         ledger.open_account(user_account_code(x_id), "user")
@@ -54,33 +54,34 @@ def test_outgoing_counts_payments_and_escrow_holds_only(engine: Engine) -> None:
     received = _pay(ledger, "intent:3", b, a, 300, "payment")  # received: not outgoing
     ledger.reverse(received, idempotency_key="rev:3")  # a reversal debit: not a payment
     with engine.connect() as conn:
-        assert outgoing_since(conn, ALICE, WALL - DAY) == Money(1_950)
-        assert outgoing_since(conn, BOB, WALL - DAY) == Money(300)
-        assert outgoing_since(conn, ALICE, WALL + dt.timedelta(minutes=5)) == Money(0)
-        assert outgoing_since(conn, CAROL, WALL - MONTH) == Money(0)  # no account: nothing
-        room = headroom(conn, ALICE, WALL, limit_24h=Money(2_000), limit_30d=Money(5_000))
+        assert outgoing_since(conn, ALICE, wall - DAY) == Money(1_950)
+        assert outgoing_since(conn, BOB, wall - DAY) == Money(300)
+        assert outgoing_since(conn, ALICE, wall + dt.timedelta(minutes=5)) == Money(0)
+        assert outgoing_since(conn, CAROL, wall - MONTH) == Money(0)  # no account: nothing
+        room = headroom(conn, ALICE, wall, limit_24h=Money(2_000), limit_30d=Money(5_000))
         assert (room.remaining, room.window, room.limit) == (Money(50), "24h", Money(2_000))
-        room = headroom(conn, ALICE, WALL, limit_24h=Money(2_000), limit_30d=Money(1_000))
+        room = headroom(conn, ALICE, wall, limit_24h=Money(2_000), limit_30d=Money(1_000))
         assert (room.remaining, room.window) == (Money(0), "30d")
 
 
 def test_the_processor_loads_the_authors_totals(engine: Engine) -> None:
+    wall = dt.datetime.now(dt.UTC)  # the ledger stamps postings with the wall clock
     sessions = make_session_factory(engine)
     with UnitOfWork(sessions) as uow:
         for x_id, handle in ((ALICE, "alice"), (BOB, "bob")):
-            accounts.open_user(uow, x_user_id=x_id, handle=handle, now=WALL)
+            accounts.open_user(uow, x_user_id=x_id, handle=handle, now=wall)
         accounts.top_up(uow, x_user_id=ALICE, amount=Money(9_000), charge_id="c1")
         uow.commit()
     _pay(Ledger(engine), "intent:9", user_account_code(ALICE), user_account_code(BOB), 4_000,
          "payment")
     settings = load_settings(limit_24h="50", limit_30d="100")
     processor = Processor(sessions, Sealer([settings.data_keys[0].get_secret_value()]),
-                          lambda: WALL, settings, bot_user_id=1, bot_handle="Smoney",
+                          lambda: wall, settings, bot_user_id=1, bot_handle="Smoney",
                           resolve=lambda handle: None)
     event = Event("dm", "e1", ALICE, "alice")
     command = SendMoney(Money(1_001), Recipient(BOB, "bob"), "", "en")
     with UnitOfWork(sessions) as uow:
-        facts = processor._facts(uow, event, command, WALL)
+        facts = processor._facts(uow, event, command, wall)
     assert (facts.outgoing_24h, facts.outgoing_30d) == (Money(4_000), Money(4_000))
     assert (facts.policy.limit_24h, facts.policy.limit_30d) == (Money(5_000), Money(10_000))
     (dm,) = decide(command, event, facts).outgoing
