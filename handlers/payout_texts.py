@@ -10,6 +10,8 @@ from handlers.outcomes import (
     PRIORITY_NOTICE,
     PRIORITY_RECEIPT,
     DirectMessage,
+    Outgoing,
+    PushNotice,
 )
 from handlers.texts import TEXTS, render
 
@@ -29,11 +31,22 @@ def refusal(code: str, lang: Lang, limit: Money | None = None) -> str:
     return render(key, lang, limit=limit if limit is not None else "")
 
 
-def iban_added(x_user_id: int, bank_account_id: int, masked: str, until: str,
-               lang: Lang) -> DirectMessage:
-    return DirectMessage(f"iban-added:{bank_account_id}", x_user_id,
-                         render("iban_added_dm", lang, masked=masked, until=until),
-                         priority=PRIORITY_ALERT)
+def _notice(dedupe_key: str, x_user_id: int, lang: Lang, *, app: bool, dm: str,
+            push: tuple[str, str], priority: int, **params: object) -> Outgoing:
+    """A Web Push (title, body keys) when the holder has the app (no DM spent), else a DM."""
+    if app:
+        return PushNotice(f"{dedupe_key}:push", x_user_id, render(push[0], lang),
+                          render(push[1], lang, **params), priority=priority,
+                          url="/account/bank")
+    return DirectMessage(dedupe_key, x_user_id, render(dm, lang, **params), priority=priority)
+
+
+def iban_added(x_user_id: int, bank_account_id: int, masked: str, until: str, lang: Lang,
+               *, app: bool = False) -> Outgoing:
+    return _notice(f"iban-added:{bank_account_id}", x_user_id, lang, app=app,
+                   dm="iban_added_dm", push=("push_iban_added_title", "push_iban_added_body"),
+                   priority=PRIORITY_ALERT,
+                   masked=masked, until=until)
 
 
 def withdraw_link(x_user_id: int, withdrawal_id: int, amount: Money, masked: str, link: str,
@@ -45,14 +58,15 @@ def withdraw_link(x_user_id: int, withdrawal_id: int, amount: Money, masked: str
 
 
 def withdrawal_returned(x_user_id: int, withdrawal_id: int, amount: Money, masked: str,
-                        code: str | None, lang: Lang) -> DirectMessage:
-    return DirectMessage(f"withdraw-returned:{withdrawal_id}", x_user_id,
-                         render("withdraw_returned_dm", lang, amount=amount, masked=masked,
-                                reason=return_reason(code, lang)),
-                         priority=PRIORITY_NOTICE)
+                        code: str | None, lang: Lang, *, app: bool = False) -> Outgoing:
+    return _notice(f"withdraw-returned:{withdrawal_id}", x_user_id, lang, app=app,
+                   dm="withdraw_returned_dm", push=("push_returned_title", "push_returned_body"),
+                   priority=PRIORITY_NOTICE,
+                   amount=amount, masked=masked, reason=return_reason(code, lang))
 
 
-def wind_down_notice(x_user_id: int, amount: Money, lang: Lang) -> DirectMessage:
-    return DirectMessage(f"wind-down:{x_user_id}", x_user_id,
-                         render("wind_down_dm", lang, amount=amount),
-                         priority=PRIORITY_RECEIPT)
+def wind_down_notice(x_user_id: int, amount: Money, lang: Lang, *, app: bool = False
+                     ) -> Outgoing:
+    return _notice(f"wind-down:{x_user_id}", x_user_id, lang, app=app, dm="wind_down_dm",
+                   push=("push_wind_down_title", "push_wind_down_body"),
+                   priority=PRIORITY_RECEIPT, amount=amount)

@@ -5,8 +5,8 @@
    counted and committed on their own: nobody reaches the provider without the PIN;
 3. the provider's payee name check (Verification of Payee), outside any transaction;
 4. ONE transaction: the new account (sealed, the previous one retired) usable from
-   now + the cooling-off period, and the DM telling the holder an IBAN was added (push once
-   the app carries notices).
+   now + the cooling-off period, and the notice telling the holder an IBAN was added (a Web
+   Push when they have the app, else a DM).
 
 ``confirm_payee`` records that the holder saw the name check's answer and still wants to be
 paid there; the first withdrawal to the account needs it.
@@ -21,7 +21,7 @@ from bot.services.payout_common import PayoutDeps, Proof, active_user
 from handlers.bank_details import read_bank_details
 from handlers.money import Lang
 from handlers.payout_texts import iban_added
-from storage import outbox, payouts
+from storage import devices, outbox, payouts
 from storage.payouts import BankAccountView
 from storage.sessions import PinCheck, PinResult
 
@@ -53,8 +53,10 @@ def add_bank_account(deps: PayoutDeps, *, user_id: int, iban: str, holder_name: 
             sealed=payouts.seal_details(deps.sealer, details, check.suggested_name),
             payee_check=check.result, now=now, usable_from=now + deps.policy.cooling_off)
         until = row.usable_from.strftime("%Y-%m-%d %H:%M UTC")
+        app = devices.has_app(uow.session, user.x_user_id, now)  # push first, else a DM
         outbox.enqueue(uow.session, deps.sealer,
-                       [iban_added(user.x_user_id, row.id, details.masked, until, lang)], now)
+                       [iban_added(user.x_user_id, row.id, details.masked, until, lang,
+                                   app=app)], now)
         view = payouts.view(deps.sealer, row)
         uow.commit()
     log.info("bank_account_added", user_id=user_id, bank_account_id=view.id,

@@ -8,8 +8,8 @@
   everything held ends up in a wallet that can be emptied;
 - ``notify_due`` (a scheduler job) tells every holder with a balance to withdraw, once each,
   by DM through the outbox at most ``per_hour`` an hour, so the reminders spread over days
-  instead of taking X's DM budget from the links people are waiting for. (When the app
-  carries notices, a holder with a device gets a push instead of the DM: this is where.)
+  instead of taking X's DM budget from the links people are waiting for; a holder with the
+  app gets a Web Push instead of the DM;
 - every holder can download their statement (``statement_csv``) from the bank page;
 - ``status`` says what remains held, and by whom.
 """
@@ -29,7 +29,7 @@ from handlers.payout_texts import wind_down_notice
 from handlers.statement import StatementLine
 from handlers.statement import statement_csv as render_csv
 from handlers.texts import lang_of
-from storage import outbox, payouts
+from storage import devices, outbox, payouts
 from storage.ledger import ESCROW, PAYOUTS_IN_FLIGHT, user_account_code
 from storage.models import Account, OutboxMessage, User
 from storage.sealing import Sealer
@@ -116,17 +116,23 @@ def notify_due(sessions: sessionmaker[Session], sealer: Sealer, clock: Callable[
         if not is_on(session):
             return 0
         recent = session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.dedupe_key.like(f"{NOTICE_PREFIX}%"),
+            OutboxMessage.dedupe_key.like(f"{NOTICE_PREFIX}%"), OutboxMessage.kind == "dm",
             OutboxMessage.created_at > now - dt.timedelta(hours=1))) or 0
-        room = per_hour - int(recent)
-        if room <= 0:
-            return 0
-        told = set(session.scalars(select(OutboxMessage.dedupe_key).where(
-            OutboxMessage.dedupe_key.like(f"{NOTICE_PREFIX}%"))))
+        room = per_hour - int(recent)  # only DMs spend X's budget; pushes go at once
+        told = {key.removesuffix(":push") for key in session.scalars(
+            select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.dedupe_key.like(f"{NOTICE_PREFIX}%")))}
         langs = dict(session.execute(select(User.x_user_id, User.lang)).all())
-        todo = [h for h in _holders(session) if f"{NOTICE_PREFIX}{h.x_user_id}" not in told]
-        messages = [wind_down_notice(h.x_user_id, h.balance, lang_of(langs.get(h.x_user_id)))
-                    for h in todo[:room]]
+        messages = []
+        for holder in _holders(session):
+            if f"{NOTICE_PREFIX}{holder.x_user_id}" in told:
+                continue
+            app = devices.has_app(session, holder.x_user_id, now)
+            if not app and room <= 0:
+                continue
+            room -= not app
+            lang = lang_of(langs.get(holder.x_user_id))
+            messages.append(wind_down_notice(holder.x_user_id, holder.balance, lang, app=app))
         outbox.enqueue(session, sealer, messages, now)  # dedupe keys: once per holder
         uow.commit()
     return len(messages)

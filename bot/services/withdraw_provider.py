@@ -42,7 +42,7 @@ from bot.services.payout_common import PayoutDeps
 from handlers.money import Money
 from handlers.payout_texts import withdrawal_returned
 from handlers.texts import lang_of
-from storage import outbox, payouts
+from storage import devices, outbox, payouts
 from storage.ledger import PAYOUTS_IN_FLIGHT, settlement_account_code, user_account_code
 from storage.models import Withdrawal
 from storage.uow import UnitOfWork
@@ -143,9 +143,10 @@ def _tell_returned(deps: PayoutDeps, uow: UnitOfWork, row: Withdrawal, code: str
     assert account is not None
     masked = payouts.view(deps.sealer, account).masked
     lang = lang_of(row.lang)
+    app = devices.has_app(uow.session, row.x_user_id, now)  # push first, else a DM
     outbox.enqueue(uow.session, deps.sealer,
                    [withdrawal_returned(row.x_user_id, row.id, Money(row.amount_cents), masked,
-                                        code, lang)], now)
+                                        code, lang, app=app)], now)
 
 
 def apply(deps: PayoutDeps, state: PayoutState, *, uow: UnitOfWork | None = None) -> str:

@@ -48,6 +48,20 @@ PAYOUTS: dict[str, dict[Lang, str]] = {
         "en": "The tweetpay service is closing. You still hold {amount}: withdraw it to your "
         "bank from your account page (#account), where you can also download your statement.",
     },
+    # -- the same notices by Web Push, for a holder with the app (no DM spent) -------------
+    "push_iban_added_title": {"fr": "Nouveau compte bancaire", "en": "New bank account"},
+    "push_iban_added_body": {
+        "fr": "{masked} a été enregistré. Pas vous ? Changez votre code secret et annulez les "
+        "retraits en attente.",
+        "en": "{masked} was saved. Not you? Change your secret code and cancel any waiting "
+        "withdrawal."},
+    "push_returned_title": {"fr": "Retrait revenu", "en": "Withdrawal came back"},
+    "push_returned_body": {"fr": "{amount} vers {masked} : {reason}. L’argent est de nouveau "
+                           "sur votre compte.", "en": "{amount} to {masked}: {reason}. The money "
+                           "is back in your account."},
+    "push_wind_down_title": {"fr": "Le service ferme", "en": "The service is closing"},
+    "push_wind_down_body": {"fr": "Retirez vos {amount} vers votre banque.",
+                            "en": "Withdraw your {amount} to your bank."},
     # -- return reasons (ISO 20022) and refusals, in plain words ----------------------------
     "return_reason_AC01": {"fr": "le numéro de compte (IBAN) est erroné",
                            "en": "the account number (IBAN) is wrong"},

@@ -162,3 +162,32 @@ def test_escrow_still_refunds_on_schedule_during_the_wind_down(world: World) -> 
     world.runtime.tick()
     assert world.balance("alice") == Money(10_000)  # back, and withdrawable
     assert wind_down.status(world.runtime.sessions).escrow == Money(0)
+
+
+def test_wind_down_pushes_to_app_holders_at_once_and_paces_only_dms(world: World) -> None:
+    import datetime as dt
+
+    from storage import devices
+    from storage.models import User, WebSession
+
+    with world.runtime.sessions.begin() as session:
+        bob = session.scalar(select(User.id).where(User.handle == "bob"))
+        device = WebSession(session_hash="b" * 64, user_id=bob, created_at=world.clock(),
+                            expires_at=world.clock() + dt.timedelta(days=30))
+        session.add(device)
+        session.flush()
+        devices.subscribe(session, world.runtime.sealer, session_id=device.id,
+                          x_user_id=world.users["bob"].x_user_id,
+                          subscription={"endpoint": "https://push.example/bob",
+                                        "keys": {"p256dh": "x", "auth": "y"}},
+                          now=world.clock())
+    wind_down.start(world.runtime.sessions, world.clock())
+    assert wind_down.notify_due(world.runtime.sessions, world.runtime.sealer, world.clock,
+                                per_hour=1) == 2  # alice's DM (the hour's one) and bob's push
+    with world.runtime.sessions() as session:
+        kinds = dict(session.execute(select(OutboxMessage.recipient_x_user_id,
+                                            OutboxMessage.kind).where(
+            OutboxMessage.dedupe_key.like("wind-down:%"))).all())
+    assert kinds == {world.users["alice"].x_user_id: "dm", world.users["bob"].x_user_id: "push"}
+    assert wind_down.notify_due(world.runtime.sessions, world.runtime.sealer, world.clock,
+                                per_hour=1) == 0

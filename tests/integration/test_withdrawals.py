@@ -311,3 +311,26 @@ def test_the_holder_can_take_back_a_withdrawal_held_by_the_cooling_off(session_f
     from bot.services import reconcile
 
     assert reconcile.reconcile(world.deps.sessions, SandboxProvider(), world.provider) == []
+
+
+def test_a_holder_with_the_app_is_told_by_push_not_dm(world: World) -> None:
+    from storage import devices
+    from storage.models import WebSession
+
+    with world.deps.sessions.begin() as session:
+        device = WebSession(session_hash="d" * 64, user_id=world.carol_id,
+                            created_at=world.clock(),
+                            expires_at=world.clock() + dt.timedelta(days=30))
+        session.add(device)
+        session.flush()
+        devices.subscribe(session, world.deps.sealer, session_id=device.id, x_user_id=CAROL,
+                          subscription={"endpoint": "https://push.example/carol",
+                                        "keys": {"p256dh": "x", "auth": "y"}},
+                          now=world.clock())
+    add_iban(world, iban=RETURN_IBANS["AC04"])
+    withdraw_now(world, Money(100))
+    world.clock.advance(seconds=10)
+    provider_flow.recover(world.deps)
+    with world.deps.sessions() as session:
+        rows = session.execute(select(OutboxMessage.kind, OutboxMessage.dedupe_key)).all()
+    assert sorted(rows) == [("push", "iban-added:1:push"), ("push", "withdraw-returned:1:push")]
