@@ -4,7 +4,8 @@
                                      tweet or DM as alice; links in the bot's DMs open here
     GET  /playground/feed?as=alice   the timeline and DMs alone (the page's script refreshes
                                      them every two seconds; without it, reload)
-    POST /playground/tweet|dm        post as that user, through the emulator's control API
+    POST /playground/tweet|dm|chat   post as that user, through the emulator's control API
+                                     (chat: by X Chat, encrypted by the user's own app)
     POST /playground/app             open the tweetpay app as that user: a device session
                                      opened without a login link (the sandbox's shortcut)
 
@@ -79,9 +80,17 @@ class Playground:
             mine = [d for d in self.control.dms()
                     if me["id"] in (d["sender_id"], d["recipient_id"])]
             mine.sort(key=lambda d: int(d["id"]), reverse=True)
-            dms = [{"from_bot": d["sender_id"] != me["id"],
-                    "text": linkify(html.unescape(d["text"])), "at": _time(d["created_at"])}
+            dms = [{"from_bot": d["sender_id"] != me["id"], "chat": False,
+                    "text": linkify(html.unescape(d["text"])), "at": _time(d["created_at"]),
+                    "order": _epoch_ms(d["created_at"])}
                    for d in mine[:FEED_ITEMS]]
+            # X Chat, as the user's own app decrypts it (the emulator's server holds ciphertext).
+            dms += [{"from_bot": m["sender_id"] != me["id"], "chat": True,
+                     "text": linkify(m["text"]), "at": _time(m["created_at_msec"]),
+                     "order": int(m["created_at_msec"])}
+                    for m in self.control.chats(me["username"])[-FEED_ITEMS:]]
+            dms.sort(key=lambda d: d["order"], reverse=True)
+            dms = dms[:FEED_ITEMS]
         return {"people": people, "me": me, "timeline": timeline, "dms": dms}
 
     async def _render(self, request: Request, template: str) -> Response:
@@ -146,6 +155,19 @@ class Playground:
                 return self.unreachable(request)
         return RedirectResponse(f"/playground?as={handle}", status_code=303)
 
+    async def chat(self, request: Request) -> Response:
+        """The same text, written in X Chat: the user's app encrypts it to the bot."""
+        got = await self._form(request)
+        if isinstance(got, Response):
+            return got
+        handle, text = got
+        if text.strip():
+            try:
+                await self.web.db(self.control.chat, handle, text)
+            except (requests.RequestException, RuntimeError):
+                return self.unreachable(request)
+        return RedirectResponse(f"/playground?as={handle}", status_code=303)
+
     async def open_app(self, request: Request) -> Response:
         got = await self._form(request)
         if isinstance(got, Response):
@@ -177,6 +199,13 @@ class Playground:
         return True
 
 
+def _epoch_ms(created_at: Any) -> int:
+    if isinstance(created_at, int | float):
+        return int(created_at)
+    stamp = dt.datetime.fromisoformat(str(created_at).replace("Z", "+00:00"))
+    return int(stamp.timestamp() * 1000)
+
+
 def _time(created_at: Any) -> str:
     if isinstance(created_at, int | float):
         stamp = dt.datetime.fromtimestamp(created_at / 1000, dt.UTC)
@@ -191,5 +220,6 @@ def playground_routes(pages: Playground) -> list[Route]:
         Route("/playground/feed", pages.feed, methods=["GET"]),
         Route("/playground/tweet", pages.tweet, methods=["POST"]),
         Route("/playground/dm", pages.dm, methods=["POST"]),
+        Route("/playground/chat", pages.chat, methods=["POST"]),
         Route("/playground/app", pages.open_app, methods=["POST"]),
     ]

@@ -137,6 +137,10 @@ APP_PAGES: dict[str, dict[Lang, str]] = {
         "fr": "Message privé de @{handle} à @{bot}", "en": "DM from @{handle} to @{bot}",
     },
     "play_dm": {"fr": "Envoyer le message privé", "en": "Send the DM"},
+    "play_chat": {
+        "fr": "Envoyer par X Chat (chiffré)", "en": "Send by X Chat (encrypted)",
+    },
+    "play_chat_badge": {"fr": "X Chat, chiffré", "en": "X Chat, encrypted"},
     "play_open_app": {
         "fr": "Ouvrir l’app tweetpay en tant que @{handle}",
         "en": "Open the tweetpay app as @{handle}",

@@ -178,3 +178,37 @@ def test_the_readme_walk_through_on_the_playground(bot: tuple[str, Runtime, Any]
             expect(bob.locator("#history")).to_contain_text("@alice")
         finally:
             browser.close()
+
+
+def test_a_private_transfer_by_x_chat_on_the_playground(bot: tuple[str, Runtime, Any],
+                                                        chromium_path: str) -> None:
+    """carol has no app device: she writes to the bot by X Chat from the playground, the link
+    comes back encrypted in her conversation (shown as her app decrypts it), she confirms."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, runtime, emulator = bot
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=PHONE, device_scale_factor=2,
+                                          is_mobile=True, has_touch=True, locale="fr-FR")
+            play = context.new_page()
+            play.goto(base + "/playground?as=bob")
+            play.fill("#dm", "#envoyer 3€ @alice pour le pain")
+            play.click("form[action='/playground/dm'] button[formaction='/playground/chat']")
+            runtime.tick()
+            dms = play.locator("#dms")
+            expect(dms).to_contain_text("X Chat, chiffré", timeout=10_000)
+            expect(dms.locator("li.bot")).to_contain_text("/c/", timeout=10_000)
+            play.screenshot(path="/tmp/tweetpay-playground-xchat.png", full_page=True)
+            assert not [d for d in emulator.state.bot_posts()["dms"]
+                        if str(d.recipient_id) == str(emulator.state.find_user("bob").id)]
+            dms.locator("li.bot a").first.click()
+            play.fill("input[name=pin]", "739251")
+            play.click("button[type=submit]")
+            expect(play.locator("body")).to_contain_text("3,00")
+            runtime.tick()
+            play.goto(base + "/playground?as=alice")
+            expect(play.locator("#dms")).to_contain_text("3,00")
+        finally:
+            browser.close()
