@@ -178,7 +178,7 @@ class Processor:
     def _settle(self, row_id: int, error: str, *, transient: bool = False) -> str:
         """Record why the row was not handled: failed (a bug) or deferred (transient)."""
         now = self._clock()
-        with UnitOfWork(self._sessions) as uow:
+        with UnitOfWork(self._sessions, self._clock) as uow:
             if transient:
                 status = inbox.defer(uow.session, row_id, now, error)
             else:
@@ -239,7 +239,7 @@ class Processor:
     def _decide_and_write(self, row_id: int, event: Event,
                           parsed: Command | GrammarError) -> bool:
         now = self._clock()
-        with UnitOfWork(self._sessions) as uow:
+        with UnitOfWork(self._sessions, self._clock) as uow:
             session = uow.session
             row = inbox.claim(session, row_id)
             if row is None:

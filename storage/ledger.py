@@ -167,8 +167,14 @@ _HISTORY = text(
     " WHERE a.code = :code ORDER BY p.id DESC LIMIT :limit"
 ).columns(created_at=UTCDateTime())
 
-def _now_param(dialect: str) -> Any:
-    now = dt.datetime.now(dt.UTC)
+Clock = Callable[[], dt.datetime]
+
+
+def wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _now_param(dialect: str, now: dt.datetime) -> Any:
     # SQLite keeps naive UTC text in SQLAlchemy's format (what UTCDateTime reads back).
     return now.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else now
 
@@ -177,8 +183,11 @@ class Ledger:
     """Accounts, transfers and balances. Methods taking ``conn`` join the caller's transaction
     (the caller commits and retries); without it they run their own retried transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Clock = wall_clock) -> None:
         self._engine = engine
+        # Postings, transfers and accounts are stamped with this clock (the services' own:
+        # a test's or a replay's time is the time of the money it moves).
+        self._clock = clock
         # On PostgreSQL a transfer is one statement, hence atomic on its own: running it in
         # autocommit saves the COMMIT round trip, so the hot row is locked only while the
         # server executes it. (Joined to a caller's transaction, it waits for their commit.)
@@ -216,7 +225,7 @@ class Ledger:
             "owner_user_id": owner_user_id,
             "balance_cents": 0,
             "allow_negative": kind in SYSTEM_KINDS,
-            "created_at": dt.datetime.now(dt.UTC),
+            "created_at": self._clock(),
         }
 
         def work(c: Connection) -> int:
@@ -331,7 +340,7 @@ class Ledger:
             credit_id, credit_balance = credit[0], credit[2]
             if not allow_negative and debit_balance < r.cents:
                 return self._not_posted(conn, r, debit_balance, credit_balance, allow_negative)
-            now = _now_param("sqlite")
+            now = _now_param("sqlite", self._clock())
             inserted = cursor.execute(
                 _SQLITE_INSERT_TRANSFER,
                 (r.key, r.kind, debit_id, credit_id, r.cents, r.memo, r.reverses, now),
@@ -361,7 +370,7 @@ class Ledger:
             "kind": r.kind,
             "memo": r.memo,
             "reverses": r.reverses,
-            "now": _now_param("postgresql"),
+            "now": _now_param("postgresql", self._clock()),
         }
         transfer_id, debit_balance, credit_balance, allow_negative = conn.exec_driver_sql(
             _PG_TRANSFER, params

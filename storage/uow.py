@@ -6,8 +6,10 @@
         uow.commit()
 
 ``uow.ledger`` is the ledger bound to the session's connection, so postings, intents and
-outbox rows commit or roll back together. Retrying a whole unit of work after a transient
-failure is the caller's job (``storage.db.is_retryable`` says which failures qualify).
+outbox rows commit or roll back together; it stamps postings with the unit of work's clock
+(``UnitOfWork(factory, clock)``: pass the service's, so a posting's time is the flow's).
+Retrying a whole unit of work after a transient failure is the caller's job: ``retrying``
+below, with ``storage.db.is_transient`` saying which failures qualify.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.money import Money
 from storage.db import backoff_seconds, is_transient
-from storage.ledger import HistoryEntry, Ledger, TransferResult
+from storage.ledger import Clock, HistoryEntry, Ledger, TransferResult, wall_clock
 
 T = TypeVar("T")
 RETRY_ATTEMPTS = 8
@@ -62,14 +64,16 @@ class UnitOfWork:
     session: Session
     ledger: SessionLedger
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session],
+                 clock: Clock = wall_clock) -> None:
         self._session_factory = session_factory
+        self._clock = clock  # stamps the ledger's postings
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         bind = self.session.get_bind()
         engine = bind.engine if isinstance(bind, Connection) else bind
-        self.ledger = SessionLedger(Ledger(engine), self.session)
+        self.ledger = SessionLedger(Ledger(engine, self._clock), self.session)
         return self
 
     def __exit__(

@@ -280,7 +280,7 @@ class ConfirmationService:
         self, token_hash: str, pin: str, checked_hash: str, matched: bool, shown: Shown | None,
         assertion: Any = None,
     ) -> Result:
-        with UnitOfWork(self._sessions) as uow:
+        with UnitOfWork(self._sessions, self._clock) as uow:
             conn = uow.session.connection()
             locked = rows.lock(conn, token_hash, self._clock())
             if locked is None:  # the intent or the payer vanished meanwhile

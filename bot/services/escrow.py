@@ -25,7 +25,7 @@ def process_due(sessions: Any, sealer: Sealer, clock: Clock,
     """Reminders and refunds due now; returns (reminded, refunded)."""
 
     def work() -> tuple[int, int]:
-        with UnitOfWork(sessions) as uow:
+        with UnitOfWork(sessions, clock) as uow:
             done = escrow.process_due(uow, sealer, clock(), claim_period)
             uow.commit()
         return done

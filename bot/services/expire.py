@@ -23,7 +23,7 @@ def expire_due(sessions: Any, sealer: Sealer, clock: Clock) -> int:
     """Expire what is due now; returns how many intents expired."""
 
     def work() -> int:
-        with UnitOfWork(sessions) as uow:
+        with UnitOfWork(sessions, clock) as uow:
             expired = intents.expire_due(uow.session, sealer, clock())
             uow.commit()
         return len(expired)

@@ -152,7 +152,7 @@ class SignupPages:
         now = self.web.clock()
 
         def work() -> signup.Joined | signup.SignupRefusal:
-            with UnitOfWork(self.web.sessions) as uow:
+            with UnitOfWork(self.web.sessions, self.web.clock) as uow:
                 joined = signup_service.complete(
                     uow, self.web.sealer, token_hash=hash_token(token), pin_hash=pin_hash,
                     lang=lang, now=now,
