@@ -122,6 +122,19 @@ def cancel(uow: UnitOfWork, hold: EscrowHold, now: dt.datetime) -> None:
         raise TransitionLost(f"escrow hold {hold.id} is no longer held")
 
 
+def holds_of_sender(session: Session, sender_x_user_id: int,
+                    hold_ids: tuple[int, ...]) -> list[EscrowHold]:
+    """These holds, if ``sender_x_user_id`` sent them (whatever their state: a release is
+    guarded, so one claimed meanwhile is a lost race, not a silent skip)."""
+    if not hold_ids:
+        return []
+    return list(session.scalars(
+        select(EscrowHold).where(EscrowHold.id.in_(hold_ids),
+                                 EscrowHold.sender_x_user_id == sender_x_user_id)
+        .order_by(EscrowHold.id)
+    ))
+
+
 def held_by_sender(session: Session, sender_x_user_id: int) -> list[EscrowHold]:
     return list(session.scalars(
         select(EscrowHold).where(EscrowHold.sender_x_user_id == sender_x_user_id,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import replace
 from typing import Any, Literal
 
 from sqlalchemy import case, or_, select, update
@@ -14,14 +13,13 @@ from sqlalchemy.orm import Session
 
 from handlers import notices as notices_for
 from handlers.binding import INTENT_LABEL, intent_parts
-from handlers.decide import Decision, NewIntent, Party, PendingIntent
+from handlers.decide import NewIntent, NewLinkToken, Party, PendingIntent
 from handlers.money import Money
 from handlers.texts import lang_of
-from storage import escrow, outbox, transitions
+from storage import outbox, transitions
 from storage.db import dialect_insert
 from storage.models import ConfirmationToken, Contact, EscrowHold, PaymentIntent, User
 from storage.sealing import Sealer
-from storage.uow import UnitOfWork
 
 # Crockford's base32 without look-alikes: a reference people can read back and type.
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -163,7 +161,7 @@ def settled_for_cancel(session: Session, x_user_id: int, reference: str) -> str 
     return "claimed" if row[1] == "claimed" else None
 
 
-def _create_intent(session: Session, new: NewIntent, source_event_id: str,
+def create_intent(session: Session, new: NewIntent, source_event_id: str,
                    now: dt.datetime, sealer: Sealer) -> PaymentIntent:
     intent = PaymentIntent(
         reference=new.reference, source_event_id=source_event_id, kind=new.kind,
@@ -184,43 +182,25 @@ def _create_intent(session: Session, new: NewIntent, source_event_id: str,
     return intent
 
 
-def apply(uow: UnitOfWork, sealer: Sealer, decision: Decision, *, source_event_id: str,
-          author_id: int, now: dt.datetime) -> PaymentIntent | None:
-    """Write a decision: the intent and its token hash, link tokens, cancellations (escrow
-    refunds included, through the ledger), the outbox rows — all in the caller's unit of
-    work."""
-    session = uow.session
-    intent = None
-    outgoing = list(decision.outgoing)
-    if decision.new_intent is not None:
-        intent = _create_intent(session, decision.new_intent, source_event_id, now, sealer)
-        outgoing = [
-            replace(item, intent_id=intent.id)
-            if item.link or getattr(item, "about_new_intent", False) else item
-            for item in outgoing
-        ]
-    for intent_id in decision.cancel_intent_ids:
-        # Guarded: a confirmation (or the expiry) committed since the facts were read wins,
-        # and this whole decision is made again from fresh facts (TransitionLost).
-        transitions.move_or_raise(session, transitions.INTENT, intent_id,
-                                  "awaiting_confirmation", "cancelled",
-                                  failure_reason="cancelled_by_user", decided_at=now)
-    if decision.new_token is not None:
-        new = decision.new_token
-        session.add(ConfirmationToken(
-            token_hash=new.token_hash, purpose=new.purpose, x_user_id=new.x_user_id,
-            created_at=now, expires_at=new.expires_at,
-        ))
-    for hold in session.scalars(
-        select(EscrowHold).where(EscrowHold.id.in_(decision.cancel_hold_ids),
-                                 EscrowHold.sender_x_user_id == author_id)
-    ) if decision.cancel_hold_ids else ():
-        escrow.cancel(uow, hold, now)  # guarded too: TransitionLost if claimed meanwhile
-    if decision.stop_contact:
-        session.execute(update(Contact).where(Contact.x_user_id == author_id)
-                        .values(stopped=True).execution_options(synchronize_session=False))
-    outbox.enqueue(session, sealer, outgoing, now)
-    return intent
+def cancel(session: Session, intent_id: int, now: dt.datetime) -> None:
+    """``#annuler``: awaiting → cancelled, guarded (``TransitionLost`` if confirmed, expired
+    or cancelled meanwhile)."""
+    transitions.move_or_raise(session, transitions.INTENT, intent_id, "awaiting_confirmation",
+                              "cancelled", failure_reason="cancelled_by_user", decided_at=now)
+
+
+def add_link_token(session: Session, new: NewLinkToken, now: dt.datetime) -> None:
+    """A sign-up or login link: only its SHA-256 is stored."""
+    session.add(ConfirmationToken(
+        token_hash=new.token_hash, purpose=new.purpose, x_user_id=new.x_user_id,
+        created_at=now, expires_at=new.expires_at,
+    ))
+
+
+def stop_contact(session: Session, x_user_id: int) -> None:
+    """``#stop``: no more messages to this user until they write again."""
+    session.execute(update(Contact).where(Contact.x_user_id == x_user_id)
+                    .values(stopped=True).execution_options(synchronize_session=False))
 
 
 def expire_due(session: Session, sealer: Sealer, now: dt.datetime,

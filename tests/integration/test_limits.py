@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from bot.processor import Processor
+from bot.services.handle_event import EventService
 from config import load_settings
 from handlers.commands import Recipient, SendMoney
 from handlers.decide import Event, decide
@@ -64,7 +64,7 @@ def test_outgoing_counts_payments_and_escrow_holds_only(engine: Engine) -> None:
         assert (room.remaining, room.window) == (Money(0), "30d")
 
 
-def test_the_processor_loads_the_authors_totals(engine: Engine) -> None:
+def test_the_event_service_loads_the_authors_totals(engine: Engine) -> None:
     wall = dt.datetime.now(dt.UTC)  # the ledger stamps postings with the wall clock
     sessions = make_session_factory(engine)
     with UnitOfWork(sessions) as uow:
@@ -75,13 +75,12 @@ def test_the_processor_loads_the_authors_totals(engine: Engine) -> None:
     _pay(Ledger(engine), "intent:9", user_account_code(ALICE), user_account_code(BOB), 4_000,
          "payment")
     settings = load_settings(limit_24h="50", limit_30d="100")
-    processor = Processor(sessions, Sealer([settings.data_keys[0].get_secret_value()]),
-                          lambda: wall, settings, bot_user_id=1, bot_handle="Smoney",
-                          resolve=lambda handle: None)
+    service = EventService(sessions, Sealer([settings.data_keys[0].get_secret_value()]),
+                           lambda: wall, settings)
     event = Event("dm", "e1", ALICE, "alice")
     command = SendMoney(Money(1_001), Recipient(BOB, "bob"), "", "en")
     with UnitOfWork(sessions) as uow:
-        facts = processor._facts(uow, event, command, wall)
+        facts = service._facts(uow, event, command, wall)
     assert (facts.outgoing_24h, facts.outgoing_30d) == (Money(4_000), Money(4_000))
     assert (facts.policy.limit_24h, facts.policy.limit_30d) == (Money(5_000), Money(10_000))
     (dm,) = decide(command, event, facts).outgoing

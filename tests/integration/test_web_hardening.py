@@ -43,7 +43,7 @@ def test_every_token_route_is_a_redacted_one_time_path(sqlite_engine: Engine) ->
     for path in token_routes:
         prefix = path.strip("/").split("/")[0]
         assert prefix in ONE_TIME_PATHS, f"{path}: add its prefix to bot.links.ONE_TIME_PATHS"
-    from bot.processor import LINK_PATHS
+    from bot.services.handle_event import LINK_PATHS
 
     assert set(LINK_PATHS.values()) <= set(ONE_TIME_PATHS), "links the bot sends are listed"
     token = "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
