@@ -225,6 +225,13 @@ class ConfirmationService:
         """``confirm`` by the token's hash (the app's confirm-in-place): the same rules."""
         return self._confirm(token_hash, shown, pin=pin)
 
+    def confirm_hash_with_passkey(self, token_hash: str, assertion: Any,
+                                  shown: Shown | None = None) -> Result:
+        """``confirm_with_passkey`` by the token's hash (the app's confirm-in-place)."""
+        if self._passkeys is None:
+            return self._refused(Refused(Refusal.UNKNOWN), None)
+        return self._confirm(token_hash, shown, assertion=assertion)
+
     def confirm_with_passkey(self, token: str, assertion: Any, shown: Shown | None = None
                              ) -> Result:
         """The same, with a passkey assertion instead of the PIN: the ``passkeys`` checker

@@ -159,6 +159,19 @@ class Passkeys:
                 return None
             return self.rp.assertion_options(self.intent_challenge(intent), ids)
 
+    def options_for_intents(self, user_id: int, intent_ids: list[int]) -> dict[int, str]:
+        """The app's "to confirm" list: each intent's assertion options (JSON), derived from
+        the intent as stored; empty when the user has no passkey (read only)."""
+        if not self.rp.enabled or not intent_ids:
+            return {}
+        with self._sessions() as session:
+            ids = repo.credential_ids(session, user_id)
+            if not ids:
+                return {}
+            rows = session.scalars(select(PaymentIntent).where(PaymentIntent.id.in_(intent_ids)))
+            return {row.id: json.dumps(self.rp.assertion_options(self.intent_challenge(row), ids))
+                    for row in rows}
+
     def check_locked(self, conn: Connection, payer_user_id: int, intent: Any,
                      assertion: str | Assertion, now: dt.datetime) -> bool:
         """``bot.services.confirm.PasskeyCheck``: one of the payer's passkeys signed the

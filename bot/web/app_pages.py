@@ -125,9 +125,13 @@ class AppPages:
                   "label": t(ln.label) if ln.label.startswith("cp_")
                   else (ln.label or t("cp_unknown"))} for ln in data.lines[:10]]
 
+        passkey = (self.web.passkeys.options_for_intents(
+            holder.user_id, [p.id for p in view.to_confirm]) if self.web.passkeys else {})
+
         def shown(p: app_views.Pending) -> dict[str, Any]:
             minutes = max(0, math.ceil((p.expires_at - now).total_seconds() / 60))
-            return {"p": p, "amount": p.amount.format(lang), "minutes": minutes}
+            return {"p": p, "amount": p.amount.format(lang), "minutes": minutes,
+                    "passkey": passkey.get(p.id)}
 
         return {
             "to_confirm": [shown(p) for p in view.to_confirm if p.kind != "request"],
@@ -195,7 +199,7 @@ class AppPages:
     # -- confirm and cancel ---------------------------------------------------------------
 
     async def confirm(self, request: Request) -> Response:
-        posted = await self._posted(request, "pin", "amount_cents", "payee")
+        posted = await self._posted(request, "pin", "amount_cents", "payee", "assertion")
         if isinstance(posted, Response):
             return posted
         holder, cookie, lang, f = posted
@@ -206,17 +210,25 @@ class AppPages:
         except ValueError:
             return await self._page(request, holder, cookie, lang, status=400,
                                     error=t("bad_form_body"))
-        if not PIN_SHAPE.fullmatch(f["pin"]):  # never a PIN: nothing counted, no Argon2id
+        if not f["assertion"] and not PIN_SHAPE.fullmatch(f["pin"]):
+            # Never a PIN: nothing counted, no Argon2id.
             return await self._page(request, holder, cookie, lang, status=400,
                                     error=t("enter_code"))
         token_hash = await self.web.db(self._token_hash, intent_id, holder.x_user_id)
         if token_hash is None:
             return await self._page(request, holder, cookie, lang, status=404,
                                     error=t("unknown_body"))
-        result = await self.web.db(self.service.confirm_hash, token_hash, f["pin"], shown)
+        if f["assertion"]:  # a passkey, checked under the confirmation's row locks
+            result = await self.web.db(self.service.confirm_hash_with_passkey, token_hash,
+                                       f["assertion"], shown)
+        else:
+            result = await self.web.db(self.service.confirm_hash, token_hash, f["pin"], shown)
         log.info("app_confirmation", outcome=result.outcome.value,
-                 reference=result.facts.reference if result.facts else None)
+                 reference=result.facts.reference if result.facts else None,
+                 proof="passkey" if f["assertion"] else "pin")
         status, tone, text = self._outcome(result, lang)
+        if result.outcome is Outcome.WRONG_PIN and f["assertion"]:
+            text = t("passkey_wrong", left=result.attempts_left)
         if result.outcome is Outcome.LOCKED:
             response = await self._page(request, holder, cookie, lang, status=status,
                                         error=text)
@@ -338,11 +350,16 @@ class AppPages:
         return JSONResponse({"ok": True})
 
     async def revoke(self, request: Request) -> Response:
-        posted = await self._posted(request)
+        posted = await self._posted(request, "pin", "assertion")
         if isinstance(posted, Response):
             return posted
-        holder, _, _, _ = posted
+        holder, cookie, lang, f = posted
         target = request.path_params.get("device")
+        if target is None:  # every device at once: the PIN or a passkey, now
+            refused = await self.account.stepped_up(request, holder, cookie, lang, f,
+                                                    "revoke_devices")
+            if refused is not None:
+                return refused
         now = self.web.clock()
 
         def work() -> None:

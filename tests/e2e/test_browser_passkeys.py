@@ -397,3 +397,35 @@ def test_step_up_with_a_passkey_and_removing_the_last_one_falls_back_to_the_pin(
             assert bank.status(intent_id) == ("confirmed", 0)
         finally:
             browser.close()
+
+
+def test_the_apps_to_confirm_list_takes_a_passkey_and_revoking_every_device_asks_for_one(
+    live: Live, chromium_path: str
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, engine, hasher = live
+    bank = Bank(engine, hasher)
+    with sync_playwright() as pw:
+        browser, _, page, _, _ = _browser(pw, chromium_path)
+        try:
+            _log_in(page, base, bank)
+            _register(page, "Téléphone")
+            _, intent_id = bank.intent(cents=700, memo="café")
+            page.goto(f"{base}/")
+            item = page.locator(f"#pay-{intent_id}")
+            assert item.locator("button.passkey").is_visible()
+            page.screenshot(path="/tmp/tweetpay-app-passkey-phone.png", full_page=True)
+            with page.expect_navigation():
+                item.locator("button.passkey").click()
+            assert bank.status(intent_id) == ("confirmed", 0)
+            assert bank.balance(BOB) == Money(700)
+
+            # Every device at once: the passkey (or the PIN) is asked at that moment.
+            page.goto(f"{base}/account")
+            form = page.locator("form[action='/account/devices/revoke']")
+            with page.expect_navigation():
+                form.locator("button[data-step-up]").click()
+            assert page.goto(f"{base}/account").status == 401  # type: ignore[union-attr]
+        finally:
+            browser.close()

@@ -189,7 +189,12 @@ def test_device_sessions_are_listed_and_revoked_one_by_one_or_all(
     world.runtime.tick()
     assert stand_in.for_(phone.subscription or {}) == [] and len(laptop.to_confirm()) == 1
     assert not any("/c/" in t for t in world.dms_to("alice"))
-    response = laptop.client.post("/account/devices/revoke", data={"csrf": laptop.csrf()},
+    # Every device at once is a sensitive action: a session alone is not enough.
+    refused = laptop.client.post("/account/devices/revoke", data={"csrf": laptop.csrf()},
+                                 headers=ORIGIN, follow_redirects=False)
+    assert refused.status_code == 400 and laptop.client.get("/account").status_code == 200
+    response = laptop.client.post("/account/devices/revoke",
+                                  data={"csrf": laptop.csrf(), "pin": PIN["alice"]},
                                   headers=ORIGIN, follow_redirects=False)
     assert response.status_code == 303 and laptop.client.get("/account").status_code == 401
     # No device left: alice's next payment gets its link by DM, as before the app.

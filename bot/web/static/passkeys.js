@@ -66,25 +66,27 @@
     });
   }
 
-  document.querySelectorAll("[data-passkey-box]").forEach(function (box) { box.hidden = false; });
+  // Shown by CSS once this script runs (html.webauthn), so parts the app swaps in later
+  // (its live "to confirm" list) show their passkey buttons too; clicks are delegated.
+  document.documentElement.classList.add("webauthn");
 
-  document.querySelectorAll("button[data-passkey-options]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var form = button.form;
-      sign(form, JSON.parse(button.dataset.passkeyOptions)).catch(function () {
-        say(form, button.dataset.failed);
-      });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-passkey-options]");
+    if (!button) return;
+    var form = button.form;
+    sign(form, JSON.parse(button.dataset.passkeyOptions)).catch(function () {
+      say(form, button.dataset.failed);
     });
   });
 
-  document.querySelectorAll("button[data-step-up]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var form = button.form;
-      post("/account/step-up", {csrf: form.elements.csrf.value, action: button.dataset.stepUp})
-        .then(function (res) { if (!res.ok) throw new Error("no options"); return res.json(); })
-        .then(function (options) { return sign(form, options); })
-        .catch(function () { say(form, button.dataset.failed); });
-    });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-step-up]");
+    if (!button) return;
+    var form = button.form;
+    post("/account/step-up", {csrf: form.elements.csrf.value, action: button.dataset.stepUp})
+      .then(function (res) { if (!res.ok) throw new Error("no options"); return res.json(); })
+      .then(function (options) { return sign(form, options); })
+      .catch(function () { say(form, button.dataset.failed); });
   });
 
   var add = document.getElementById("passkey-add");
