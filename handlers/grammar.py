@@ -33,9 +33,9 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from handlers.amounts import AMOUNT, AmountReading, glued_unit, read_amount, unit_word
+from handlers.amounts import glued_unit
 from handlers.commands import (
     AnyRecipient,
     Cancel,
@@ -54,8 +54,29 @@ from handlers.commands import (
     UnresolvedRecipient,
     Withdraw,
 )
-from handlers.entities import AT_SIGNS, HASH_SIGNS, Entities, Hashtag, Mention, extract_entities
+from handlers.entities import AT_SIGNS, Entities, Hashtag
 from handlers.errors import GrammarError
+from handlers.grammar_scan import (
+    _BIDI_CONTROLS,
+    _INVISIBLE,
+    COMMAND_TAGS,
+    Kind,
+    _first_non_mention,
+    _fold,
+    _has_digit,
+    _hidden_in_command_tag,
+    _identity,
+    _is,
+    _Item,
+    _lang_of_words,
+    _leading_mentions,
+    _looks_like_money,
+    _reconcile,
+    _scan,
+    _strip_punct,
+    _unit_after,
+    _without,
+)
 from handlers.money import Lang, Money
 from handlers.near_miss import near_miss
 from handlers.texts import EXAMPLES, render
@@ -65,40 +86,8 @@ MEMO_LIMIT = 140
 HISTORY_DEFAULT = 5
 HISTORY_MAX = 50
 
-Kind = Literal[
-    "send", "donate", "request", "balance", "history", "cancel", "help", "signup", "account",
-    "stop", "withdraw",
-]
-COMMAND_TAGS: dict[str, tuple[Kind, Lang | None]] = {
-    "envoyer": ("send", "fr"), "envoi": ("send", "fr"), "payer": ("send", "fr"),
-    "send": ("send", "en"), "pay": ("send", "en"),
-    "don": ("donate", "fr"), "donner": ("donate", "fr"), "donate": ("donate", "en"),
-    "demander": ("request", "fr"), "request": ("request", "en"),
-    "solde": ("balance", "fr"), "balance": ("balance", "en"),
-    "historique": ("history", "fr"), "history": ("history", "en"),
-    "annuler": ("cancel", "fr"), "cancel": ("cancel", "en"),
-    "aide": ("help", "fr"), "help": ("help", "en"),
-    "inscription": ("signup", "fr"), "signup": ("signup", "en"),
-    "compte": ("account", "fr"), "account": ("account", "en"),
-    "stop": ("stop", None),
-    "retirer": ("withdraw", "fr"), "retrait": ("withdraw", "fr"), "withdraw": ("withdraw", "en"),
-}
 _EVERYTHING = frozenset(("tout", "totalité", "all", "everything"))
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_INVISIBLE = frozenset("\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063"
-                       "\u2064\ufeff") | _BIDI_CONTROLS
-_TRAILING_PUNCT = ".,;:!?)]}»\"'…"
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
-_FR_WORDS = frozenset((
-    "merci", "pour", "le", "la", "les", "de", "des", "du", "un", "une", "je", "tu", "et", "à",
-    "au", "stp", "svp", "bonjour", "salut", "resto", "mon", "ma", "mes", "ton", "ta", "tes",
-    "est", "pas", "avec", "chez", "demain", "hier", "cadeau", "anniversaire",
-))
-_EN_WORDS = frozenset((
-    "thanks", "thank", "thx", "for", "the", "you", "and", "please", "pls", "my", "your", "hi",
-    "hello", "to", "of", "lunch", "dinner", "gift", "birthday", "is", "with", "tomorrow",
-    "yesterday",
-))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,16 +112,6 @@ class Caps:
 
 
 DEFAULT_CAPS = Caps(person=Money(25_000), pro=Money(50_000), minimum=Money(1))
-
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    kind: Literal["mention", "hashtag", "amount", "word"]
-    start: int
-    end: int
-    mention: Mention | None = None
-    hashtag: Hashtag | None = None
-    reading: AmountReading | None = None
 
 
 def parse(
@@ -208,8 +187,35 @@ _SIMPLE: dict[str, type[ShowBalance | Help | SignUp | ShowAccount | Stop]] = {
 def _payment(text: str, kind: Kind, lang: Lang, tag: Hashtag, items: list[_Item],
              leading: list[_Item], after: list[_Item], args: list[_Item], *, caps: Caps,
              bot: tuple[int, str | None], author: tuple[int, str | None]) -> Command | GrammarError:
+    """#envoyer / #don / #demander: an amount, one person, a memo (the rest of the text)."""
     example = EXAMPLES[kind][lang]
     # Hostile shapes first: they must never reach "which amount, which person".
+    hostile = _hostile_shapes(text, lang, after, args)
+    if hostile is not None:
+        return hostile
+    found = _amount(text, lang, items, leading, after, args, caps=caps, example=example)
+    if isinstance(found, GrammarError):
+        return found
+    amount, amount_item = found
+    chosen = _recipient(lang, after, example=example, bot=bot, author=author)
+    if isinstance(chosen, GrammarError):
+        return chosen
+    recipient, mentions = chosen
+    # Memo: what is left once the command's own parts are taken out.
+    bots = [i for i in items if i.kind == "mention" and _is(i.mention, *bot)]
+    removed = [*leading, amount_item, *mentions, *bots]
+    spans = sorted([(i.start, i.end) for i in removed] + [(tag.start, tag.end)])
+    memo = clean_memo(_without(text, spans))
+    if kind == "send":
+        return SendMoney(amount=amount, recipient=recipient, memo=memo, lang=lang)
+    if kind == "donate":
+        return Donate(amount=amount, recipient=recipient, memo=memo, lang=lang)
+    return RequestMoney(amount=amount, payer=recipient, memo=memo, lang=lang)
+
+
+def _hostile_shapes(text: str, lang: Lang, after: list[_Item],
+                    args: list[_Item]) -> GrammarError | None:
+    """Look-alike handles and invisible characters in the command's arguments."""
     for item in after:
         raw = text[item.start:item.end]
         if item.kind == "word" and raw[0] in AT_SIGNS and len(raw) > 1:
@@ -225,8 +231,13 @@ def _payment(text: str, kind: Kind, lang: Lang, tag: Hashtag, items: list[_Item]
         raw = text[first_word.start:first_word.end]
         if _has_digit(raw) or raw.lstrip("".join(_INVISIBLE))[:1] in "€$£@＠":
             return _error("hidden_characters", lang)
+    return None
 
-    # Amount.
+
+def _amount(text: str, lang: Lang, items: list[_Item], leading: list[_Item],
+            after: list[_Item], args: list[_Item], *, caps: Caps,
+            example: str) -> tuple[Money, _Item] | GrammarError:
+    """The one amount of the command (in its arguments, or marked as money elsewhere)."""
     leading_ids = {id(i) for i in leading}
     body = [i for i in items if id(i) not in leading_ids and i is not None]
     in_args = [i for i in args if i.kind == "amount"]
@@ -236,6 +247,7 @@ def _payment(text: str, kind: Kind, lang: Lang, tag: Hashtag, items: list[_Item]
                         and i.reading is not None and i.reading.marked]
     marked_elsewhere += [i for i in body if i.kind == "word" and _looks_like_money(
         text[i.start:i.end])]
+    first_word = next((i for i in after if i.kind == "word"), None)
     if in_args:
         amount_item = in_args[0]
         if marked_elsewhere:
@@ -270,13 +282,16 @@ def _payment(text: str, kind: Kind, lang: Lang, tag: Hashtag, items: list[_Item]
         return _error("below_minimum", lang, minimum=caps.minimum.format(lang))
     if amount > caps.ceiling:
         return _error("above_cap", lang, cap=caps.ceiling.format(lang))
+    return amount, amount_item
 
-    # Recipient.
-    bot_id, bot_name = bot
-    author_id, author_name = author
+
+def _recipient(lang: Lang, after: list[_Item], *, example: str, bot: tuple[int, str | None],
+               author: tuple[int, str | None]
+               ) -> tuple[AnyRecipient, list[_Item]] | GrammarError:
+    """The one person mentioned after the command (not the bot, not the author), and every
+    mention there (they leave the memo)."""
     mentions = [i for i in after if i.kind == "mention"]
-    is_bot = [_is(i.mention, bot_id, bot_name) for i in mentions]
-    people = [i for i, b in zip(mentions, is_bot, strict=True) if not b]
+    people = [i for i in mentions if not _is(i.mention, *bot)]
     if not people:
         if mentions:
             return _error("bot_recipient", lang, example=example)
@@ -285,21 +300,11 @@ def _payment(text: str, kind: Kind, lang: Lang, tag: Hashtag, items: list[_Item]
         return _error("two_recipients", lang)
     chosen = people[0].mention
     assert chosen is not None
-    if _is(chosen, author_id, author_name):
+    if _is(chosen, *author):
         return _error("self_recipient", lang)
     recipient: AnyRecipient = (Recipient(chosen.id, chosen.username) if chosen.id is not None
                                else UnresolvedRecipient(chosen.username))
-
-    # Memo: what is left once the command's own parts are taken out.
-    bots = [i for i in items if i.kind == "mention" and _is(i.mention, bot_id, bot_name)]
-    removed = [*leading, amount_item, *mentions, *bots]
-    spans = sorted([(i.start, i.end) for i in removed] + [(tag.start, tag.end)])
-    memo = clean_memo(_without(text, spans))
-    if kind == "send":
-        return SendMoney(amount=amount, recipient=recipient, memo=memo, lang=lang)
-    if kind == "donate":
-        return Donate(amount=amount, recipient=recipient, memo=memo, lang=lang)
-    return RequestMoney(amount=amount, payer=recipient, memo=memo, lang=lang)
+    return recipient, mentions
 
 
 def _withdraw(after: list[_Item], text: str, lang: Lang, caps: Caps) -> Command | GrammarError:
@@ -359,155 +364,3 @@ def _error(code: str, lang: Lang, **values: str | int) -> GrammarError:
     return GrammarError(code, lang, render(code, lang, **values))
 
 
-def _fold(tag: str) -> str:
-    """Case-, accent- and width-insensitive form of a hashtag."""
-    decomposed = unicodedata.normalize("NFKD", tag)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def _hidden_in_command_tag(text: str) -> Lang | Literal[""] | None:
-    """``#env\u200boyer``: a command hashtag with invisible characters in or around it.
-
-    Returns the tag's language ("" for ``#stop``) when there is one, else None.
-    """
-    if not any(ch in _INVISIBLE for ch in text):
-        return None
-    for token in text.split():
-        cleaned = "".join(ch for ch in token if ch not in _INVISIBLE)
-        tag = _fold(_strip_punct(cleaned[1:]))
-        if cleaned != token and cleaned[:1] in HASH_SIGNS and tag in COMMAND_TAGS:
-            return COMMAND_TAGS[tag][1] or ""
-    return None
-
-
-def _reconcile(text: str, given: Entities | Mapping[str, Any] | None) -> Entities:
-    """X's entities where their offsets match the text, the text's own elsewhere."""
-    api = given if isinstance(given, Entities) else Entities.from_api(given)
-    ok_mentions = [m for m in api.mentions if m.end <= len(text) and m.start < m.end
-                   and text[m.start:m.start + 1] in AT_SIGNS
-                   and text[m.start + 1:m.end].casefold() == m.username.casefold()]
-    ok_tags = [h for h in api.hashtags if h.end <= len(text) and h.start < h.end
-               and text[h.start:h.start + 1] in HASH_SIGNS and text[h.start + 1:h.end] == h.tag]
-    ids = {m.username.casefold(): m.id for m in api.mentions if m.id is not None}
-    own = extract_entities(text)
-    taken = [(m.start, m.end) for m in ok_mentions] + [(h.start, h.end) for h in ok_tags]
-
-    def free(start: int, end: int) -> bool:
-        return not any(a < end and start < b for a, b in taken)
-
-    mentions = ok_mentions + [
-        Mention(m.start, m.end, m.username, ids.get(m.username.casefold()))
-        for m in own.mentions if free(m.start, m.end)
-    ]
-    tags = ok_tags + [h for h in own.hashtags if free(h.start, h.end)]
-    return Entities(tuple(sorted(mentions, key=lambda m: m.start)),
-                    tuple(sorted(tags, key=lambda h: h.start)))
-
-
-def _scan(text: str, ents: Entities) -> list[_Item]:
-    """Cut ``text`` into mentions, hashtags, amounts and words, in order."""
-    starts: dict[int, Mention | Hashtag] = {m.start: m for m in ents.mentions}
-    starts.update({h.start: h for h in ents.hashtags})
-    items: list[_Item] = []
-    n, pos = len(text), 0
-    while pos < n:
-        if text[pos].isspace():
-            pos += 1
-            continue
-        entity = starts.get(pos)
-        if isinstance(entity, Mention):
-            items.append(_Item("mention", pos, entity.end, mention=entity))
-            pos = entity.end
-            continue
-        if isinstance(entity, Hashtag):
-            items.append(_Item("hashtag", pos, entity.end, hashtag=entity))
-            pos = entity.end
-            continue
-        match = AMOUNT.match(text, pos)
-        end = _clean_end(text, match.end(), starts) if match else None
-        if match and end is not None:
-            items.append(_Item("amount", pos, end, reading=read_amount(match)))
-            pos = end
-            continue
-        end = pos + 1
-        while end < n and not text[end].isspace() and end not in starts:
-            end += 1
-        items.append(_Item("word", pos, end))
-        pos = end
-    return items
-
-
-def _clean_end(text: str, end: int, starts: Mapping[int, object]) -> int | None:
-    """Where an amount ends, its trailing punctuation included: at a space, the end of the
-    text or an entity. None when it runs into something else (``12€/mois``)."""
-    while end < len(text) and text[end] in _TRAILING_PUNCT and end not in starts:
-        end += 1
-    if end == len(text) or text[end].isspace() or end in starts:
-        return end
-    return None
-
-
-def _leading_mentions(items: list[_Item], before: int) -> list[_Item]:
-    leading = []
-    for item in items:
-        if item.kind != "mention" or item.start >= before:
-            break
-        leading.append(item)
-    return leading
-
-
-def _first_non_mention(items: list[_Item]) -> _Item | None:
-    return next((i for i in items if i.kind != "mention"), None)
-
-
-def _is(mention: Mention | None, user_id: int, username: str | None) -> bool:
-    if mention is None:
-        return False
-    if mention.id is not None:
-        return mention.id == user_id
-    return username is not None and mention.username.casefold() == username.casefold()
-
-
-def _identity(mention: Mention | None) -> object:
-    assert mention is not None
-    return mention.id if mention.id is not None else mention.username.casefold()
-
-
-def _unit_after(text: str, items: list[_Item], amount: _Item) -> str | None:
-    """The unit word right after a bare number (``5 k€``, ``5 mille €``, ``5 CAD``), if any."""
-    if amount.reading is None or amount.reading.marked:
-        return None
-    nxt = next((i for i in items if i.start >= amount.end), None)
-    if nxt is None or nxt.kind != "word":
-        return None
-    return unit_word(text[nxt.start:nxt.end])
-
-
-def _has_digit(raw: str) -> bool:
-    return any(ch.isdigit() for ch in raw)
-
-
-def _looks_like_money(raw: str) -> bool:
-    """A word such as ``5€/mois`` or ``$5,-``: a currency sign next to a digit."""
-    return _has_digit(raw) and any(ch in "€$£¥₤" for ch in raw)
-
-
-def _strip_punct(raw: str) -> str:
-    return raw.rstrip(_TRAILING_PUNCT)
-
-
-def _without(text: str, spans: list[tuple[int, int]]) -> str:
-    parts, pos = [], 0
-    for start, end in spans:
-        if start >= pos:
-            parts.append(text[pos:start])
-        pos = max(pos, end)
-    parts.append(text[pos:])
-    return " ".join(parts)
-
-
-def _lang_of_words(text: str) -> Lang:
-    words = [w.strip(_TRAILING_PUNCT + "(«").casefold() for w in text[:2000].split()]
-    fr = sum(w in _FR_WORDS for w in words)
-    en = sum(w in _EN_WORDS for w in words)
-    return "en" if en > fr else "fr"

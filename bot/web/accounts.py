@@ -40,16 +40,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.templating import Jinja2Templates
 
 from bot.security import PinHasher
 from bot.services.passkeys import Passkeys
 from bot.services.step_up import StepUp
-from bot.web.i18n import page_context, request_lang
+from bot.web.i18n import request_lang
+from bot.web.page_base import PageBase
 from handlers.confirmation import PinPolicy
 from handlers.money import Lang
 from handlers.texts import translator
@@ -64,7 +63,7 @@ LONG_FIELDS = {"assertion": 6000, "credential": 24000, "result": 200}
 CSRF_LABEL = b"tweetpay-account-csrf-v1"
 
 
-class AccountWeb:
+class AccountWeb(PageBase):
     """What every sign-up and account handler needs: settings, database, clock, keys,
     rendering, cookies and the CSRF check."""
 
@@ -81,7 +80,7 @@ class AccountWeb:
         account_link: Callable[[str], Any] | None = None,
         passkeys: Passkeys | None = None,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.sessions = session_factory
         self.clock = clock
         self.pins = pins
@@ -93,11 +92,8 @@ class AccountWeb:
         # The PIN or a passkey at the moment of each sensitive action (bot.services.step_up).
         self.step_up = StepUp(session_factory, pins=pins, sealer=sealer, policy=self.policy,
                               passkeys=passkeys, clock=clock)
-        env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
-        self.templates = Jinja2Templates(env=env)
         base = urlsplit(settings.public_base_url)
         self.base_url = settings.public_base_url.rstrip("/")
-        self.allowed_origins = {f"{base.scheme}://{base.netloc}".lower()}
         self.secure_cookies = settings.env != "sandbox" or base.scheme == "https"
         self.cookie_name = "__Host-tp_session" if self.secure_cookies else "tp_session"
         # Signing in opens a device session (the app's): remembered this long, revocable on
@@ -121,14 +117,8 @@ class AccountWeb:
         headers: dict[str, str] | None = None,
         **context: Any,
     ) -> Response:
-        ctx: dict[str, Any] = {
-            **page_context(request, lang, title, self.settings.bot_handle),
-            "tone": tone,
-            **context,
-        }
-        return self.templates.TemplateResponse(
-            request, template, ctx, status_code=status, headers=headers
-        )
+        return self.template_page(request, template, lang=lang, title=title, status=status,
+                                  headers=headers, tone=tone, **context)
 
     def message(
         self,
@@ -158,16 +148,6 @@ class AccountWeb:
         )
 
     # -- requests ----------------------------------------------------------------------------
-
-    def cross_site(self, request: Request) -> bool:
-        site = request.headers.get("sec-fetch-site")
-        if site is not None and site not in ("same-origin", "none"):
-            return True
-        origin = request.headers.get("origin")
-        if origin is None or origin == "null":
-            return False
-        own = f"{request.url.scheme}://{request.url.netloc}".lower()
-        return origin.lower() not in self.allowed_origins | {own}
 
     @staticmethod
     async def fields(request: Request, *names: str) -> dict[str, str]:

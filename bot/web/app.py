@@ -36,9 +36,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from jinja2 import Environment, FileSystemLoader
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -46,7 +44,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.activity.ingest import activity_routes
@@ -60,9 +57,10 @@ from bot.web.account_routes import account_routes
 from bot.web.accounts import account_web
 from bot.web.app_pages import APP_PATHS, AppPages, app_routes
 from bot.web.health import health_routes
-from bot.web.i18n import page_context, request_lang
+from bot.web.i18n import request_lang
 from bot.web.metrics_route import metrics_routes
 from bot.web.ops import ops_routes
+from bot.web.page_base import PageBase
 from bot.web.payout_pages import payout_routes
 from bot.web.playground import Playground, playground_routes
 from bot.webhook import webhook_routes
@@ -149,23 +147,15 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-class Pages:
+class Pages(PageBase):
     """The route handlers, closed over the service and the settings they need."""
 
     def __init__(self, service: ConfirmationService, settings: Any, clock: Clock,
                  passkeys: Passkeys | None = None) -> None:
+        super().__init__(settings)
         self.service = service
         self.passkeys = passkeys
-        self.settings = settings
         self.clock = clock
-        env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
-        self.templates = Jinja2Templates(env=env)
-        self.allowed_origins = {_origin(settings.public_base_url)}
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -195,12 +185,7 @@ class Pages:
         **context: Any,
     ) -> Response:
         now = self.clock()
-        ctx: dict[str, Any] = {
-            **page_context(request, lang, title, self.settings.bot_handle),
-            "facts": facts,
-            "show_expiry": False,
-            **context,
-        }
+        ctx: dict[str, Any] = {"facts": facts, "show_expiry": False, **context}
         if facts is not None:
             ctx["amount_text"] = facts.amount.format(lang)
             ctx["expires_time"] = clock_text(facts.expires_at, self.settings.timezone)
@@ -211,9 +196,8 @@ class Pages:
             ctx["memo_text"], ctx["memo_stripped"] = memo, stripped
             seconds = (facts.expires_at - now).total_seconds()
             ctx["minutes_left"] = max(0, math.ceil(seconds / 60))
-        return self.templates.TemplateResponse(
-            request, template, ctx, status_code=status, headers=headers
-        )
+        return self.template_page(request, template, lang=lang, title=title, status=status,
+                                  headers=headers, **ctx)
 
     def message(
         self,
@@ -321,16 +305,6 @@ class Pages:
             shown = facts
         return self.message(request, title="title_dead_link", body=body, status=status,
                             facts=shown)
-
-    def cross_site(self, request: Request) -> bool:
-        site = request.headers.get("sec-fetch-site")
-        if site is not None and site not in ("same-origin", "none"):
-            return True
-        origin = request.headers.get("origin")
-        if origin is None or origin == "null":
-            return False
-        own = f"{request.url.scheme}://{request.url.netloc}".lower()
-        return origin.lower() not in self.allowed_origins | {own}
 
     # -- routes -------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ Starlette's test client on the same database (shared by the bot-flow test module
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,20 +22,15 @@ from handlers.money import Money
 from storage.ledger import Ledger, user_account_code
 from storage.models import PaymentIntent
 
+try:
+    from tests.fakes import FakeClock
+except ImportError:  # tests/ itself on sys.path
+    from fakes import FakeClock  # type: ignore[no-redef]
+
 PIN = {"alice": "482916", "bob": "739251"}
 LINK = re.compile(r"https?://\S+/c/([A-Za-z0-9_\-]+)")
 
 
-class FakeClock:
-    def __init__(self, now: dt.datetime | None = None) -> None:
-        # Starts at the real time: the emulator stamps rate-limit resets with its own clock.
-        self.now = now or dt.datetime.now(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 @dataclass

@@ -39,6 +39,11 @@ from storage.models import EscrowHold, InboxEvent, OutboxMessage, PaymentIntent
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork, retrying
 
+try:
+    from tests.fakes import FakeClock as Clock
+except ImportError:  # tests/ itself on sys.path
+    from fakes import FakeClock as Clock  # type: ignore[no-redef]
+
 PIN = "482916"
 T0 = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 BOT_ID = 1
@@ -136,12 +141,6 @@ def race(first: Callable[[], Any], pause: Pause, second: Callable[[], Any],
     return a.value(), b.value()
 
 
-class Clock:
-    def __init__(self, now: dt.datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @dataclass
@@ -158,7 +157,7 @@ class Process:
 class Bank:
     url: str
     engines: list[Engine] = field(default_factory=list)
-    clock: Clock = field(default_factory=Clock)
+    clock: Clock = field(default_factory=lambda: Clock(T0))
     handles: dict[str, int] = field(default_factory=dict)
     _events: itertools.count = field(default_factory=lambda: itertools.count(1))
 

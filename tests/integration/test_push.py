@@ -28,6 +28,11 @@ from storage.sessions import open_session
 from storage.uow import UnitOfWork
 
 try:
+    from tests.fakes import FakeClock as Clock
+except ImportError:  # tests/ itself on sys.path
+    from fakes import FakeClock as Clock  # type: ignore[no-redef]
+
+try:
     from tests.push_service import PushServiceStandIn
 except ImportError:  # tests/ itself on sys.path (rootdir-less import mode)
     from push_service import PushServiceStandIn  # type: ignore[no-redef]
@@ -35,12 +40,6 @@ except ImportError:  # tests/ itself on sys.path (rootdir-less import mode)
 ALICE = 1001
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -55,7 +54,7 @@ def world(engine: Engine) -> tuple[sessionmaker[Session], Sealer, Clock]:
     settings = load_settings()
     sessions = make_session_factory(engine)
     sealer = Sealer([k.get_secret_value() for k in settings.data_keys])
-    clock = Clock()
+    clock = Clock(dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC))
     with UnitOfWork(sessions) as uow:
         user = open_user(uow, x_user_id=ALICE, handle="alice", now=clock())
         uow.commit()

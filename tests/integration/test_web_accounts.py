@@ -37,21 +37,17 @@ from storage.models import (
 )
 from storage.sealing import Sealer
 
+try:
+    from tests.fakes import FakeClock as Clock
+except ImportError:  # tests/ itself on sys.path
+    from fakes import FakeClock as Clock  # type: ignore[no-redef]
+
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 ALICE, CAROL, ACF = 111, 333, 444
 PIN, NEW_PIN = "482916", "305817"
 BASE = "http://127.0.0.1:8000"
 
 
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += dt.timedelta(**kwargs)
 
 
 def cheap_hasher() -> PinHasher:

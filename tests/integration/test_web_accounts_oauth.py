@@ -28,6 +28,11 @@ from storage.db import make_session_factory
 from storage.ledger import Ledger, user_account_code
 from storage.models import ConfirmationToken, Contact, User, WebSession
 
+try:
+    from tests.fakes import FakeClock as Clock
+except ImportError:  # tests/ itself on sys.path
+    from fakes import FakeClock as Clock  # type: ignore[no-redef]
+
 BASE = "http://127.0.0.1:8000"
 PIN = "482916"
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -35,17 +40,11 @@ CAROL_ID = 1790000000000000004
 ALICE_ID = 1790000000000000002
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture
 def site(engine: Engine, emulator) -> Iterator[tuple[TestClient, sessionmaker[Session], Clock]]:  # type: ignore[no-untyped-def]
-    clock = Clock()
+    clock = Clock(T0)
     app = create_app(
         load_settings(public_base_url=BASE),
         make_session_factory(engine),
