@@ -9,9 +9,12 @@ recipient's numeric X user id (never the handle: money waiting for "@bob" belong
 - refunded: the claim period ends (default 14 days, a reminder halfway); escrow → sender.
 
 Every move goes through the ledger with an idempotency key derived from the hold, so a
-retried job or a crash between steps can never move the money twice. The scheduler job
-``process_due`` takes every deadline that passed, so an outage delays refunds, never skips
-them.
+retried job or a crash between steps can never move the money twice, and each release is a
+guarded transition (``storage.transitions``) made before the money moves, so a hold is
+released once whatever runs at the same time.
+
+This module is the holds' repository and their moves; the flows (who is told what, the
+scheduler's pass) are ``bot.services.escrow``.
 """
 
 from __future__ import annotations
@@ -22,20 +25,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from handlers import notices as notices_for
 from handlers.errors import TransitionLost
 from handlers.money import Lang, Money
-from handlers.outcomes import Outgoing
 from handlers.texts import lang_of
-from storage import outbox, transitions
-from storage.consent import may_dm
+from storage import transitions
 from storage.ledger import ESCROW, user_account_code
 from storage.models import Contact, EscrowHold, User
-from storage.sealing import Sealer
 from storage.uow import UnitOfWork
 
 
-def _lang(session: Session, x_user_id: int) -> Lang:
+def lang_for(session: Session, x_user_id: int) -> Lang:
+    """The language to write to this X user in: their account's, else their contact's."""
     user = session.scalars(select(User.lang).where(User.x_user_id == x_user_id)).first()
     if user in ("fr", "en"):
         return lang_of(user)
@@ -43,7 +43,8 @@ def _lang(session: Session, x_user_id: int) -> Lang:
     return lang_of(contact.lang if contact is not None else None)
 
 
-def _handle(session: Session, x_user_id: int) -> str:
+def handle_for(session: Session, x_user_id: int) -> str:
+    """Their handle as last seen (for display only: identity is the numeric id)."""
     handle = session.scalars(select(User.handle).where(User.x_user_id == x_user_id)).first()
     if handle:
         return handle
@@ -65,15 +66,6 @@ def record_hold(session: Session, *, intent_id: int, sender_x_user_id: int,
     return hold
 
 
-def invitation(session: Session, hold: EscrowHold, sender_handle: str) -> list[Outgoing]:
-    """The recipient is told only if they may be DMed (they wrote to the bot before);
-    otherwise the sender's page and reply say how to invite them (no unsolicited mention)."""
-    if not may_dm(session, hold.recipient_x_user_id):
-        return []
-    lang = _lang(session, hold.recipient_x_user_id)
-    return [notices_for.escrow_invitation(hold, sender_handle, lang)]
-
-
 def _release(uow: UnitOfWork, hold: EscrowHold, *, to_x_user_id: int, kind: str,
              status: str, now: dt.datetime) -> bool:
     """Move the hold out of ``held`` (guarded: ``storage.transitions``), then post its money;
@@ -90,28 +82,16 @@ def _release(uow: UnitOfWork, hold: EscrowHold, *, to_x_user_id: int, kind: str,
     return True
 
 
-def claim_for(uow: UnitOfWork, sealer: Sealer, x_user_id: int,
-              now: dt.datetime) -> list[EscrowHold]:
-    """On sign-up: every hold waiting for this numeric id moves to the new wallet."""
-    session = uow.session
-    holds = list(session.scalars(
+def claim_all(uow: UnitOfWork, x_user_id: int, now: dt.datetime) -> list[EscrowHold]:
+    """On sign-up: every hold waiting for this numeric id moves to the new wallet; returns
+    those this call released (one cancelled or refunded meanwhile is left alone)."""
+    holds = list(uow.session.scalars(
         select(EscrowHold).where(EscrowHold.recipient_x_user_id == x_user_id,
                                  EscrowHold.status == "held").order_by(EscrowHold.id)
     ))
-    notices: list[Outgoing] = []
-    claimed = []
-    for hold in holds:
-        if not _release(uow, hold, to_x_user_id=x_user_id, kind="claim", status="claimed",
-                        now=now):
-            continue  # the sender cancelled it, or the deadline refunded it, meanwhile
-        claimed.append(hold)
-        notices += notices_for.escrow_claimed(
-            hold, _handle(session, hold.sender_x_user_id),
-            recipient_lang=_lang(session, x_user_id),
-            sender_lang=_lang(session, hold.sender_x_user_id),
-            tell_sender=may_dm(session, hold.sender_x_user_id))
-    outbox.enqueue(session, sealer, notices, now)
-    return claimed
+    return [hold for hold in holds
+            if _release(uow, hold, to_x_user_id=x_user_id, kind="claim", status="claimed",
+                        now=now)]
 
 
 def cancel(uow: UnitOfWork, hold: EscrowHold, now: dt.datetime) -> None:
@@ -142,7 +122,7 @@ def held_by_sender(session: Session, sender_x_user_id: int) -> list[EscrowHold]:
     ))
 
 
-def _remind(session: Session, hold: EscrowHold, now: dt.datetime) -> bool:
+def remind(session: Session, hold: EscrowHold, now: dt.datetime) -> bool:
     """Once per hold, and only while it is held (not a state change: a guarded stamp)."""
     stamped = session.execute(
         update(EscrowHold)
@@ -156,30 +136,17 @@ def _remind(session: Session, hold: EscrowHold, now: dt.datetime) -> bool:
     return stamped == 1
 
 
-def process_due(uow: UnitOfWork, sealer: Sealer, now: dt.datetime,
-                claim_period: dt.timedelta, limit: int = 500) -> tuple[int, int]:
-    """Remind halfway, refund at the deadline; returns (reminded, refunded)."""
-    session = uow.session
+def still_held(session: Session, limit: int = 500) -> list[EscrowHold]:
+    """Holds still held, earliest deadline first, for the scheduler's pass (PostgreSQL: those
+    another worker is handling are skipped, and these stay locked for this transaction)."""
     stmt = (select(EscrowHold).where(EscrowHold.status == "held")
             .order_by(EscrowHold.claim_deadline).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, key_share=True)
-    reminded = refunded = 0
-    notices: list[Outgoing] = []
-    for hold in session.scalars(stmt):
-        lang = _lang(session, hold.sender_x_user_id)
-        if hold.claim_deadline <= now:
-            if not _release(uow, hold, to_x_user_id=hold.sender_x_user_id, kind="refund",
-                            status="refunded", now=now):
-                continue  # claimed or cancelled meanwhile: it moved nothing
-            refunded += 1
-            if may_dm(session, hold.sender_x_user_id):
-                notices.append(notices_for.escrow_refunded(hold, lang))
-        elif hold.reminded_at is None and hold.claim_deadline - claim_period / 2 <= now:
-            if not _remind(session, hold, now):
-                continue
-            reminded += 1
-            if may_dm(session, hold.sender_x_user_id):
-                notices.append(notices_for.escrow_reminder(hold, lang))
-    outbox.enqueue(session, sealer, notices, now)
-    return reminded, refunded
+    return list(session.scalars(stmt))
+
+
+def refund(uow: UnitOfWork, hold: EscrowHold, now: dt.datetime) -> bool:
+    """The claim period is over: escrow → sender; False if claimed or cancelled meanwhile."""
+    return _release(uow, hold, to_x_user_id=hold.sender_x_user_id, kind="refund",
+                    status="refunded", now=now)

@@ -11,12 +11,10 @@ from typing import Any, Literal
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
-from handlers import notices as notices_for
 from handlers.binding import INTENT_LABEL, intent_parts
 from handlers.decide import NewIntent, NewLinkToken, Party, PendingIntent
 from handlers.money import Money
-from handlers.texts import lang_of
-from storage import outbox, transitions
+from storage import transitions
 from storage.db import dialect_insert
 from storage.models import ConfirmationToken, Contact, EscrowHold, PaymentIntent, User
 from storage.sealing import Sealer
@@ -203,10 +201,9 @@ def stop_contact(session: Session, x_user_id: int) -> None:
                     .values(stopped=True).execution_options(synchronize_session=False))
 
 
-def expire_due(session: Session, sealer: Sealer, now: dt.datetime,
-               limit: int = 500) -> list[PaymentIntent]:
-    """Expire every awaiting intent past its TTL (all of them after an outage: nothing is
-    skipped) and tell each initiator by DM. Terminal states are never touched."""
+def due_to_expire(session: Session, now: dt.datetime, limit: int = 500) -> list[PaymentIntent]:
+    """Every awaiting intent past its TTL (all of them after an outage: nothing is skipped),
+    oldest first; PostgreSQL: locked, those another worker holds skipped."""
     stmt = (
         select(PaymentIntent)
         .where(PaymentIntent.status == "awaiting_confirmation", PaymentIntent.expires_at <= now)
@@ -215,16 +212,10 @@ def expire_due(session: Session, sealer: Sealer, now: dt.datetime,
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, key_share=True)
-    expired = []
-    notices = []
-    for intent in session.scalars(stmt).all():
-        if not transitions.move(session, transitions.INTENT, intent.id,
-                                "awaiting_confirmation", "expired", row=intent, decided_at=now):
-            continue  # confirmed or cancelled meanwhile
-        expired.append(intent)
-        payer = find_user(session, intent.payer_x_user_id) if intent.kind == "request" else None
-        notices.append(notices_for.intent_expired(
-            intent, lang_of(intent.lang),
-            payer.handle if payer else str(intent.payer_x_user_id)))
-    outbox.enqueue(session, sealer, notices, now)
-    return expired
+    return list(session.scalars(stmt).all())
+
+
+def expire(session: Session, intent: PaymentIntent, now: dt.datetime) -> bool:
+    """awaiting → expired, guarded: False if confirmed or cancelled meanwhile."""
+    return transitions.move(session, transitions.INTENT, intent.id, "awaiting_confirmation",
+                            "expired", row=intent, decided_at=now)

@@ -29,19 +29,27 @@ The token itself is only ever handled as its SHA-256; it is never logged.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.security import PinHasher, hash_token
+from bot.services import escrow as escrow_service
+from bot.services.confirm_outcomes import (
+    Facts,
+    LinkView,
+    Outcome,
+    PasskeyCheck,
+    Result,
+    facts_of,
+)
 from handlers.binding import INTENT_LABEL, intent_parts
 from handlers.confirmation import (
     REASON_ACCOUNT_UNAVAILABLE,
@@ -70,93 +78,12 @@ from storage.ledger import ESCROW, user_account_code
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork
 
+# The entry point and what it answers (the answers live in bot.services.confirm_outcomes).
+__all__ = ["ConfirmationService", "Facts", "LinkView", "Outcome", "PasskeyCheck", "Result"]
+
 Clock = Callable[[], dt.datetime]
 TRANSFER_KIND = "payment"
 WRITE_ATTEMPTS = 8
-
-
-class Outcome(enum.StrEnum):
-    CONFIRMED = "confirmed"
-    WRONG_PIN = "wrong_pin"  # try again: attempts_left > 0
-    CANCELLED = "cancelled"  # this wrong PIN was the last one for the intent
-    LOCKED = "locked"  # the account is (now) locked: refused without a PIN check
-    FAILED = "failed"  # right PIN, but the ledger refused (insufficient funds...)
-    REFUSED = "refused"  # the link cannot confirm anything (see ``refusal``)
-
-
-@dataclass(frozen=True, slots=True)
-class Facts:
-    """What the page shows about the intent."""
-
-    reference: str
-    kind: str
-    lang: str
-    amount: Money
-    payee_x_user_id: int
-    payee_handle: str
-    payer_handle: str
-    memo: str
-    expires_at: dt.datetime
-    status: str
-    payer_lang: str = ""  # pages about this payment speak the payer's language
-
-
-@dataclass(frozen=True, slots=True)
-class LinkView:
-    """GET: the facts to show with the form, or why the link is dead."""
-
-    facts: Facts | None
-    refusal: Refused | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """POST: what happened."""
-
-    outcome: Outcome
-    facts: Facts | None
-    refusal: Refused | None = None
-    attempts_left: int | None = None
-    locked_until: dt.datetime | None = None
-    failure_reason: str | None = None
-    transfer_id: int | None = None
-    escrow_until: dt.datetime | None = None  # CONFIRMED into escrow: the claim deadline
-    headroom: limits.Headroom | None = None  # for REASON_ROLLING_LIMIT: what is left
-
-
-class PasskeyCheck(Protocol):
-    """Verifies a passkey assertion for an intent on the locked rows (``bot.services
-    .passkeys``): True if it is a valid assertion of one of the payer's passkeys over the
-    challenge derived from this intent; it moves the passkey's counter on ``conn``."""
-
-    def check_locked(self, conn: Connection, payer_user_id: int, intent: IntentRow,
-                     assertion: Any, now: dt.datetime) -> bool: ...
-
-# -- the service ---------------------------------------------------------------------------
-
-
-def _facts(
-    token: TokenRow | None,
-    intent: IntentRow | None,
-    payer: PayerRow | None,
-    status: str | None = None,
-) -> Facts | None:
-    # A token that does not bind its intent shows nothing of it.
-    if token is None or intent is None or token.intent_id != intent.id:
-        return None
-    return Facts(
-        reference=intent.reference,
-        kind=intent.kind,
-        lang=intent.lang,
-        amount=Money(intent.amount_cents),
-        payee_x_user_id=intent.payee_x_user_id,
-        payee_handle=intent.payee_handle,
-        payer_handle=payer.handle if payer is not None else "",
-        memo=intent.memo,
-        expires_at=min(intent.expires_at, token.expires_at),
-        status=status or intent.status,
-        payer_lang=payer.lang if payer is not None else "",
-    )
 
 
 class ConfirmationService:
@@ -209,7 +136,7 @@ class ConfirmationService:
         now = self._clock()
         tok, intent, payer = self._read(token_hash)
         refused = check_link(tok, intent, now) or self._unbound(intent)
-        facts = _facts(tok, intent, payer)
+        facts = facts_of(tok, intent, payer)
         if refused is None:
             # A locked account sees the payment but is told to come back later.
             refused = check_payer(payer, now)
@@ -248,7 +175,7 @@ class ConfirmationService:
         refused = (check_link(tok, intent, now, shown) or self._unbound(intent)
                    or check_payer(payer, now))
         if refused is not None:
-            return self._refused(refused, _facts(tok, intent, payer))
+            return self._refused(refused, facts_of(tok, intent, payer))
         assert payer is not None
         checked_hash = payer.pin_hash or ""
         # The PIN: ~25 ms of CPU, outside any transaction. A passkey: checked under lock.
@@ -309,10 +236,10 @@ class ConfirmationService:
                 matched = self._verify(payer.pin_hash, pin)
             decision = decide(tok, intent, payer, matched, now, self._policy, shown)
             if isinstance(decision, Refused):
-                return self._refused(decision, _facts(tok, intent, payer))  # nothing written
+                return self._refused(decision, facts_of(tok, intent, payer))  # nothing written
             if isinstance(decision, WrongPin):
                 result = self._wrong_pin(
-                    uow, decision, intent, payer, _facts(tok, intent, payer), now
+                    uow, decision, intent, payer, facts_of(tok, intent, payer), now
                 )
             else:
                 result = self._confirmed(uow, decision, locked, now)
@@ -404,13 +331,13 @@ class ConfirmationService:
                 hold_transfer_id=transfer.transfer_id, now=now,
                 claim_period=self._claim_period,
             )
-            notices += escrow.invitation(uow.session, hold, payer.handle)
+            notices += escrow_service.invitation(uow, hold, payer.handle)
         # The intent's UPDATE rides with the outbox INSERT (PostgreSQL: one statement).
         outbox.enqueue(uow.session, self._sealer, notices, now,
                        along=rows.confirmed_along(intent.id, transfer.transfer_id, now))
         return Result(
             Outcome.CONFIRMED,
-            _facts(tok, intent, payer, "confirmed"),
+            facts_of(tok, intent, payer, "confirmed"),
             transfer_id=transfer.transfer_id,
             escrow_until=now + self._claim_period if escrowed else None,
         )
@@ -425,7 +352,7 @@ class ConfirmationService:
         now: dt.datetime,
     ) -> Result:
         rows.record_failed(conn, intent.id, reason, now)
-        return Result(Outcome.FAILED, _facts(tok, intent, payer, "failed"), failure_reason=reason)
+        return Result(Outcome.FAILED, facts_of(tok, intent, payer, "failed"), failure_reason=reason)
 
     def ping(self) -> None:
         """Raise unless the database answers ``SELECT 1`` (for /healthz)."""

@@ -12,8 +12,8 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from bot.security import new_token
+from bot.services import escrow as escrow_service
 from handlers.money import Money
-from storage import escrow
 from storage import signup as rows
 from storage.intents import find_link_token, spend_link
 from storage.models import Contact
@@ -49,7 +49,7 @@ def complete(uow: UnitOfWork, sealer: Sealer, *, token_hash: str, pin_hash: str,
         existing.handle if existing is not None else "")
     user = rows.open_or_reopen(uow, x_user_id=x_user_id, existing=existing, handle=handle,
                                pin_hash=pin_hash, lang=lang, now=now)
-    holds = escrow.claim_for(uow, sealer, x_user_id, now)
+    holds = escrow_service.claim(uow, sealer, x_user_id, now)
     return Joined(user_id=user.id, x_user_id=x_user_id, handle=handle,
                   relinked=existing is not None,
                   claimed=Money(sum(h.amount_cents for h in holds)), claimed_count=len(holds))

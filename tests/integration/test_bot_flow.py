@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, select
 
+from bot.services.escrow import claim
 from bot.worker import build_runtime
 from handlers.money import Money
 from storage.accounts import open_user
-from storage.escrow import claim_for
 from storage.ledger import ESCROW, Ledger, user_account_code
 from storage.models import EscrowHold, InboxEvent, OutboxMessage
 from storage.uow import UnitOfWork
@@ -245,7 +245,7 @@ def test_money_for_a_newcomer_waits_in_escrow_until_they_sign_up(world: World) -
     # the sign-up page's unit of work: open the account, claim what waits
     with UnitOfWork(world.runtime.sessions) as uow:
         open_user(uow, x_user_id=_carol_id(world), handle="carol", now=world.clock())
-        claimed = claim_for(uow, world.runtime.sealer, _carol_id(world), world.clock())
+        claimed = claim(uow, world.runtime.sealer, _carol_id(world), world.clock())
         uow.commit()
     assert len(claimed) == 1
     world.runtime.tick()
