@@ -10,6 +10,7 @@
     POST /app/push, /app/push/off this device's Web Push subscription (JSON), or none
     POST /account/devices/<id>/revoke, /account/devices/revoke   end one / every device session
     GET  /manifest.webmanifest, /sw.js, /offline                 what makes it installable
+                                  (``bot.web.app_install``)
 
 Confirming reuses ``bot.services.confirm.ConfirmationService`` through the intent's token row
 (``confirm_hash``): the same dynamic linking (the form sends back the amount and payee it
@@ -26,7 +27,6 @@ import datetime as dt
 import json
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -38,6 +38,7 @@ from bot.push import application_server_key
 from bot.services.confirm import ConfirmationService, Outcome, Result
 from bot.web.account_pages import AccountPages
 from bot.web.accounts import AccountWeb
+from bot.web.app_install import install_routes
 from handlers.confirmation import REASON_INSUFFICIENT_FUNDS, REASON_ROLLING_LIMIT, Shown
 from handlers.money import Lang
 from handlers.pins import PIN_LENGTH
@@ -47,7 +48,6 @@ from storage.sessions import Holder
 
 log = get_logger("bot.web.app")
 
-HERE = Path(__file__).resolve().parent
 PIN_SHAPE = re.compile(f"[0-9]{{{PIN_LENGTH}}}")
 REF_SHAPE = re.compile(r"[A-Z0-9]{4,16}")
 MAX_SUBSCRIPTION = 4096
@@ -302,7 +302,8 @@ class AppPages:
 
     # -- push subscriptions and device sessions -------------------------------------------
 
-    async def push_on(self, request: Request) -> Response:
+    async def _script_call(self, request: Request) -> Holder | Response:
+        """A same-site call of app.js, with the session's CSRF token in ``X-CSRF``."""
         found = await self._session(request)
         if found is None:
             return JSONResponse({"error": "session"}, 401)
@@ -310,6 +311,12 @@ class AppPages:
         if (self.web.cross_site(request)
                 or not self.web.csrf_ok(cookie, request.headers.get("x-csrf", ""))):
             return JSONResponse({"error": "forbidden"}, 403)
+        return holder
+
+    async def push_on(self, request: Request) -> Response:
+        holder = await self._script_call(request)
+        if isinstance(holder, Response):
+            return holder
         body = await request.body()
         try:
             sub: Any = json.loads(body) if len(body) <= MAX_SUBSCRIPTION else None
@@ -334,13 +341,9 @@ class AppPages:
         return JSONResponse({"ok": True})
 
     async def push_off(self, request: Request) -> Response:
-        found = await self._session(request)
-        if found is None:
-            return JSONResponse({"error": "session"}, 401)
-        holder, cookie, _ = found
-        if (self.web.cross_site(request)
-                or not self.web.csrf_ok(cookie, request.headers.get("x-csrf", ""))):
-            return JSONResponse({"error": "forbidden"}, 403)
+        holder = await self._script_call(request)
+        if isinstance(holder, Response):
+            return holder
 
         def drop() -> None:
             with self.web.sessions.begin() as session:
@@ -381,32 +384,6 @@ class AppPages:
             return response
         return RedirectResponse("/account?done=device_revoked#devices", status_code=303)
 
-    # -- installable ----------------------------------------------------------------------
-
-    async def manifest(self, request: Request) -> Response:
-        lang = self.web.lang(request)
-        t = translator(lang)
-        icons = [{"src": f"/static/icons/icon-{n}.png", "sizes": f"{n}x{n}",
-                  "type": "image/png", "purpose": "any maskable"} for n in (192, 512)]
-        icons.append({"src": "/static/icons/icon.svg", "sizes": "any", "type": "image/svg+xml"})
-        body = {"name": "tweetpay", "short_name": "tweetpay", "lang": lang,
-                "description": t("app_description"), "start_url": "/", "scope": "/",
-                "display": "standalone", "background_color": "#f2f4f7",
-                "theme_color": "#1d9bf0", "icons": icons}
-        return Response(json.dumps(body, ensure_ascii=False),
-                        media_type="application/manifest+json")
-
-    async def service_worker(self, request: Request) -> Response:
-        # Served from the root so that its scope is the whole app.
-        script = (HERE / "static" / "sw.js").read_text(encoding="utf-8")
-        return Response(script, media_type="text/javascript",
-                        headers={"Service-Worker-Allowed": "/"})
-
-    async def offline(self, request: Request) -> Response:
-        lang = self.web.lang(request)
-        return self.web.render(request, "app_offline.html", lang=lang, title="app_offline_title")
-
-
 def app_routes(pages: AppPages) -> list[Route]:
     return [
         Route("/", pages.home, methods=["GET"]),
@@ -418,7 +395,5 @@ def app_routes(pages: AppPages) -> list[Route]:
         Route("/app/push/off", pages.push_off, methods=["POST"]),
         Route("/account/devices/revoke", pages.revoke, methods=["POST"]),
         Route("/account/devices/{device}/revoke", pages.revoke, methods=["POST"]),
-        Route("/manifest.webmanifest", pages.manifest, methods=["GET"]),
-        Route("/sw.js", pages.service_worker, methods=["GET"]),
-        Route("/offline", pages.offline, methods=["GET"]),
+        *install_routes(pages.web),
     ]

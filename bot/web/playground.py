@@ -131,29 +131,23 @@ class Playground:
             return Response(status_code=400)
         return handle, text
 
-    async def tweet(self, request: Request) -> Response:
+    async def _post_as(self, request: Request, send: Any) -> Response:
         got = await self._form(request)
         if isinstance(got, Response):
             return got
         handle, text = got
         if text.strip():
             try:
-                await self.web.db(self.control.tweet, handle, text)
+                await self.web.db(send, handle, text)
             except (requests.RequestException, RuntimeError):
                 return self.unreachable(request)
         return RedirectResponse(f"/playground?as={handle}", status_code=303)
 
+    async def tweet(self, request: Request) -> Response:
+        return await self._post_as(request, self.control.tweet)
+
     async def dm(self, request: Request) -> Response:
-        got = await self._form(request)
-        if isinstance(got, Response):
-            return got
-        handle, text = got
-        if text.strip():
-            try:
-                await self.web.db(self.control.dm, handle, text)
-            except (requests.RequestException, RuntimeError):
-                return self.unreachable(request)
-        return RedirectResponse(f"/playground?as={handle}", status_code=303)
+        return await self._post_as(request, self.control.dm)
 
     async def chat(self, request: Request) -> Response:
         """The same text, written in X Chat: the user's app encrypts it to the bot."""

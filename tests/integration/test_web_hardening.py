@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from bot.links import ONE_TIME_PATHS
 from bot.logging import REDACTED, configure_logging, redact_text
+from bot.push import new_vapid_key
 from bot.web.app import create_app
 from config import load_settings
 from storage.db import make_session_factory
@@ -22,7 +23,7 @@ PRODUCTION = {
     "env": "production", "data_keys": Fernet.generate_key().decode(), "pin_pepper": "p" * 40,
     "x_api_base_url": "https://api.twitter.com", "public_base_url": "https://pay.example.org",
     "x_consumer_secret": "c" * 40, "x_client_id": "real-client", "x_client_secret": "s" * 40,
-    "payout_webhook_secret": "w" * 40,
+    "payout_webhook_secret": "w" * 40, "vapid_private_key": new_vapid_key()[0],
 }
 
 
