@@ -218,7 +218,7 @@ def _app_payments(runtime: Any, state: Any, web: Any,
     from bot.security import new_token
     from storage import devices
     from storage.models import User, WebSession
-    from storage.sessions import open_session
+    from storage.sessions import open_session, revoke_all
 
     now = utcnow()
     cookies = {}
@@ -266,6 +266,9 @@ def _app_payments(runtime: Any, state: Any, web: Any,
                 "the bot's meter and the emulator's bill disagree"
     finally:
         web.cookies.clear()
+        with runtime.sessions.begin() as session:  # the payments after these have no app
+            for user_id in session.query(User.id).filter(User.handle.in_(("alice", "bob"))):
+                revoke_all(session, user_id[0], utcnow())
     return costs
 
 
