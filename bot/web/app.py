@@ -30,8 +30,6 @@ Neither the token, the URL nor the PIN is ever logged (uvicorn's access log is o
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -50,33 +48,26 @@ from bot.activity.ingest import activity_routes
 from bot.logging import get_logger
 from bot.metrics import CONFIRMATIONS
 from bot.passkeys import AssertionVerifier, RelyingParty
-from bot.security import PinHasher, hash_token
-from bot.services.confirm import ConfirmationService, Facts, Outcome, Result
+from bot.security import PinHasher
+from bot.services.confirm import ConfirmationService, Outcome
 from bot.services.passkeys import Passkeys
 from bot.web.account_routes import account_routes
 from bot.web.accounts import account_web
 from bot.web.app_pages import APP_PATHS, AppPages, app_routes
+from bot.web.confirm_pages import ConfirmPages
 from bot.web.health import health_routes
-from bot.web.i18n import request_lang
 from bot.web.metrics_route import metrics_routes
 from bot.web.ops import ops_routes
-from bot.web.page_base import PageBase
 from bot.web.payout_pages import payout_routes
 from bot.web.playground import Playground, playground_routes
 from bot.webhook import webhook_routes
 from handlers.confirmation import (
-    REASON_INSUFFICIENT_FUNDS,
-    REASON_ROLLING_LIMIT,
     PinPolicy,
     Refusal,
     Refused,
     Shown,
 )
-from handlers.memos import relayable
-from handlers.money import Lang
 from handlers.pins import PIN_LENGTH
-from handlers.texts import plural, translator
-from handlers.times import clock_text, date_text, datetime_text
 from storage.sealing import Sealer
 
 Clock = Callable[[], dt.datetime]
@@ -147,166 +138,8 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class Pages(PageBase):
+class Pages(ConfirmPages):
     """The route handlers, closed over the service and the settings they need."""
-
-    def __init__(self, service: ConfirmationService, settings: Any, clock: Clock,
-                 passkeys: Passkeys | None = None) -> None:
-        super().__init__(settings)
-        self.service = service
-        self.passkeys = passkeys
-        self.clock = clock
-
-    # -- helpers ------------------------------------------------------------------------
-
-    def lang_for(self, request: Request, facts: Facts | None) -> Lang:
-        """The payer's language (they are the one reading): the language of their own command,
-        or for a request (someone else's command) the language of their account."""
-        if facts is None:
-            return request_lang(request)
-        if facts.kind == "request":
-            return request_lang(request, facts.payer_lang or None, facts.lang)
-        return request_lang(request, facts.lang)
-
-    def when(self, moment: dt.datetime, lang: Lang) -> str:
-        """A date and time in the users' time zone (settings timezone)."""
-        return datetime_text(moment, lang, self.settings.timezone)
-
-    def render(
-        self,
-        request: Request,
-        template: str,
-        *,
-        lang: Lang,
-        title: str,
-        status: int = 200,
-        facts: Facts | None = None,
-        headers: dict[str, str] | None = None,
-        **context: Any,
-    ) -> Response:
-        now = self.clock()
-        ctx: dict[str, Any] = {"facts": facts, "show_expiry": False, **context}
-        if facts is not None:
-            ctx["amount_text"] = facts.amount.format(lang)
-            ctx["expires_time"] = clock_text(facts.expires_at, self.settings.timezone)
-            # A request's memo is the requester's words, shown to the payer: no link, no
-            # mention (handlers.memos); the summary says when something was taken out.
-            memo, stripped = (relayable(facts.memo) if facts.kind == "request"
-                              else (facts.memo, False))
-            ctx["memo_text"], ctx["memo_stripped"] = memo, stripped
-            seconds = (facts.expires_at - now).total_seconds()
-            ctx["minutes_left"] = max(0, math.ceil(seconds / 60))
-        return self.template_page(request, template, lang=lang, title=title, status=status,
-                                  headers=headers, **ctx)
-
-    def message(
-        self,
-        request: Request,
-        *,
-        title: str,
-        body: str,
-        status: int,
-        tone: str = "bad",
-        facts: Facts | None = None,
-        lang: Lang | None = None,
-        headers: dict[str, str] | None = None,
-        done_at: str | None = None,
-        **params: Any,
-    ) -> Response:
-        lang = lang or self.lang_for(request, facts)
-        return self.render(
-            request,
-            "message.html",
-            lang=lang,
-            title=title,
-            status=status,
-            facts=facts,
-            headers=headers,
-            tone=tone,
-            done_at=done_at,
-            body=translator(lang)(body, **params) if body else "",
-        )
-
-    def form(
-        self,
-        request: Request,
-        facts: Facts,
-        *,
-        status: int = 200,
-        error: str | None = None,
-        passkey: dict[str, Any] | None = None,
-        **params: Any,
-    ) -> Response:
-        lang = self.lang_for(request, facts)
-        t = translator(lang)
-        lead = {
-            "request": t("lead_request", payee=facts.payee_handle),
-            "donate": t("lead_donate"),
-        }.get(facts.kind, t("lead_send"))
-        return self.render(
-            request,
-            "confirm.html",
-            lang=lang,
-            title="title_confirm",
-            status=status,
-            facts=facts,
-            show_expiry=True,
-            lead=lead,
-            error=t(error, **params) if error else None,
-            passkey_options=json.dumps(passkey) if passkey else None,
-        )
-
-    def passkey_options(self, token: str) -> dict[str, Any] | None:
-        """The assertion options for this link's intent, if its payer has a passkey."""
-        if self.passkeys is None:
-            return None
-        return self.passkeys.options_for_link(hash_token(token))
-
-    def refusal(self, request: Request, refused: Refused, facts: Facts | None) -> Response:
-        status = REFUSAL_STATUS[refused.reason]
-        headers: dict[str, str] = {}
-        if refused.reason is Refusal.LOCKED:
-            assert refused.locked_until is not None
-            lang = self.lang_for(request, facts)
-            seconds = math.ceil((refused.locked_until - self.clock()).total_seconds())
-            headers["Retry-After"] = str(max(seconds, 1))
-            return self.message(
-                request,
-                title="title_locked",
-                body="account_locked",
-                status=status,
-                lang=lang,
-                headers=headers,
-                until=self.when(refused.locked_until, lang),
-            )
-        body = {
-            Refusal.UNKNOWN: "unknown_body",
-            Refusal.EXPIRED: "expired_body",
-            Refusal.USED: "used_body",
-            Refusal.MISMATCH: "mismatch_body",
-            Refusal.INACTIVE: "inactive_body",
-        }.get(refused.reason, "")
-        if refused.reason is Refusal.USED and refused.intent_status == "confirmed" and facts:
-            return self.message(
-                request,
-                title="title_dead_link",
-                body="used_confirmed_body",
-                status=status,
-                facts=facts,
-                reference=facts.reference,
-            )
-        shown: Facts | None = None
-        if refused.reason is Refusal.NOT_AWAITING:
-            body = f"status_{refused.intent_status}"
-            if refused.intent_status == "expired":
-                status = 410
-        if refused.reason in (Refusal.NOT_AWAITING, Refusal.EXPIRED):
-            # The payer's own payment: what it was (amount, reference), in their language.
-            shown = facts
-        return self.message(request, title="title_dead_link", body=body, status=status,
-                            facts=shown)
-
-    # -- routes -------------------------------------------------------------------------
 
     async def show(self, request: Request) -> Response:
         token = request.path_params["token"]
@@ -364,94 +197,6 @@ class Pages(PageBase):
             options = await run_in_threadpool(self.passkey_options, token)
         return self.result_page(request, result, passkey=options,
                                 wrong="passkey_wrong" if assertion else "wrong_code")
-
-    def result_page(self, request: Request, result: Result, *,
-                    passkey: dict[str, Any] | None = None, wrong: str = "wrong_code"
-                    ) -> Response:
-        facts = result.facts
-        if result.outcome is Outcome.CONFIRMED:
-            assert facts is not None
-            lang = self.lang_for(request, facts)
-            until = result.escrow_until
-            body = ("done_escrow_body" if until else
-                    "done_donation_body" if facts.kind == "donate" else "done_body")
-            return self.message(
-                request,
-                title="title_done",
-                body=body,
-                status=200,
-                tone="ok",
-                facts=facts,
-                lang=lang,
-                amount=facts.amount.format(lang),
-                payee=facts.payee_handle,
-                days=self.settings.claim_period_days,
-                deadline=date_text(until, lang, self.settings.timezone) if until else "",
-                done_at=self.when(self.clock(), lang),
-            )
-        if result.outcome is Outcome.WRONG_PIN:
-            assert facts is not None
-            return self.form(
-                request, facts, status=400, error=plural(wrong, result.attempts_left or 0),
-                left=result.attempts_left, passkey=passkey,
-            )
-        if result.outcome is Outcome.CANCELLED:
-            return self.message(
-                request,
-                title="title_cancelled",
-                body="cancelled_body",
-                status=403,
-                facts=facts,
-            )
-        if result.outcome is Outcome.LOCKED and result.refusal is None:
-            assert result.locked_until is not None
-            lang = self.lang_for(request, facts)
-            seconds = math.ceil((result.locked_until - self.clock()).total_seconds())
-            return self.message(
-                request,
-                title="title_locked",
-                body="locked_body",
-                status=429,
-                lang=lang,
-                headers={"Retry-After": str(max(seconds, 1))},
-                until=self.when(result.locked_until, lang),
-            )
-        if result.outcome is Outcome.FAILED:
-            assert facts is not None
-            lang = self.lang_for(request, facts)
-            if result.failure_reason == REASON_INSUFFICIENT_FUNDS:
-                return self.message(
-                    request,
-                    title="title_failed",
-                    body="insufficient_funds_body",
-                    status=402,
-                    facts=facts,
-                    lang=lang,
-                    amount=facts.amount.format(lang),
-                )
-            if result.failure_reason == REASON_ROLLING_LIMIT and result.headroom is not None:
-                room = result.headroom
-                return self.message(
-                    request,
-                    title="title_failed",
-                    body=f"rolling_limit_{room.window}_body",
-                    status=403,
-                    facts=facts,
-                    lang=lang,
-                    amount=facts.amount.format(lang),
-                    limit=room.limit.format(lang),
-                    remaining=room.remaining.format(lang),
-                )
-            return self.message(
-                request,
-                title="title_failed",
-                body="account_unavailable_body",
-                status=409,
-                facts=facts,
-                lang=lang,
-            )
-        assert result.refusal is not None
-        return self.refusal(request, result.refusal, facts)
 
     async def favicon(self, request: Request) -> Response:
         return Response(status_code=204)
