@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.logging import get_logger
 from handlers.x_text import unescape_tweet
 from storage import inbox
+from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -91,7 +92,8 @@ class Ingest:
         batch = self._gateway.mentions(since_id=since)
         now = self._clock()
         new = 0
-        with self._sessions.begin() as session:
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            session = uow.session
             newest = since
             for tweet in batch.mentions:
                 newest = _later(newest, str(tweet.id))
@@ -103,6 +105,7 @@ class Ingest:
             newest = _later(newest, batch.newest_id)
             if newest and newest != since:
                 inbox.set_cursor(session, MENTIONS_CURSOR, newest, now)
+            uow.commit()
         if new:
             log.info("ingest.mentions", new=new)
         return new
@@ -113,7 +116,8 @@ class Ingest:
         events = self._gateway.dm_events(until_event_id=seen)
         now = self._clock()
         new = 0
-        with self._sessions.begin() as session:
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            session = uow.session
             newest = seen
             for event in events:
                 newest = _later(newest, str(event.id))
@@ -124,6 +128,7 @@ class Ingest:
                                     author_id=payload["author_id"], payload=payload, now=now)
             if newest and newest != seen:
                 inbox.set_cursor(session, DMS_CURSOR, newest, now)
+            uow.commit()
         if new:
             log.info("ingest.dms", new=new)
         return new
