@@ -1,18 +1,25 @@
-"""The outbox sender: delivers pending outbox rows to X, within X's budgets.
+"""The outbox sender: delivers pending outbox rows (DMs and replies) to X, within X's budgets.
 
 Order: most urgent first (``priority``, then age): a confirmation link before a receipt.
-Pacing: the bot's budgets (DMs: 15 per 15 min and 1,440 per 24 h; posts: 100 per 15 min;
-docs/x-platform.md) are counted from the outbox itself (rows sent in the window), so they hold
-across restarts and processes; a row that does not fit waits, unclaimed, instead of meeting a 429.
-Errors: rate limited → wait for the reset; transient → exponential backoff with full jitter;
-after ``outbox_max_attempts`` the row fails with the reason recorded.
+Pacing: the bot's budgets (DMs 15/15 min and 1,440/24 h; posts 100/15 min) are counted from
+the outbox itself (rows sent in the window), across restarts and processes; a row that does
+not fit waits instead of meeting a 429. The last ``link_reserve`` DMs of a window are kept
+for one-time links: notices cannot leave a link to expire in the queue.
 
-Crash safety (no message lost, none doubled): a row is claimed (status ``sending``, attempts
-+1) and committed *before* the call to X, and marked ``sent`` with the remote id right after.
-The only window left is a crash between X accepting the message and our commit. A row found
-in ``sending`` after its lease is recovered, not blindly resent: a reply is sent again and X's
-duplicate-content refusal (403) tells us it went out; a DM is first looked for among the bot's
-own recent DM events (same recipient, same text) and only resent if it is not there.
+One public reply per summons: a reply goes only to a mention of the bot that we ingested; a
+public payment's acknowledgement waits (a little) for its link DM, and when the link has to
+fall back to a public reply (DMs closed) that reply *replaces* the acknowledgement.
+
+Crash safety (no message lost, none doubled): rows are claimed one at a time (a crash strands
+one row, for one short lease), marked ``delivery_state = in_doubt`` and committed *before* the
+call to X, and marked sent with X's id right after. A timeout or a lost connection leaves the
+row in doubt like a crash does. A row in doubt is looked for on X before anything else
+(``bot.outbox_recovery``): found, it is recorded as sent (even if its intent was cancelled
+meanwhile: the record says what X has); not found, it is handled as new.
+
+Errors: rate limited → wait for the reset (not an attempt); X's duplicate refusal is *not* a
+delivery: looked for on X, else re-worded and retried, failing after the bounded attempts;
+transient → full-jitter backoff; any other exception marks that row and the batch goes on.
 """
 
 from __future__ import annotations
@@ -20,38 +27,42 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.gateway.values import SentMessage
 from bot.logging import get_logger
 from bot.metrics import MESSAGES_REFUSED, MESSAGES_SENT, MESSAGES_WAITING_BUDGET
+from bot.outbox_policy import row_lang, summoned, why_skip
+from bot.outbox_recovery import Doubt, find_on_x
+from bot.outbox_rules import (
+    WINDOW_15,
+    Budgets,
+    SendStats,
+    _refusal,
+    available,
+    backoff,
+    free_at,
+    reworded,
+)
 from bot.xchat.outbound import ChatOutbound
-from handlers.errors import Forbidden, GatewayError, NotFound, RateLimited
-from handlers.outcomes import LINK_PLACEHOLDER
+from handlers.errors import AnswerLost, Forbidden, GatewayError, NotFound, RateLimited
+from handlers.outcomes import LINK_PLACEHOLDER, PRIORITY_LINK
 from handlers.texts import render
-from storage import consent
-from storage.models import Contact, OutboxMessage, PaymentIntent
+from storage.models import OutboxMessage, PaymentIntent
 from storage.sealing import Sealer
 
 log = get_logger(__name__)
 
 Clock = Callable[[], dt.datetime]
-LEASE = dt.timedelta(minutes=2)
-WINDOW_15 = dt.timedelta(minutes=15)
-WINDOW_24H = dt.timedelta(hours=24)
+LEASE = dt.timedelta(seconds=60)  # one row: lookup + send, each bounded by the X timeout
+DOUBT_GRACE = dt.timedelta(seconds=30)  # after a timeout, X may still be acting: wait
+ACK_WAITS_FOR_LINK = dt.timedelta(seconds=90)
 NO_RESET_PAUSE = dt.timedelta(minutes=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Budgets:
-    """X's per-user limits for the bot account (docs/x-platform.md); configurable for tests."""
-
-    dm_per_15min: int = 15
-    dm_per_24h: int = 1440
-    posts_per_15min: int = 100
+KINDS = ("dm", "reply")  # other channels (push) have senders of their own
 
 
 class Sender(Protocol):
@@ -59,78 +70,25 @@ class Sender(Protocol):
 
     def reply(self, in_reply_to_tweet_id: str, text: str) -> str: ...
     def send_dm(self, recipient_id: int, text: str) -> str: ...
-    def recent_dm_texts(self, recipient_id: int) -> list[str]: ...
+    def sent_dms(self, recipient_id: int | str) -> list[SentMessage]: ...
+    def sent_replies(self) -> list[SentMessage]: ...
 
 
-@dataclass
-class SendStats:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    deferred: int = 0
-    by_kind: dict[str, int] = field(default_factory=dict)
-
-
-def _refusal(reason: str) -> str:
-    """The metric label of a final failure (its reason text starts with one of these)."""
-    for prefix, label in (("forbidden", "forbidden"), ("not found", "not_found"),
-                          ("gave up", "gave_up")):
-        if reason.startswith(prefix):
-            return label
-    return "other"
-
-
-def backoff(attempts: int, rng: random.Random, base: float = 2.0, cap: float = 900.0) -> float:
-    """Full-jitter exponential backoff (seconds) for the attempt just failed."""
-    return rng.uniform(0, min(cap, base * 2 ** max(0, attempts - 1)))
-
-
-def _sent_since(session: Session, kind: str, since: dt.datetime) -> int:
-    return session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.kind == kind, OutboxMessage.sent_at >= since,
-            OutboxMessage.remote_id.is_not(None),
-        )
-    ) or 0
-
-
-def available(session: Session, now: dt.datetime, b: Budgets) -> dict[str, int]:
-    """Messages of each kind the bot may still send now, counted from the outbox."""
-    dms = min(b.dm_per_15min - _sent_since(session, "dm", now - WINDOW_15),
-              b.dm_per_24h - _sent_since(session, "dm", now - WINDOW_24H))
-    posts = b.posts_per_15min - _sent_since(session, "reply", now - WINDOW_15)
-    return {"dm": max(0, dms), "reply": max(0, posts)}
-
-
-def free_at(session: Session, kind: str, now: dt.datetime, b: Budgets) -> dt.datetime:
-    """When the next message of ``kind`` fits in the bot's budgets again (now if it does)."""
-    windows = ([(WINDOW_15, b.dm_per_15min), (WINDOW_24H, b.dm_per_24h)] if kind == "dm"
-               else [(WINDOW_15, b.posts_per_15min)])
-    when = now
-    for window, limit in windows:
-        sent = [at for at in session.scalars(
-            select(OutboxMessage.sent_at).where(
-                OutboxMessage.kind == kind, OutboxMessage.sent_at >= now - window,
-                OutboxMessage.remote_id.is_not(None),
-            ).order_by(OutboxMessage.sent_at)
-        ) if at is not None]
-        # Rows claimed and being sent (this very pass, or another worker's) count as sent now.
-        sent += [now] * (session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.kind == kind, OutboxMessage.status == "sending")) or 0)
-        if sent and len(sent) >= limit:
-            # The window is full: a slot frees when enough of its sends have left it.
-            when = max(when, sent[len(sent) - limit] + window)
-    return when
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    row_id: int
+    in_doubt: bool  # an earlier attempt may have reached X: look there first
 
 
 class OutboxSender:
     def __init__(self, session_factory: sessionmaker[Session], gateway: Sender, sealer: Sealer,
                  clock: Clock, *, budgets: Budgets | None = None, max_attempts: int = 8,
                  public_link_fallback: bool = True, rng: random.Random | None = None,
+                 bot_user_id: int | None = None, lease: dt.timedelta = LEASE,
                  chat: ChatOutbound | None = None) -> None:
         self._sessions = session_factory
-        self._chat = chat  # DMs to users who wrote in X Chat go back by X Chat
+        self._chat = chat  # DMs to users who wrote in X Chat go back by X Chat (own recovery)
+        self._announced: set[int] = set()  # rows whose wait for a budget was logged
         self._gateway = gateway
         self._sealer = sealer
         self._clock = clock
@@ -138,7 +96,8 @@ class OutboxSender:
         self._max_attempts = max_attempts
         self._fallback = public_link_fallback
         self._rng = rng or random.Random()
-        self._announced: set[int] = set()  # rows whose wait for a budget was logged
+        self._bot_user_id = bot_user_id
+        self._lease = lease
 
     # -- budgets -------------------------------------------------------------------------
 
@@ -159,130 +118,189 @@ class OutboxSender:
         log.info("outbox.waiting_for_budget", outbox_id=row_id, kind=kind, why=why,
                  until=until.astimezone(dt.UTC).isoformat(timespec="seconds"))
 
+    def _fits(self, row: OutboxMessage, room: dict[str, int]) -> bool:
+        left = room.get(row.kind, 0)
+        if row.kind == "dm" and row.priority > PRIORITY_LINK:
+            return left > self._budgets.link_reserve
+        return left > 0
+
     # -- claim ---------------------------------------------------------------------------
 
-    def _claim(self, limit: int) -> list[int]:
+    def _claim_one(self) -> _Claimed | None:
         now = self._clock()
         with self._sessions.begin() as session:
             room = self.available(session, now)
             stmt = (
                 select(OutboxMessage)
-                .where(or_(
-                    (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-                    (OutboxMessage.status == "sending") & (OutboxMessage.next_attempt_at <= now),
-                ), OutboxMessage.kind != "push")  # pushes: bot.push_sender, no X budget
+                .where(OutboxMessage.status.in_(("pending", "sending")),
+                       OutboxMessage.next_attempt_at <= now, OutboxMessage.kind.in_(KINDS))
                 .order_by(OutboxMessage.priority, OutboxMessage.id)
-                .limit(limit * 4)
+                .limit(50)
             )
             if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
-            claimed: list[int] = []
-            free: dict[str, dt.datetime] = {}
-            for row in session.scalars(stmt):
-                if len(claimed) >= limit:
-                    break
-                if room.get(row.kind, 0) <= 0:
-                    # Stays pending: the budget, not an error, holds it back.
-                    if row.kind not in free:
-                        session.flush()  # this pass's claims count against the budget
-                        free[row.kind] = self.free_at(session, row.kind, now)
-                    self._announce_wait(row.id, row.kind, free[row.kind], "bot budget spent")
+            rows, free = [], {}
+            for r in session.scalars(stmt):
+                if self._fits(r, room):
+                    rows.append(r)
                     continue
-                room[row.kind] -= 1
-                if row.status == "sending":
-                    row.last_error = "recovering: lease expired while sending"
-                row.status = "sending"
-                row.attempts += 1
-                row.next_attempt_at = now + LEASE
-                claimed.append(row.id)
-            return claimed
+                # Stays pending: the budget, not an error, holds it back.
+                free.setdefault(r.kind, self.free_at(session, r.kind, now))
+                self._announce_wait(r.id, r.kind, free[r.kind], "bot budget spent")
+            waiting = self._acks_waiting(session, rows, now)
+            row = next((r for r in rows if r.id not in waiting), None)
+            if row is None:
+                return None
+            in_doubt = row.delivery_state == "in_doubt"
+            if row.status == "sending":
+                log.warning("outbox.lease_expired", outbox_id=row.id)
+            row.status = "sending"
+            row.attempts += 1
+            row.next_attempt_at = now + self._lease
+            if not in_doubt:
+                # From now on X may act on it: a crash before we record the answer leaves the
+                # row in doubt, and the next attempt looks on X first.
+                row.delivery_state, row.attempted_at = "in_doubt", now
+            return _Claimed(row.id, in_doubt)
+
+    def _acks_waiting(self, session: Session, rows: list[OutboxMessage],
+                      now: dt.datetime) -> set[int]:
+        """Public acknowledgements whose link DM is still unresolved: the link may fall back
+        to a public reply, which must replace the acknowledgement, not follow it."""
+        acks = {r.dedupe_key[:-len(":reply")] + ":link": r.id for r in rows
+                if r.kind == "reply" and r.dedupe_key.endswith(":reply")
+                and r.created_at > now - ACK_WAITS_FOR_LINK}
+        if not acks:
+            return set()
+        open_links = session.scalars(select(OutboxMessage.dedupe_key).where(
+            OutboxMessage.dedupe_key.in_(list(acks)),
+            OutboxMessage.status.in_(("pending", "sending"))))
+        return {acks[key] for key in open_links}
 
     # -- send ----------------------------------------------------------------------------
 
     def run_once(self, limit: int = 20) -> SendStats:
         stats = SendStats()
-        for row_id in self._claim(limit):
-            self._deliver(row_id, stats)
+        for _ in range(limit):
+            claimed = self._claim_one()
+            if claimed is None:
+                break
+            try:
+                self._deliver(claimed, stats)
+            except Exception as exc:
+                # A bug on one row must not stop the others (nor be retried forever).
+                log.exception("outbox.row_error", outbox_id=claimed.row_id)
+                self._retry(claimed.row_id, exc, stats, in_doubt=True)
         return stats
 
-    def _deliver(self, row_id: int, stats: SendStats) -> None:
+    def _deliver(self, claimed: _Claimed, stats: SendStats) -> None:
+        row_id = claimed.row_id
         with self._sessions.begin() as session:
             row = session.get(OutboxMessage, row_id)
             if row is None or row.status != "sending":
                 return
-            recovering = (row.last_error or "").startswith("recovering")
-            skip = self._why_skip(session, row)
-            if skip is None and row.kind == "dm":
-                # Consent is asked again at send time: it may have ended since the row was
-                # queued (an unlinked account, a #stop). Refused: nothing is sent, the row
-                # says why.
-                refused = (consent.dm_refused(session, row.recipient_x_user_id)
-                           if row.recipient_x_user_id is not None else "no recipient")
-                skip = f"no DM consent: {refused}" if refused else None
+            text = self._text(row)
+            kind, target, reply_to = row.kind, row.recipient_x_user_id, row.in_reply_to_tweet_id
+            attempts, since = row.attempts, row.attempted_at or self._clock()
+            fallback_possible = bool(kind == "dm" and self._fallback and reply_to
+                                     and row.sealed_link)
+        on_chat = bool(kind == "dm" and self._chat is not None
+                       and self._chat.conversation_for(int(target or 0)))
+        if claimed.in_doubt and not on_chat:
+            doubt = Doubt(row_id, kind, target, reply_to, text, since, fallback_possible)
+            try:
+                found = find_on_x(self._gateway, self._sessions, doubt)
+            except GatewayError as exc:
+                self._after_error(row_id, exc, attempts, stats, in_doubt=True)
+                return
+            if found is not None:
+                self._finish(row_id, found[0], found[1], stats, note="recovered: found on X")
+                stats.recovered += 1
+                return
+        with self._sessions.begin() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            skip = why_skip(session, row, self._bot_user_id)
             if skip:
-                row.status, row.last_error = "cancelled", skip
-                row.sealed_link = None
+                self._mark(row, "cancelled", skip)
                 stats.cancelled += 1
                 return
-            text = self._text(row)
-            kind, target = row.kind, row.recipient_x_user_id
-            reply_to = row.in_reply_to_tweet_id
-            attempts = row.attempts
-            lang = self._lang(session, row)
-        # The call to X happens outside any transaction: no lock is held while we wait.
+            lang = row_lang(session, row)
         try:
-            if kind == "dm" and recovering and text in self._gateway.recent_dm_texts(target or 0):
-                remote_id, used = "recovered", "dm"
-            elif kind == "dm" and self._chat is not None and (
+            if on_chat and self._chat is not None and (
                     chat_id := self._chat.deliver(row_id, int(target or 0), text)):
                 remote_id, used = f"xchat:{chat_id}", "dm"
             elif kind == "dm":
                 remote_id, used = self._gateway.send_dm(int(target or 0), text), "dm"
             else:
-                remote_id, used = self._reply(str(reply_to), text), "reply"
+                remote_id, used = self._gateway.reply(str(reply_to), text), "reply"
         except Forbidden as exc:
-            fallback = self._public_fallback(kind, row_id, reply_to, lang)
-            if fallback is not None:
-                self._finish(row_id, fallback[0], "reply", stats, note=f"fallback: {exc}")
+            if "duplicate" in str(exc).lower() and kind == "reply":
+                self._duplicate(row_id, exc, attempts, stats)
+            elif fallback_possible and reply_to:
+                self._link_fallback(row_id, reply_to, lang, exc, stats)
             else:
                 self._fail(row_id, f"forbidden: {exc}", stats)
             return
-        except RateLimited as exc:
-            MESSAGES_REFUSED.labels(kind, "rate_limited").inc()
-            # No reset time from X (no header): pause a minute rather than ask again at once.
-            at = exc.reset_at or self._clock() + NO_RESET_PAUSE
-            self._retry(row_id, exc, stats, at=at, count=False)
-            return
-        except NotFound as exc:
-            self._fail(row_id, f"not found: {exc}", stats)
-            return
         except GatewayError as exc:
-            if attempts >= self._max_attempts:
-                self._fail(row_id, f"gave up after {attempts} attempts: {exc}", stats)
-            else:
-                self._retry(row_id, exc, stats)
+            self._after_error(row_id, exc, attempts, stats,
+                              in_doubt=isinstance(exc, AnswerLost))
             return
         self._finish(row_id, remote_id, used, stats)
 
-    def _reply(self, tweet_id: str, text: str) -> str:
-        try:
-            return self._gateway.reply(tweet_id, text)
-        except Forbidden as exc:
-            # X refuses the same text twice: after a crash, that means it went out already.
-            if "duplicate" in str(exc).lower():
-                return "duplicate"
-            raise
+    def _after_error(self, row_id: int, exc: GatewayError, attempts: int, stats: SendStats, *,
+                     in_doubt: bool) -> None:
+        if isinstance(exc, RateLimited):
+            MESSAGES_REFUSED.labels("dm" if "send_dm" in str(exc) else "reply",
+                                    "rate_limited").inc()
+            # No reset time from X (no header): pause a minute rather than ask again at once.
+            at = exc.reset_at or self._clock() + NO_RESET_PAUSE
+            self._retry(row_id, exc, stats, at=at, count=False, in_doubt=in_doubt)
+        elif isinstance(exc, NotFound):
+            self._fail(row_id, f"not found: {exc}", stats)
+        elif attempts >= self._max_attempts:
+            self._fail(row_id, f"gave up after {attempts} attempts: {exc}", stats,
+                       in_doubt=in_doubt)
+        else:
+            self._retry(row_id, exc, stats, in_doubt=in_doubt)
 
-    def _public_fallback(self, kind: str, row_id: int, reply_to: str | None,
-                         lang: str) -> tuple[str] | None:
-        """DMs closed: a confirmation link may go in a public reply in the user's own thread
-        (useless without the PIN, docs/design.md); nothing else falls back."""
-        if kind != "dm" or not self._fallback or not reply_to:
-            return None
+    def _duplicate(self, row_id: int, exc: Exception, attempts: int, stats: SendStats) -> None:
+        """X says an identical post exists. Not a delivery: ours is looked for on X first
+        (next attempt, in doubt); absent, the text is re-worded before it is tried again."""
+        if attempts >= self._max_attempts:
+            self._fail(row_id, f"duplicate content, gave up after {attempts} attempts", stats)
+            return
+        with self._sessions.begin() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            row.text = reworded(row.text)
+        self._retry(row_id, exc, stats, at=self._clock(), in_doubt=True)
+
+    def _link_fallback(self, row_id: int, reply_to: str, lang: str, exc: Exception,
+                       stats: SendStats) -> None:
+        """DMs closed: the confirmation link goes in a public reply in the user's own thread
+        (useless without the PIN, docs/design.md), in place of the acknowledgement."""
+        ack_key = None
         with self._sessions.begin() as session:
             row = session.get(OutboxMessage, row_id)
             if row is None or not row.sealed_link:
-                return None
+                return
+            if not summoned(session, reply_to, self._bot_user_id):
+                self._mark(row, "failed", f"forbidden: {exc}; no public fallback outside a "
+                                          "mention of the bot")
+                stats.failed += 1
+                return
+            if row.dedupe_key.endswith(":link"):
+                ack_key = row.dedupe_key[:-len(":link")] + ":reply"
+                ack = session.scalars(select(OutboxMessage).where(
+                    OutboxMessage.dedupe_key == ack_key)).first()
+                if ack is not None and ack.status in ("sending", "sent"):
+                    self._mark(row, "failed", f"forbidden: {exc}; the thread already has "
+                                              "our one reply, so no public fallback")
+                    stats.failed += 1
+                    return
             link = self._sealer.open(row.sealed_link)
             intent = session.get(PaymentIntent, row.intent_id) if row.intent_id else None
             ttl = 10
@@ -291,84 +309,90 @@ class OutboxSender:
         text = render("public_link_fallback", "en" if lang == "en" else "fr", ttl=ttl,
                       link=link)
         try:
-            return (self._reply(reply_to, text),)
-        except GatewayError as exc:
-            log.warning("outbox.fallback_failed", outbox_id=row_id, error=type(exc).__name__)
-            return None
+            remote_id = self._gateway.reply(reply_to, text)
+        except GatewayError as err:
+            log.warning("outbox.fallback_failed", outbox_id=row_id, error=type(err).__name__)
+            self._fail(row_id, f"forbidden: {exc}; fallback: {err}", stats)
+            return
+        self._finish(row_id, remote_id, "reply", stats, note=f"fallback: {exc}",
+                     replaces=ack_key)
 
     # -- row updates ---------------------------------------------------------------------
 
+    @staticmethod
+    def _mark(row: OutboxMessage, status: str, reason: str | None, *,
+              in_doubt: bool = False) -> None:
+        row.status, row.last_error = status, reason[:500] if reason else None
+        row.sealed_link = None
+        # Given up while X may hold it: the record keeps saying so (never "unsent").
+        row.delivery_state = "in_doubt" if in_doubt else "unsent"
+
     def _finish(self, row_id: int, remote_id: str, kind: str, stats: SendStats,
-                note: str | None = None) -> None:
+                note: str | None = None, replaces: str | None = None) -> None:
         now = self._clock()
         with self._sessions.begin() as session:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 return
             row.status, row.remote_id, row.sent_at = "sent", remote_id, now
-            row.kind = kind
+            row.kind, row.delivery_state = kind, "delivered"
             row.sealed_link = None  # the link is no longer needed at rest
             row.last_error = note
+            if replaces:
+                ack = session.scalars(select(OutboxMessage).where(
+                    OutboxMessage.dedupe_key == replaces,
+                    OutboxMessage.status == "pending")).first()
+                if ack is not None:
+                    self._mark(ack, "cancelled", "replaced by the public link fallback")
         stats.sent += 1
         stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
         MESSAGES_SENT.labels(kind).inc()
         log.info("outbox.sent", outbox_id=row_id, kind=kind, remote_id=remote_id)
 
     def _retry(self, row_id: int, exc: Exception, stats: SendStats, *,
-               at: dt.datetime | None = None, count: bool = True) -> None:
+               at: dt.datetime | None = None, count: bool = True, in_doubt: bool = False) -> None:
         now = self._clock()
         with self._sessions.begin() as session:
             row = session.get(OutboxMessage, row_id)
-            if row is None:
+            if row is None or row.status != "sending":
                 return
             if not count:
                 row.attempts = max(0, row.attempts - 1)  # waiting on a limit is not a failure
+            if count and row.attempts >= self._max_attempts:
+                self._mark(row, "failed", f"gave up after {row.attempts} attempts: "
+                                          f"{type(exc).__name__}: {exc}", in_doubt=in_doubt)
+                stats.failed += 1
+                return
             delay = dt.timedelta(seconds=backoff(row.attempts, self._rng))
+            if in_doubt:
+                delay = max(delay, DOUBT_GRACE)  # X may still be acting on the last call
+            else:
+                row.delivery_state = "unsent"  # X answered: it did not take the message
             row.status = "pending"
             # A reset time is X's clock: trust it, but never wait past one rate-limit window.
             row.next_attempt_at = min(max(at, now), now + WINDOW_15) if at else now + delay
             row.last_error = f"{type(exc).__name__}: {exc}"[:500]
             kind, until = row.kind, row.next_attempt_at
-        if at is not None:
+        if at is not None and isinstance(exc, RateLimited):
             self._announce_wait(row_id, kind, until, "X answered 429")
         stats.retried += 1
         log.info("outbox.retry", outbox_id=row_id, error=type(exc).__name__)
 
-    def _fail(self, row_id: int, reason: str, stats: SendStats) -> None:
+    def _fail(self, row_id: int, reason: str, stats: SendStats, *,
+              in_doubt: bool = False) -> None:
         with self._sessions.begin() as session:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 return
-            row.status, row.last_error, row.sealed_link = "failed", reason[:500], None
+            self._mark(row, "failed", reason, in_doubt=in_doubt)
             kind = row.kind
         stats.failed += 1
         MESSAGES_REFUSED.labels(kind, _refusal(reason)).inc()
         log.warning("outbox.failed", outbox_id=row_id, reason=reason[:200])
 
-    # -- policy --------------------------------------------------------------------------
-
-    def _why_skip(self, session: Session, row: OutboxMessage) -> str | None:
-        if row.recipient_x_user_id is not None and not row.dedupe_key.endswith(":reply"):
-            contact = session.get(Contact, row.recipient_x_user_id)
-            if contact is not None and contact.stopped:
-                return "recipient said #stop"
-        if row.sealed_link and row.intent_id is not None:
-            intent = session.get(PaymentIntent, row.intent_id)
-            if intent is not None and intent.status != "awaiting_confirmation":
-                return f"link no longer useful: intent {intent.status}"
-            if (intent is not None and intent.seen_in_app_at is not None
-                    and row.dedupe_key.endswith(":app-fallback")):
-                return "the payer saw the payment in the app"  # the push did its job
-        return None
-
-    def _lang(self, session: Session, row: OutboxMessage) -> str:
-        if row.intent_id is not None:
-            intent = session.get(PaymentIntent, row.intent_id)
-            if intent is not None:
-                return intent.lang
-        return "fr"
-
     def _text(self, row: OutboxMessage) -> str:
         if row.sealed_link and LINK_PLACEHOLDER in row.text:
             return row.text.replace(LINK_PLACEHOLDER, self._sealer.open(row.sealed_link))
         return row.text
+
+

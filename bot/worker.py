@@ -190,7 +190,8 @@ def build_runtime(settings: Settings, *, base_url: str, credentials: Any,
                           max_attempts=settings.outbox_max_attempts,
                           public_link_fallback=settings.public_link_fallback,
                           chat=ChatOutbound(sessions, chat, ChatApi(gateway), clock)
-                          if chat else None)
+                          if chat else None,
+                          bot_user_id=int(me.id))
     ingest = Ingest(sessions, gateway, clock, int(me.id))
     chat_ingest = ChatIngest(sessions, ChatApi(gateway), clock, int(me.id)) if chat else None
     push = None

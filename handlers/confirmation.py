@@ -32,10 +32,8 @@ from handlers.outcomes import (
     PRIORITY_ALERT,
     PRIORITY_NOTICE,
     PRIORITY_RECEIPT,
-    PRIORITY_REPLY,
     DirectMessage,
     Outgoing,
-    PublicReply,
     PushNotice,
 )
 from handlers.texts import lang_of, render
@@ -315,17 +313,15 @@ def confirmation_notices(
     *,
     payee_lang: str | None,
     payee_reachable: bool,
-    thread_reachable: bool,
     policy: PinPolicy,
     escrow_until: dt.datetime | None = None,
     payee_app: bool = False,
 ) -> list[Outgoing]:
-    """What a confirmed payment says on X: the recipient's notice by DM, a short public "done"
-    in the thread of a public intent, and the sender's DM receipt only if the setting asks
-    (the page is the receipt; docs/design.md: a payment costs at most two DMs).
+    """What a confirmed payment says: the recipient's notice (push or DM), and the sender's DM
+    receipt only if the setting asks. Nothing public: the summons already had its one reply
+    (X allows one per summons) and the page is the payer's receipt.
 
     ``payee_reachable``: the payee may be DMed (an account holder who did not send #stop).
-    ``thread_reachable``: the thread's author did not send #stop.
     ``escrow_until``: the payee has no account; the money waits for them until then.
     ``payee_app``: the payee has an app device: told by push, and no DM is spent.
     """
@@ -350,18 +346,6 @@ def confirmation_notices(
                         amount=amount, payer=payer.handle,
                         memo=quoted(intent.memo, lang, relayed=True), reference=intent.reference),
             priority=PRIORITY_NOTICE,
-            intent_id=intent.id,
-        ))
-    if intent.tweet_id and thread_reachable:
-        lang = _lang(intent.lang)
-        key = ("done_escrow_public" if escrow_until else
-               "done_donation_public" if donation else "done_public")
-        notices.append(PublicReply(
-            dedupe_key=f"intent:{intent.id}:done",
-            in_reply_to_tweet_id=intent.tweet_id,
-            text=render(key, lang, amount=amount, days=policy.claim_days,
-                        reference=intent.reference),
-            priority=PRIORITY_REPLY,
             intent_id=intent.id,
         ))
     if policy.dm_receipt_to_sender:

@@ -120,5 +120,10 @@ class Transient(GatewayError):
     pass
 
 
-class TimedOut(Transient):
+class AnswerLost(Transient):
+    """The request may have reached X but no usable answer came back (connection reset,
+    malformed body): X may have acted. A write is then in doubt, like after a crash."""
+
+
+class TimedOut(AnswerLost):
     pass

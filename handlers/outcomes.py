@@ -7,6 +7,8 @@ holds a ``{link}`` placeholder and the link travels separately, so it can be sea
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -71,3 +73,18 @@ class PushNotice:
 
 
 Outgoing = PublicReply | DirectMessage | PushNotice
+
+
+def event_code(tweet_id: str) -> str:
+    """A short code of the mention a public reply answers (5 base32 characters).
+
+    X refuses a post identical to an earlier one of the account's, so a fixed reply ("help",
+    "not recognised", "DM only"…) would reach only the first person to ask. A reply that
+    carries no reference of its own ends with this code: unique to its event, stable across
+    retries, and it quotes nothing the user wrote."""
+    digest = hashlib.sha256(f"tweet:{tweet_id}".encode()).digest()
+    return base64.b32encode(digest).decode()[:5]
+
+
+def unique_public_text(text: str, tweet_id: str) -> str:
+    return f"{text} · {event_code(tweet_id)}"

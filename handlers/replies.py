@@ -3,9 +3,17 @@ an author who cannot act (no account, locked, inactive), private-only commands."
 
 from __future__ import annotations
 
+import re
+
 from handlers.decisions import Decision, Event, Facts
 from handlers.money import Lang
-from handlers.outcomes import PRIORITY_REPLY, DirectMessage, Outgoing, PublicReply
+from handlers.outcomes import (
+    PRIORITY_REPLY,
+    DirectMessage,
+    Outgoing,
+    PublicReply,
+    unique_public_text,
+)
 from handlers.texts import render
 from handlers.times import datetime_text
 
@@ -15,11 +23,19 @@ def answer(event: Event, lang: Lang, text: str, *, private: bool, reason: str) -
     return Decision(outgoing=(reply(event, text, private=private),), reason=reason)
 
 
+# "Réf. K7QXMP", "(ref. K7QXMP)": a text carrying an intent's reference is unique already.
+_REFERENCED = re.compile(r"(?i)\br[ée]f\. [A-Z0-9]{6}\b")
+
+
 def reply(event: Event, text: str, *, private: bool = False, suffix: str = "reply") -> Outgoing:
+    """The event's one reply. A public text without an intent's reference gets the event's
+    code (X refuses a post identical to an earlier one: "help" would reach one person)."""
     key = f"{event.key}:{suffix}"
     if event.source == "dm" or private:
         return DirectMessage(key, event.author_id, text, priority=PRIORITY_REPLY)
     assert event.tweet_id is not None
+    if not _REFERENCED.search(text):
+        text = unique_public_text(text, event.tweet_id)
     return PublicReply(key, event.tweet_id, text, priority=PRIORITY_REPLY)
 
 

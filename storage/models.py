@@ -264,6 +264,9 @@ class OutboxMessage(Base):
             "status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')", name="status"
         ),
         Index("ix_outbox_status_priority_next", "status", "priority", "next_attempt_at"),
+        CheckConstraint(
+            "delivery_state IN ('unsent', 'in_doubt', 'delivered')", name="delivery_state"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -284,6 +287,11 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Whether X may hold this message: "in_doubt" from the moment a call may reach X until
+    # X answers (a crash or a timeout leaves it so; the next attempt looks on X first).
+    # Server default only: the outbox's bulk INSERT (storage.outbox) names its columns.
+    delivery_state: Mapped[str] = mapped_column(String(16), server_default="unsent")
+    attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Cursor(Base):

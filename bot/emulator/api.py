@@ -24,7 +24,9 @@ from bot.emulator.records import DmEvent, Refusal, Tweet, User, invalid_request,
 from bot.emulator.state import EmulatorState
 from bot.emulator.usage import meter_call
 
-_USER_CONTEXT_ONLY = {"users_me", "create_tweet", "dm_events", "send_dm"}
+_USER_CONTEXT_ONLY = {
+    "users_me", "create_tweet", "dm_events", "send_dm", "conversation_events",
+}
 _NUMERIC_ID = re.compile(r"^[0-9]{1,19}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 _DM_EVENT_TYPES = {"MessageCreate", "ParticipantsJoin", "ParticipantsLeave"}
@@ -332,6 +334,7 @@ async def create_tweet(request: Request, state: EmulatorState, who: Principal) -
         text,
         in_reply_to=reply.get("in_reply_to_tweet_id"),
         quote_of=body.get("quote_tweet_id"),
+        summoned_only=True,
     )
     data = {"id": tweet.id, "text": tweet.text, "edit_history_tweet_ids": [tweet.id]}
     return JSONResponse({"data": data}, status_code=201)

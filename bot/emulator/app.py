@@ -11,6 +11,7 @@ from bot.emulator import (
     activity_api,
     activity_control,
     api,
+    api_lookups,
     control,
     oauth,
     xchat_api,
@@ -36,6 +37,7 @@ def create_app(state: EmulatorState) -> FaultInjector:
         *xchat_api.ROUTES,  # before api's /2/users/{id}
         *api.ROUTES,
         *activity_api.ROUTES,
+        *api_lookups.ROUTES,
         Route("/i/oauth2/authorize", oauth.authorize_page, methods=["GET"]),
         Route("/i/oauth2/authorize", oauth.authorize_submit, methods=["POST"]),
         Route("/2/oauth2/token", oauth.token_endpoint, methods=["POST"]),

@@ -20,6 +20,8 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "create_tweet": ("POST", "/2/tweets"),
     "dm_events": ("GET", "/2/dm_events"),
     "send_dm": ("POST", "/2/dm_conversations/with/:participant_id/messages"),
+    "conversation_events": ("GET", "/2/dm_conversations/with/:participant_id/dm_events"),
+    "user_tweets": ("GET", "/2/users/:id/tweets"),
     "oauth2_token": ("POST", "/2/oauth2/token"),
     "chat_public_keys": ("GET", "/2/users/:id/public_keys"),
     "chat_register_keys": ("POST", "/2/users/:id/public_keys"),
@@ -61,6 +63,8 @@ DEFAULT_RATE_LIMITS: dict[str, list[tuple[int, int]]] = {
     "create_subscription": [(500, FIFTEEN_MINUTES)],
     "list_subscriptions": [(500, FIFTEEN_MINUTES)],
     "delete_subscription": [(500, FIFTEEN_MINUTES)],
+    "conversation_events": [(15, FIFTEEN_MINUTES)],
+    "user_tweets": [(900, FIFTEEN_MINUTES)],
 }
 
 

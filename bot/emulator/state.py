@@ -189,6 +189,7 @@ class EmulatorState(Limits):
         quote_of: str | None = None,
         retweet_of: str | None = None,
         check_duplicate: bool = True,
+        summoned_only: bool = False,
     ) -> Tweet:
         with self._lock:
             author = self.require_user(author_id)
@@ -207,6 +208,16 @@ class EmulatorState(Limits):
                 referenced.append({"type": "replied_to", "id": parent.id})
                 in_reply_to_user_id = parent.author_id
                 conversation_id = parent.conversation_id
+                if summoned_only and not self._summoned(author.id, parent):
+                    # X (2026-02-23): an API reply needs the parent's author to have
+                    # @mentioned or quoted the replying account in that post.
+                    raise Refusal(
+                        403,
+                        "Forbidden",
+                        "Reply to this conversation is not allowed because you have not been "
+                        "mentioned or otherwise engaged by the author of the post you are "
+                        "replying to.",
+                    )
             if not text:
                 raise invalid_request("text must not be empty", text=[text])
             if len(text) > 280 and not retweet_of:
@@ -242,6 +253,22 @@ class EmulatorState(Limits):
             self._save()
             self._emit("tweet", tweet)
             return tweet
+
+    def _summoned(self, user_id: str, parent: Tweet) -> bool:
+        if parent.author_id == user_id:
+            return True  # a thread of one's own
+        if any(m.get("id") == user_id for m in parent.entities.get("mentions", [])):
+            return True
+        return any(ref["type"] == "quoted" and ref["id"] in self.tweets
+                   and self.tweets[ref["id"]].author_id == user_id
+                   for ref in parent.referenced_tweets)
+
+    def tweets_by(self, user_id: str) -> list[Tweet]:
+        """``user_id``'s own posts, newest first (X serves the latest 3,200)."""
+        with self._lock:
+            found = [t for t in self.tweets.values() if t.author_id == user_id]
+        found.sort(key=lambda t: int(t.id), reverse=True)
+        return found[:3200]
 
     def _tweet(self, tweet_id: str, parameter: str) -> Tweet:
         tweet = self.tweets.get(str(tweet_id))

@@ -34,6 +34,7 @@ from bot.gateway.values import (
     MentionBatch,
     RateBudget,
     ReferencedTweet,
+    SentMessage,
     XUser,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "MentionBatch",
     "RateBudget",
     "ReferencedTweet",
+    "SentMessage",
     "TweepyGateway",
     "XGateway",
     "XUser",

@@ -13,7 +13,7 @@ from handlers.errors import RateLimited
 
 # The endpoint names budgets are kept under (``budget(name)``; /metrics lists each of them).
 ENDPOINTS = ("users_me", "mentions", "dm_events", "create_tweet", "send_dm",
-             "user_by_username", "user_by_id")
+             "user_by_username", "user_by_id", "conversation_events", "user_tweets")
 
 
 class Budgets:
@@ -34,15 +34,27 @@ class Budgets:
         if spent and spent.remaining <= 0 and spent.reset_at.timestamp() > self._clock():
             raise RateLimited(f"{endpoint}: rate limit spent until the reset", spent.reset_at)
 
-    def record(self, endpoint: str, response: requests.Response | None) -> None:
+    def record(self, endpoint: str, response: requests.Response | None, *,
+               limited: bool = False) -> None:
+        """Keep what the headers say. ``limited`` (X answered 429): nothing is left until the
+        reset, whatever ``x-rate-limit-remaining`` claims (X has been seen to send 429s with
+        budget "left"); without a reset header, one minute is assumed."""
         headers = getattr(response, "headers", None) or {}
         try:
-            budget = RateBudget(
-                remaining=int(headers["x-rate-limit-remaining"]),
-                limit=int(headers["x-rate-limit-limit"]),
-                reset_at=dt.datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), dt.UTC),
-            )
+            remaining = int(headers["x-rate-limit-remaining"])
+            limit = int(headers["x-rate-limit-limit"])
         except (KeyError, ValueError):
-            return
+            remaining = limit = 0
+            if not limited:
+                return
+        try:
+            reset_at = dt.datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), dt.UTC)
+        except (KeyError, ValueError):
+            if not limited:
+                return
+            reset_at = dt.datetime.fromtimestamp(self._clock() + 60, dt.UTC)
+        if limited:
+            remaining = 0
+        budget = RateBudget(remaining=remaining, limit=limit, reset_at=reset_at)
         with self._lock:
             self._budgets[endpoint] = budget

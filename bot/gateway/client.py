@@ -11,6 +11,7 @@ import requests
 import tweepy
 
 from bot.gateway.activity import ActivityCalls
+from bot.gateway.lookups import Lookups
 from bot.gateway.port import XGateway
 from bot.gateway.reads import Reads
 from bot.gateway.transport import TWEEPY_API_ORIGIN, HostRedirect, redirects
@@ -48,7 +49,7 @@ class Credentials:
         )
 
 
-class TweepyGateway(Reads, Writes, ActivityCalls, XGateway):
+class TweepyGateway(Reads, Writes, ActivityCalls, Lookups, XGateway):
     """Reads and writes over one ``tweepy.Client`` (OAuth 1.0a user context)."""
 
 

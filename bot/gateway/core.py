@@ -21,7 +21,7 @@ from bot.x_meter import (
     post_operation,
     read_usage,
 )
-from handlers.errors import Transient
+from handlers.errors import AnswerLost
 
 
 class GatewayCore:
@@ -54,7 +54,8 @@ class GatewayCore:
         try:
             response: requests.Response = method(**params)
         except tweepy.HTTPException as exc:
-            self._budgets.record(endpoint, exc.response)
+            self._budgets.record(endpoint, exc.response,
+                                 limited=isinstance(exc, tweepy.TooManyRequests))
             raise translate(endpoint, exc) from exc
         except requests.RequestException as exc:
             raise translate_transport(endpoint, exc) from exc
@@ -62,9 +63,9 @@ class GatewayCore:
         try:
             body = response.json()
         except ValueError as exc:
-            raise Transient(f"{endpoint}: malformed JSON from X") from exc
+            raise AnswerLost(f"{endpoint}: malformed JSON from X") from exc
         if not isinstance(body, dict):
-            raise Transient(f"{endpoint}: unexpected JSON from X")
+            raise AnswerLost(f"{endpoint}: unexpected JSON from X")
         self._meter_call(endpoint, params, body)
         return body
 

@@ -8,7 +8,15 @@ import datetime as dt
 import requests
 import tweepy
 
-from handlers.errors import Forbidden, GatewayError, NotFound, RateLimited, TimedOut, Transient
+from handlers.errors import (
+    AnswerLost,
+    Forbidden,
+    GatewayError,
+    NotFound,
+    RateLimited,
+    TimedOut,
+    Transient,
+)
 
 
 def translate(endpoint: str, exc: tweepy.HTTPException) -> GatewayError:
@@ -32,7 +40,12 @@ def translate(endpoint: str, exc: tweepy.HTTPException) -> GatewayError:
 
 
 def translate_transport(endpoint: str, exc: requests.RequestException) -> GatewayError:
-    """No answer in time → ``TimedOut``; any other transport failure → ``Transient``."""
+    """No answer in time → ``TimedOut``; a connection lost after it was made →
+    ``AnswerLost`` (both: X may have acted); no connection at all → ``Transient``."""
     if isinstance(exc, requests.Timeout):
         return TimedOut(f"{endpoint}: no answer in time ({exc.__class__.__name__})")
-    return Transient(f"{endpoint}: {exc.__class__.__name__}: {exc}")
+    message = f"{endpoint}: {exc.__class__.__name__}: {exc}"
+    if isinstance(exc, requests.ConnectionError) and "new connection" not in str(exc):
+        # Connected, then lost (reset, aborted): the request may have been acted on.
+        return AnswerLost(message)
+    return Transient(message)  # never connected (refused, DNS): X did nothing

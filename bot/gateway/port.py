@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from bot.gateway.values import DmEvent, MentionBatch, RateBudget, XUser
+from bot.gateway.values import DmEvent, MentionBatch, RateBudget, SentMessage, XUser
 
 
 class XGateway(ABC):
@@ -43,9 +43,13 @@ class XGateway(ABC):
     def user_by_id(self, user_id: int | str) -> XUser | None: ...
 
     @abstractmethod
-    def recent_dm_texts(self, recipient_id: int | str) -> list[str]:
-        """Texts of the DMs the bot itself sent to ``recipient_id`` lately (first page only):
-        the outbox uses it after a crash to tell a sent DM from a lost one."""
+    def sent_dms(self, recipient_id: int | str) -> list[SentMessage]:
+        """The bot's latest DMs in its conversation with ``recipient_id``, newest first: the
+        outbox reads them after a crash or a timeout to tell a sent DM from a lost one."""
+
+    @abstractmethod
+    def sent_replies(self) -> list[SentMessage]:
+        """The bot's latest replies (its own timeline), newest first, with their parents."""
 
     def chat_call(self, endpoint: str, method: str, route: str, *,
                   params: dict[str, Any] | None = None,

@@ -93,23 +93,6 @@ class Reads(GatewayCore):
                 break
         return sorted(found.values(), key=lambda e: int(e.id))
 
-    def recent_dm_texts(self, recipient_id: int | str) -> list[str]:
-        body = self._call(
-            "dm_events",
-            self._client.get_direct_message_events,
-            user_auth=True,
-            max_results=100,
-            event_types=["MessageCreate"],
-            dm_event_fields=_DM_FIELDS,
-        )
-        pair = "-".join(str(i) for i in sorted((int(self._user_id), int(recipient_id))))
-        return [
-            item.get("text", "")
-            for item in body.get("data", [])
-            if str(item.get("sender_id")) == str(self._user_id)
-            and item.get("dm_conversation_id") == pair
-        ]
-
     def user_by_handle(self, handle: str) -> XUser | None:
         handle = handle.lstrip("@")
         if not _HANDLE.fullmatch(handle):

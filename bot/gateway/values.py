@@ -58,6 +58,16 @@ class DmEvent:
 
 
 @dataclass(frozen=True)
+class SentMessage:
+    """A DM or reply the bot itself sent, as X lists it (for crash and timeout recovery)."""
+
+    id: str
+    text: str
+    created_at: dt.datetime | None
+    in_reply_to: str | None = None  # a reply's parent tweet id
+
+
+@dataclass(frozen=True)
 class RateBudget:
     remaining: int
     limit: int

@@ -318,7 +318,6 @@ class ConfirmationService:
             payee_lang=locked.payee_lang,
             # Account holders consented to DMs at sign-up; #stop still wins.
             payee_reachable=may_dm(Reach(locked.payee_status, stopped=bool(locked.payee_stopped))),
-            thread_reachable=not locked.initiator_stopped,
             policy=self._policy,
             escrow_until=now + self._claim_period if escrowed else None,
             payee_app=locked.payee_app,

@@ -238,22 +238,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Votre lien vers votre compte (usage unique, valable {ttl} min) : {link}",
         "en": "Your link to your account page (one-time, valid {ttl} min): {link}",
     },
-    # Confirmation notices (handlers.confirmation): the reference makes each public text
-    # unique (X refuses a duplicate post).
-    "done_public": {
-        "fr": "C'est fait : paiement de {amount} effectué. Réf. {reference}",
-        "en": "Done: payment of {amount} completed. Ref. {reference}",
-    },
-    "done_donation_public": {
-        "fr": "C'est fait : don de {amount} effectué, merci ! Réf. {reference}",
-        "en": "Done: donation of {amount} completed, thank you! Ref. {reference}",
-    },
-    "done_escrow_public": {
-        "fr": "C'est confirmé : {amount} mis de côté jusqu'à l'inscription du destinataire "
-        "({days} jours au plus ; sinon l'argent revient). Réf. {reference}",
-        "en": "Confirmed: {amount} set aside until the recipient signs up ({days} days at most; "
-        "otherwise the money comes back). Ref. {reference}",
-    },
+    # Confirmation notices (handlers.confirmation), by DM only: nothing public after it.
     "received_dm": {
         "fr": "Vous avez reçu {amount} de @{payer}{memo}. Réf. {reference}",
         "en": "You received {amount} from @{payer}{memo}. Ref. {reference}",

@@ -46,11 +46,10 @@ def test_public_tweet_payment_end_to_end(world: World) -> None:
     (received,) = world.dms_to("bob")
     assert "12,99" in received and "@alice" in received
     posts = world.posts()
-    assert len(posts["tweets"]) == 2  # the acknowledgement and the "done" reply
-    done = posts["tweets"][1]
-    assert done["referenced_tweets"] == [{"type": "replied_to", "id": tweet_id}]
-    # A payment costs two DMs (link, notice) and two posts (ack, done): docs/design.md's budget.
-    assert (len(posts["dms"]), len(posts["tweets"])) == (2, 2)
+    # One reply per summons, nothing public after confirmation: a payment costs two DMs
+    # (link, notice) and one post (the acknowledgement, in the payer's thread).
+    assert (len(posts["dms"]), len(posts["tweets"])) == (2, 1)
+    assert posts["tweets"][0]["referenced_tweets"] == [{"type": "replied_to", "id": tweet_id}]
     assert world.ledger.verify() == []
 
 
@@ -173,18 +172,21 @@ def test_crash_after_x_accepted_a_dm_does_not_send_it_twice(world: World) -> Non
     world.runtime.ingest.poll_dms()
     world.runtime.processor.process_pending()
     sender = world.runtime.sender
-    (row_id,) = sender._claim(10)  # claimed and committed as "sending"
+    claimed = sender._claim_one()  # claimed and committed as "sending", in doubt
+    assert claimed is not None
+    row_id = claimed.row_id
     with world.runtime.sessions() as session:
         row = session.get(OutboxMessage, row_id)
         assert row is not None
         text = sender._text(row)
-    world.runtime.gateway.send_dm(world.users["alice"].x_user_id, text)  # ...then the crash
+    dm_id = world.runtime.gateway.send_dm(world.users["alice"].x_user_id, text)  # ...crash
     world.clock.advance(minutes=3)  # past the claim's lease
     world.runtime.send_outbox()
     assert len(world.dms_to("alice")) == 1
     with world.runtime.sessions() as session:
         row = session.get(OutboxMessage, row_id)
-        assert row is not None and row.status == "sent" and row.remote_id == "recovered"
+        assert row is not None and (row.status, row.remote_id, row.delivery_state) == (
+            "sent", dm_id, "delivered")
 
 
 def test_crash_after_x_accepted_a_reply_does_not_post_it_twice(world: World) -> None:
@@ -192,17 +194,19 @@ def test_crash_after_x_accepted_a_reply_does_not_post_it_twice(world: World) -> 
     world.runtime.ingest.poll_mentions()
     world.runtime.processor.process_pending()
     sender = world.runtime.sender
-    (row_id,) = sender._claim(10)
+    claimed = sender._claim_one()
+    assert claimed is not None
+    row_id = claimed.row_id
     with world.runtime.sessions() as session:
         row = session.get(OutboxMessage, row_id)
         assert row is not None
-        world.runtime.gateway.reply(str(row.in_reply_to_tweet_id), row.text)
+        reply_id = world.runtime.gateway.reply(str(row.in_reply_to_tweet_id), row.text)
     world.clock.advance(minutes=3)
     world.runtime.send_outbox()
-    assert len(world.posts()["tweets"]) == 1  # X refused the duplicate: we know it went out
+    assert len(world.posts()["tweets"]) == 1  # found among the bot's replies: not resent
     with world.runtime.sessions() as session:
         row = session.get(OutboxMessage, row_id)
-        assert row is not None and row.status == "sent"
+        assert row is not None and (row.status, row.remote_id) == ("sent", reply_id)
 
 
 # -- escrow: a recipient without an account ----------------------------------------------------

@@ -23,7 +23,7 @@ from bot.security import PinHasher, new_token
 from bot.web.app import create_app
 from config import load_settings
 from handlers.money import Money
-from handlers.outcomes import PRIORITY_ALERT, PRIORITY_NOTICE, PRIORITY_RECEIPT, PRIORITY_REPLY
+from handlers.outcomes import PRIORITY_ALERT, PRIORITY_NOTICE, PRIORITY_RECEIPT
 from storage.db import make_session_factory
 from storage.intents import bind
 from storage.ledger import CARD_FUNDING, Ledger, user_account_code
@@ -292,7 +292,7 @@ def test_right_pin_confirms_moves_exactly_the_money_and_queues_exactly_the_notic
     assert world.get(ConfirmationToken, intent_id=intent_id).used_at == T0
     assert world.get(User, x_user_id=ALICE).failed_pin_attempts == 0
 
-    received, done = world.outbox()
+    (received,) = world.outbox()  # nothing public after confirmation (one reply per summons)
     assert (received.kind, received.recipient_x_user_id, received.priority) == (
         "dm",
         BOB,
@@ -300,13 +300,6 @@ def test_right_pin_confirms_moves_exactly_the_money_and_queues_exactly_the_notic
     )
     assert received.dedupe_key == f"intent:{intent_id}:received"
     assert received.text == 'You received €12.99 from @alice ("resto"). Ref. REF001'
-    assert (done.kind, done.in_reply_to_tweet_id, done.priority) == (
-        "reply",
-        "9001",
-        PRIORITY_REPLY,
-    )
-    assert done.dedupe_key == f"intent:{intent_id}:done" and done.sealed_link is None
-    assert "@" not in done.text and "http" not in done.text and "12,99" in done.text
 
 
 def test_dm_intent_gets_no_public_reply(world: World) -> None:
@@ -331,9 +324,9 @@ def test_stopped_recipient_gets_no_dm(world: World) -> None:
                 x_user_id=BOB, handle="bob", dm_opt_in=True, stopped=True, lang="en", updated_at=T0
             )
         )
-    token, intent_id = world.intent()
+    token, _intent_id = world.intent()
     assert world.post(token, PIN).status_code == 200
-    assert [m.dedupe_key for m in world.outbox()] == [f"intent:{intent_id}:done"]
+    assert world.outbox() == []  # no DM to bob, and nothing public either
 
 
 def test_a_used_token_is_refused_with_409_and_nothing_moves_twice(world: World) -> None:
@@ -364,7 +357,7 @@ def test_two_simultaneous_right_pins_make_one_transfer(world: World) -> None:
         thread.join()
     assert sorted(statuses) == [200, 409, 409, 409]
     assert world.balance(ALICE) == 3701 and world.balance(BOB) == 1299
-    assert len(world.outbox()) == 2
+    assert len(world.outbox()) == 1  # bob's notice, once
 
 
 # -- POST: refusals -------------------------------------------------------------------------
@@ -478,7 +471,7 @@ def test_five_failures_in_a_row_lock_the_account_and_send_one_alert(world: World
     world.clock.advance(minutes=31)
     third, _third_id = world.intent()
     assert world.post(third, PIN).status_code == 200
-    assert world.balance(ALICE) == 3701 and len(world.outbox()) == 3
+    assert world.balance(ALICE) == 3701 and len(world.outbox()) == 2  # alert, bob's notice
 
 
 def test_insufficient_funds_fails_the_intent_with_a_clear_page(world: World) -> None:

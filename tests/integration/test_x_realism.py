@@ -8,7 +8,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, select
 
-from storage.models import PaymentIntent
+from handlers.outcomes import PublicReply
+from storage import outbox
+from storage.models import OutboxMessage, PaymentIntent
+from storage.uow import UnitOfWork
 
 try:
     from tests.integration.bot_world import PIN, World, make_world
@@ -48,3 +51,118 @@ def test_memo_mixing_escapes_and_emoji_is_kept_as_written(world: World) -> None:
     with world.runtime.sessions() as session:
         stored = session.scalars(select(PaymentIntent.memo)).one()
     assert stored == memo
+
+
+# -- 1 and 2. one public reply per summons, each unique ---------------------------------------
+
+
+def _rows(world: World) -> list[OutboxMessage]:
+    with world.runtime.sessions() as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_ten_people_in_a_row_ask_for_help_and_each_gets_a_reply(world: World) -> None:
+    control = world.emulator.control  # type: ignore[attr-defined]
+    asked = []
+    for i in range(10):
+        handle = f"curieux{i}"
+        control.create_user(handle)
+        asked.append(world.tweet(handle, "@Smoney #aide"))
+    world.runtime.tick()
+    replies = world.posts()["tweets"]
+    parents = sorted(r["referenced_tweets"][0]["id"] for r in replies)
+    assert parents == sorted(asked)  # one each, none lost to "duplicate content"
+    assert len({r["text"] for r in replies}) == 10
+    assert {r.status for r in _rows(world)} == {"sent"}
+
+
+def test_a_duplicate_refusal_is_not_a_delivery_the_reply_is_reworded(world: World) -> None:
+    tweet_id = world.tweet("alice", "@Smoney #aide")
+    world.runtime.ingest.poll_mentions()
+    world.runtime.processor.process_pending()
+    (row,) = _rows(world)
+    # Someone (an older post of the bot's) already said exactly this: X will refuse it.
+    world.emulator.state.post_tweet(world.emulator.bot_id, row.text)  # type: ignore[attr-defined]
+    for _ in range(3):
+        world.runtime.send_outbox()
+        world.clock.advance(minutes=1)
+    (row,) = _rows(world)
+    ours = [t for t in world.posts()["tweets"] if t.get("referenced_tweets")]
+    assert [t["referenced_tweets"][0]["id"] for t in ours] == [tweet_id]
+    assert (row.status, row.remote_id) == ("sent", ours[0]["id"])
+    assert row.text.endswith(" (2)") and ours[0]["text"] == row.text.replace("&", "&amp;")
+
+
+def test_a_duplicate_that_never_clears_fails_visibly(world: World) -> None:
+    world.runtime.sender._max_attempts = 2  # type: ignore[attr-defined]
+    world.tweet("alice", "@Smoney #aide")
+    world.runtime.ingest.poll_mentions()
+    world.runtime.processor.process_pending()
+    (row,) = _rows(world)
+    state = world.emulator.state  # type: ignore[attr-defined]
+    state.post_tweet(world.emulator.bot_id, row.text)  # type: ignore[attr-defined]
+    state.post_tweet(world.emulator.bot_id, row.text + " (2)")  # type: ignore[attr-defined]
+    for _ in range(4):
+        world.runtime.send_outbox()
+        world.clock.advance(minutes=1)
+    (row,) = _rows(world)
+    assert row.status == "failed" and "duplicate" in (row.last_error or "")
+    assert row.remote_id is None and row.sent_at is None
+
+
+def test_a_public_payment_gets_one_reply_and_nothing_public_after_confirming(
+        world: World) -> None:
+    world.tweet("alice", "@Smoney #envoyer 3€ @bob R&D")
+    world.runtime.tick()
+    status, _ = world.confirm(world.link_for("alice"), PIN["alice"])
+    assert status == 200
+    for _ in range(3):
+        world.runtime.tick()
+        world.clock.advance(minutes=1)
+    (reply,) = world.posts()["tweets"]
+    assert "http" not in reply["text"]
+
+
+def test_dms_closed_the_link_reply_replaces_the_acknowledgement(world: World) -> None:
+    control = world.emulator.control  # type: ignore[attr-defined]
+    control.update_user("bob", accepts_dms=False)  # bob never wrote to the bot by DM
+    world.tweet("bob", "@Smoney #envoyer 2€ @alice")
+    world.runtime.tick()
+    (reply,) = world.posts()["tweets"]  # one, and it carries the link
+    assert "/c/" in reply["text"]
+    by_key = {r.dedupe_key.rsplit(":", 1)[1]: r for r in _rows(world)}
+    assert by_key["link"].status == "sent" and by_key["link"].kind == "reply"
+    assert by_key["reply"].status == "cancelled"
+
+
+def test_never_a_reply_to_a_post_that_does_not_mention_the_bot(world: World) -> None:
+    unrelated = world.tweet("alice", "il fait beau")
+    with UnitOfWork(world.runtime.sessions) as uow:
+        outbox.enqueue(uow.session, world.runtime.sealer,
+                       [PublicReply("test:unrelated:reply", unrelated, "Bonjour")],
+                       world.clock())
+        uow.commit()
+    world.runtime.send_outbox()
+    (row,) = _rows(world)
+    assert row.status == "cancelled" and "mention" in (row.last_error or "")
+    assert world.posts()["tweets"] == []
+
+
+# -- 5. one broken row does not stop the others -----------------------------------------------
+
+
+def test_a_row_that_raises_is_marked_and_the_batch_goes_on(world: World) -> None:
+    world.dm("alice", "#solde")
+    world.dm("bob", "#solde")
+    world.runtime.ingest.poll_dms()
+    world.runtime.processor.process_pending()
+    first, second = _rows(world)
+    with world.runtime.sessions.begin() as session:
+        row = session.get(OutboxMessage, first.id)
+        assert row is not None
+        row.sealed_link, row.text = "not a sealed link", row.text + " {link}"
+    stats = world.runtime.sender.run_once()
+    first, second = _rows(world)
+    assert (second.status, stats.sent) == ("sent", 1)
+    assert first.status == "pending" and first.attempts == 1 and "SealError" in (
+        first.last_error or "")

@@ -25,7 +25,6 @@ from handlers.outcomes import (
     PRIORITY_NOTICE,
     PRIORITY_RECEIPT,
     DirectMessage,
-    PublicReply,
 )
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -195,16 +194,16 @@ def test_policy_from_settings() -> None:
     )
 
 
-def test_notices_for_a_public_intent() -> None:
+def test_notices_for_a_public_intent_are_private() -> None:
+    """Nothing public after confirmation: the summons already had its one reply."""
     notices = confirmation_notices(
         Intent(),
         Payer(),
         payee_lang="en",
         payee_reachable=True,
-        thread_reachable=True,
         policy=POLICY,
     )
-    received, done = notices
+    (received,) = notices
     assert received == DirectMessage(
         dedupe_key="intent:7:received",
         recipient_x_user_id=222,
@@ -212,10 +211,6 @@ def test_notices_for_a_public_intent() -> None:
         priority=PRIORITY_NOTICE,
         intent_id=7,
     )
-    assert isinstance(done, PublicReply)
-    assert done.in_reply_to_tweet_id == "9001" and done.dedupe_key == "intent:7:done"
-    assert done.text == "C'est fait : paiement de 12,99\u00a0€ effectué. Réf. K7QX"
-    assert done.link is None and "@" not in done.text and "http" not in done.text
 
 
 def test_notices_for_a_dm_intent_and_the_optional_receipt() -> None:
@@ -224,7 +219,6 @@ def test_notices_for_a_dm_intent_and_the_optional_receipt() -> None:
         Payer(),
         payee_lang=None,
         payee_reachable=True,
-        thread_reachable=True,
         policy=PinPolicy(dm_receipt_to_sender=True),
     )
     received, receipt = notices
@@ -237,22 +231,18 @@ def test_notices_for_a_dm_intent_and_the_optional_receipt() -> None:
 
 
 def test_a_donation_is_worded_as_a_donation() -> None:
-    received, done, receipt = confirmation_notices(
+    received, receipt = confirmation_notices(
         Intent(kind="donate", payee_handle="ACF", memo=""), Payer(), payee_lang="fr",
-        payee_reachable=True, thread_reachable=True,
-        policy=PinPolicy(dm_receipt_to_sender=True))
+        payee_reachable=True, policy=PinPolicy(dm_receipt_to_sender=True))
     assert received.text == "Vous avez reçu un don de 12,99\u00a0€ de @alice. Réf. K7QX"
-    assert done.text == "C'est fait : don de 12,99\u00a0€ effectué, merci ! Réf. K7QX"
     assert receipt.text == "Don confirmé : 12,99\u00a0€ à @ACF. Merci ! Réf. K7QX"
 
 
 def test_an_escrow_receipt_says_it_waits_for_the_sign_up_and_how_long() -> None:
     until = NOW + dt.timedelta(days=14)
-    done, receipt = confirmation_notices(
-        Intent(), Payer(), payee_lang=None, payee_reachable=False, thread_reachable=True,
+    (receipt,) = confirmation_notices(
+        Intent(), Payer(), payee_lang=None, payee_reachable=False,
         policy=PinPolicy(dm_receipt_to_sender=True, claim_days=14), escrow_until=until)
-    assert "jusqu'à l'inscription du destinataire" in done.text and "14 jours" in done.text
-    assert "@" not in done.text
     assert receipt.text == (
         "Paiement confirmé : 12,99\u00a0€ pour @bob (« resto »). L'argent l'attend jusqu'à son "
         "inscription, 14 jours au plus (jusqu'au 15/05/2024) ; sinon il vous revient. "
@@ -262,7 +252,7 @@ def test_an_escrow_receipt_says_it_waits_for_the_sign_up_and_how_long() -> None:
 def test_a_memo_relayed_to_the_payee_carries_no_link_and_no_mention() -> None:
     (received,) = confirmation_notices(
         Intent(tweet_id=None, memo="resto https://evil.com/x avec @carol"), Payer(),
-        payee_lang="fr", payee_reachable=True, thread_reachable=True, policy=POLICY)
+        payee_lang="fr", payee_reachable=True, policy=POLICY)
     assert received.text == "Vous avez reçu 12,99\u00a0€ de @alice (« resto avec »). Réf. K7QX"
 
 
@@ -273,7 +263,6 @@ def test_stopped_users_get_nothing() -> None:
             Payer(),
             payee_lang="fr",
             payee_reachable=False,
-            thread_reachable=False,
             policy=POLICY,
         )
         == []
