@@ -156,4 +156,4 @@ def test_confirm_in_a_real_browser_on_a_phone(
         intent = session.get(PaymentIntent, intent_id)
         assert intent is not None and intent.status == "confirmed"
         keys = sorted(m.dedupe_key for m in session.query(OutboxMessage))
-        assert keys == [f"intent:{intent_id}:done", f"intent:{intent_id}:received"]
+        assert keys == [f"intent:{intent_id}:received"]  # nothing public after confirming
