@@ -48,6 +48,8 @@ Resolver = Callable[[str], tuple[int, str] | None]
 # A transient error (storage.db.is_transient) is retried at once this many times in all,
 # then the row is deferred (storage.inbox.defer).
 IN_PLACE_ATTEMPTS = 3
+# X unavailable for a handle lookup without a reset time (5xx, timeout): wait this long.
+X_PAUSE = dt.timedelta(seconds=30)
 
 
 class Processor:
@@ -109,6 +111,16 @@ class Processor:
                 error = exc
             if attempt + 1 < IN_PLACE_ATTEMPTS:
                 time.sleep(backoff_seconds(attempt))
+        if isinstance(error, GatewayError):
+            # X could not answer the handle lookup (429, 5xx, timeout): not the event's fault.
+            # It stays pending until X's reset (or a short pause), never failed for it.
+            until = getattr(error, "reset_at", None) or self._clock() + X_PAUSE
+            with self._sessions.begin() as session:
+                status = inbox.wait_for_x(session, row_id, until,
+                                          f"{type(error).__name__}: {error}")
+            log.warning("processor.x_unavailable", inbox_id=row_id, status=status,
+                        error=type(error).__name__, until=until.isoformat())
+            return False
         # Still losing races (or deadlocking): not a bug. The row stays pending and is
         # handled again later, from fresh facts.
         status = self._settle(row_id, f"{type(error).__name__}: {error}", transient=True)

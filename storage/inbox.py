@@ -72,6 +72,18 @@ def defer(session: Session, row_id: int, now: dt.datetime, error: str) -> str:
     return row.status
 
 
+def wait_for_x(session: Session, row_id: int, until: dt.datetime, error: str) -> str:
+    """X could not answer for this row (a 429, a 5xx, a timeout during a look-up): the row
+    stays pending until ``until``, however often that happens; it is never failed for it
+    (no attempt is counted). Returns the row's status now."""
+    row = session.get(InboxEvent, row_id, with_for_update=True)
+    if row is None or row.status != "pending":
+        return row.status if row is not None else "missing"
+    row.next_attempt_at = until
+    row.error = error[:500]
+    return row.status
+
+
 def count_by_status(session: Session) -> dict[str, int]:
     """Rows per status (failed ones are bugs to look at: status and metrics show them)."""
     rows = session.execute(

@@ -264,6 +264,7 @@ class OutboxMessage(Base):
             "status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')", name="status"
         ),
         Index("ix_outbox_status_priority_next", "status", "priority", "next_attempt_at"),
+        Index("ix_outbox_recipient_created", "recipient_x_user_id", "created_at"),
         CheckConstraint(
             "delivery_state IN ('unsent', 'in_doubt', 'delivered')", name="delivery_state"
         ),

@@ -151,3 +151,17 @@ def enqueue(
     stmt = sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
     rows = [{k: v for k, v in row.items() if k != "delay"} for row in rows]
     return max(0, conn.execute(stmt, rows).rowcount)
+
+
+def dms_caused_since(session: Session, x_user_id: int, since: dt.datetime) -> int:
+    """DMs queued to ``x_user_id`` since ``since`` in answer to their own commands (keys of
+    inbound events and of the fair-share notice; other people's payments not counted)."""
+    table = _TABLE
+    return session.execute(
+        select(sql_func.count()).select_from(table).where(
+            table.c.recipient_x_user_id == x_user_id, table.c.created_at >= since,
+            table.c.kind == "dm",
+            table.c.dedupe_key.like("dm:%") | table.c.dedupe_key.like("mention:%")
+            | table.c.dedupe_key.like("fair-share:%"),
+        )
+    ).scalar_one()

@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.security import new_token
 from bot.services import wind_down
-from handlers import history
+from handlers import fair_share, history
 from handlers.commands import (
     Cancel,
     Command,
@@ -121,9 +121,20 @@ class EventService:
             decision = self._withdraw(uow, event, parsed)
         else:
             decision = decide(parsed, event, self._facts(uow, event, parsed, now))
+        decision = self._fair_share(session, event, decision, lang, now)
         apply_decision(uow, self._sealer, decision, source_event_id=event.key,
                        author_id=event.author_id, now=now)
         return decision
+
+    def _fair_share(self, session: Any, event: Event, decision: Decision, lang: Any,
+                    now: dt.datetime) -> Decision:
+        """One person's commands may cost only so many DMs an hour (handlers.fair_share)."""
+        limit = self._settings.dm_commands_per_hour
+        if not limit or not fair_share.costs_dm_to(decision, event.author_id):
+            return decision
+        sent = outbox.dms_caused_since(session, event.author_id, now - fair_share.WINDOW)
+        return fair_share.share(decision, event, lang if lang in ("fr", "en") else "fr",
+                                sent_last_hour=sent, limit=limit, now=now)
 
     def _withdraw(self, uow: UnitOfWork, event: Event, command: Withdraw) -> Decision:
         """``#retirer``: a withdrawal awaiting its PIN and the DM with its one-time link, in

@@ -68,6 +68,12 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Demande de {amount} envoyée à {payer} (réf. {reference}).",
         "en": "Request for {amount} sent to {payer} (ref. {reference}).",
     },
+    "fair_share_dm": {
+        "fr": "Vous avez déjà reçu {limit} messages privés de ma part cette heure-ci : je "
+        "traiterai vos prochaines commandes dans une heure. Rien d'autre n'a été fait.",
+        "en": "You have had {limit} direct messages from me this hour already: I will handle "
+        "your next commands in an hour. Nothing else was done.",
+    },
     "signup_needed_dm": {
         "fr": "Vous n'avez pas encore de compte. Écrivez #inscription pour recevoir votre lien "
         "d'inscription.",

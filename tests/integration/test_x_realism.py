@@ -3,6 +3,7 @@ escaped tweet text, one reply per summons, duplicate-content refusals, transient
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from handlers.outcomes import PublicReply
 from storage import outbox
-from storage.models import OutboxMessage, PaymentIntent
+from storage.models import InboxEvent, OutboxMessage, PaymentIntent
 from storage.uow import UnitOfWork
 
 try:
@@ -166,3 +167,74 @@ def test_a_row_that_raises_is_marked_and_the_batch_goes_on(world: World) -> None
     assert (second.status, stats.sent) == ("sent", 1)
     assert first.status == "pending" and first.attempts == 1 and "SealError" in (
         first.last_error or "")
+
+
+# -- 5. transient errors never drop a command --------------------------------------------------
+
+
+def _inbox(world: World) -> list[InboxEvent]:
+    with world.runtime.sessions() as session:
+        return list(session.scalars(select(InboxEvent).order_by(InboxEvent.id)))
+
+
+def test_a_rate_limited_handle_lookup_waits_for_the_reset_then_pays(world: World) -> None:
+    state = world.emulator.state  # type: ignore[attr-defined]
+    state.add_fault("user_by_username", "429", count=1, delay=2)
+    world.dm("alice", "#envoyer 5€ @carol")  # a DM: the handle is looked up on X
+    world.runtime.poll_dms()
+    (row,) = _inbox(world)
+    assert row.status == "pending" and row.next_attempt_at is not None
+    assert _rows(world) == []  # nothing decided, nothing said: not "unknown handle"
+    world.runtime.processor.process_pending()  # before the reset: not even tried
+    assert _inbox(world)[0].status == "pending"
+    time.sleep(2.2)  # X's reset (its clock, in the 429's headers)
+    world.clock.advance(seconds=3)
+    world.runtime.processor.process_pending()
+    (row,) = _inbox(world)
+    assert row.status == "done"
+    (intent,) = world.intents()
+    assert intent.payee_handle == "carol"
+
+
+def test_x_failing_again_and_again_never_fails_the_command(world: World) -> None:
+    state = world.emulator.state  # type: ignore[attr-defined]
+    state.add_fault("user_by_username", "503", count=12)
+    world.dm("alice", "#envoyer 5€ @carol")
+    world.runtime.poll_dms()
+    while state.faults:  # twelve 503s in a row, a minute apart
+        assert _inbox(world)[0].status == "pending" and world.intents() == []
+        world.clock.advance(minutes=1)
+        world.runtime.processor.process_pending()
+    world.clock.advance(minutes=1)
+    world.runtime.processor.process_pending()
+    assert _inbox(world)[0].status == "done" and len(world.intents()) == 1
+
+
+def test_a_handle_that_does_not_exist_is_answered_unknown(world: World) -> None:
+    world.dm("alice", "#envoyer 5€ @personne_ici")
+    world.runtime.tick()
+    (row,) = _inbox(world)
+    assert row.status == "done" and world.intents() == []
+    (reply,) = world.dms_to("alice")
+    assert "compte X" in reply  # "we cannot find this X account"
+
+
+# -- 7. a fair share of X's DM budget ---------------------------------------------------------
+
+
+def test_one_stranger_cannot_make_alices_link_wait(world: World) -> None:
+    for _ in range(16):
+        world.dm("carol", "#inscription")
+    world.runtime.poll_dms()
+    world.tweet("alice", "@Smoney #envoyer 4€ @bob")
+    world.runtime.poll_mentions()
+    world.runtime.send_outbox()  # the budget's next slot
+    assert any("/c/" in t for t in world.dms_to("alice"))  # her link went out
+    (intent,) = world.intents()
+    assert intent.status == "awaiting_confirmation" and intent.expires_at > world.clock()
+    carol = world.dms_to(str(world.emulator.state.find_user("carol").id))  # type: ignore[attr-defined]
+    limit = world.runtime.settings.dm_commands_per_hour
+    assert len(carol) == limit + 1  # her links, then one notice, then nothing
+    assert sum("/s/" in t for t in carol) == limit
+    status, _ = world.confirm(world.link_for("alice"), PIN["alice"])
+    assert status == 200

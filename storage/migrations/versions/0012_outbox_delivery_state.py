@@ -1,5 +1,6 @@
 """The outbox's delivery state in a column of its own (not in ``last_error``, which the next
-retry overwrites), and when the attempt now in doubt began (the window X is searched in).
+retry overwrites), and when the attempt now in doubt began (the window X is searched in); an
+index by recipient and time for the per-person fair share of DMs.
 
 Revision ID: 0012
 Revises: 0011
@@ -26,9 +27,12 @@ def upgrade() -> None:
         batch_op.create_check_constraint(
             "delivery_state", "delivery_state IN ('unsent', 'in_doubt', 'delivered')"
         )
+    op.create_index("ix_outbox_recipient_created", "outbox",
+                    ["recipient_x_user_id", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_recipient_created", table_name="outbox")
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.drop_constraint("ck_outbox_delivery_state", type_="check")
         batch_op.drop_column("attempted_at")
