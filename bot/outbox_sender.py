@@ -139,7 +139,8 @@ class OutboxSender:
             )
             if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
-            rows, free = [], {}
+            rows: list[OutboxMessage] = []
+            free: dict[str, dt.datetime] = {}
             for r in session.scalars(stmt):
                 if self._fits(r, room):
                     rows.append(r)
