@@ -19,7 +19,10 @@ WINDOW = dt.timedelta(hours=1)
 
 
 def costs_dm_to(decision: Decision, x_user_id: int) -> bool:
+    """A DM to the author, the app's conditional link DM aside (sent only if the app was not
+    opened in time)."""
     return any(isinstance(item, DirectMessage) and item.recipient_x_user_id == x_user_id
+               and not item.dedupe_key.endswith(":app-fallback")
                for item in decision.outgoing)
 
 

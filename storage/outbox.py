@@ -155,7 +155,8 @@ def enqueue(
 
 def dms_caused_since(session: Session, x_user_id: int, since: dt.datetime) -> int:
     """DMs queued to ``x_user_id`` since ``since`` in answer to their own commands (keys of
-    inbound events and of the fair-share notice; other people's payments not counted)."""
+    inbound events and of the fair-share notice; other people's payments not counted).
+    Table-level SQL: this runs for every command that costs a DM."""
     table = _TABLE
     return session.execute(
         select(sql_func.count()).select_from(table).where(
@@ -163,5 +164,8 @@ def dms_caused_since(session: Session, x_user_id: int, since: dt.datetime) -> in
             table.c.kind == "dm",
             table.c.dedupe_key.like("dm:%") | table.c.dedupe_key.like("mention:%")
             | table.c.dedupe_key.like("fair-share:%"),
+            # Not counted: what was never sent, and the app's conditional link DM (it goes
+            # only if the payer did not open the app in time).
+            table.c.status != "cancelled", ~table.c.dedupe_key.like("%:app-fallback"),
         )
     ).scalar_one()
