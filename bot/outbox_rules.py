@@ -99,3 +99,17 @@ def free_at(session: Session, kind: str, now: dt.datetime, b: Budgets) -> dt.dat
             # The window is full: a slot frees when enough of its sends have left it.
             when = max(when, sent[len(sent) - limit] + window)
     return when
+
+
+def dms_sent_by_recipient(session: Session, recipients: list[int | None],
+                          now: dt.datetime) -> dict[int | None, int]:
+    """DMs each of ``recipients`` got from the bot in the last hour."""
+    wanted = sorted({r for r in recipients if r is not None})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(OutboxMessage.recipient_x_user_id, func.count()).where(
+            OutboxMessage.kind == "dm", OutboxMessage.recipient_x_user_id.in_(wanted),
+            OutboxMessage.sent_at >= now - dt.timedelta(hours=1),
+        ).group_by(OutboxMessage.recipient_x_user_id))
+    return {recipient: int(n) for recipient, n in rows}

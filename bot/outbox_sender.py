@@ -6,9 +6,8 @@ the outbox itself (rows sent in the window), across restarts and processes; a ro
 not fit waits instead of meeting a 429. The last ``link_reserve`` DMs of a window are kept
 for one-time links: notices cannot leave a link to expire in the queue.
 
-One public reply per summons: a reply goes only to a mention of the bot that we ingested; a
-public payment's acknowledgement waits (a little) for its link DM, and when the link has to
-fall back to a public reply (DMs closed) that reply *replaces* the acknowledgement.
+One reply per summons: replies go only to ingested mentions of the bot; a public payment's
+acknowledgement waits a little for its link DM, whose DMs-closed fallback replaces it.
 
 Crash safety (no message lost, none doubled): rows are claimed one at a time (a crash strands
 one row, for one short lease), marked ``delivery_state = in_doubt`` and committed *before* the
@@ -45,6 +44,7 @@ from bot.outbox_rules import (
     _refusal,
     available,
     backoff,
+    dms_sent_by_recipient,
     free_at,
     reworded,
 )
@@ -58,10 +58,8 @@ from storage.sealing import Sealer
 log = get_logger(__name__)
 
 Clock = Callable[[], dt.datetime]
-LEASE = dt.timedelta(seconds=60)  # one row: lookup + send, each bounded by the X timeout
-DOUBT_GRACE = dt.timedelta(seconds=30)  # after a timeout, X may still be acting: wait
-ACK_WAITS_FOR_LINK = dt.timedelta(seconds=90)
-NO_RESET_PAUSE = dt.timedelta(minutes=1)
+LEASE, DOUBT_GRACE = dt.timedelta(seconds=60), dt.timedelta(seconds=30)  # one row; X may act
+ACK_WAITS_FOR_LINK, NO_RESET_PAUSE = dt.timedelta(seconds=90), dt.timedelta(minutes=1)
 KINDS = ("dm", "reply")  # other channels (push) have senders of their own
 
 
@@ -149,6 +147,9 @@ class OutboxSender:
                 free.setdefault(r.kind, self.free_at(session, r.kind, now))
                 self._announce_wait(r.id, r.kind, free[r.kind], "bot budget spent")
             waiting = self._acks_waiting(session, rows, now)
+            served = dms_sent_by_recipient(session, [r.recipient_x_user_id for r in rows], now)
+            # Same urgency: whoever had fewer DMs this hour goes first (a fair share).
+            rows.sort(key=lambda r: (r.priority, served.get(r.recipient_x_user_id, 0), r.id))
             row = next((r for r in rows if r.id not in waiting), None)
             if row is None:
                 return None

@@ -187,7 +187,7 @@ class Settings(BaseSettings):
     """Payer's DMs closed: post the confirmation link in a public reply in their thread."""
     outbox_max_attempts: int = Field(default=8, gt=0)
     """Failed sends after which a message is given up (marked failed)."""
-    dm_commands_per_hour: int = Field(default=5, ge=0)
+    dm_commands_per_hour: int = Field(default=10, ge=0)
     """DMs one person's own commands may cost per hour (links, DM replies); beyond it one
     notice, then nothing until the hour has passed (0: no limit). X allows the bot 15 DMs per
     15 minutes in all."""

@@ -24,8 +24,9 @@ beside the code that raises it).
         ├── RateLimited              429; carries the reset time
         ├── Forbidden                403 (duplicate tweet, DMs closed…)
         ├── NotFound                 404
-        └── Transient                5xx, connection reset, malformed answer: retry later
-            └── TimedOut             no answer within the gateway's timeout
+        └── Transient                5xx, no connection: X did nothing, retry later
+            └── AnswerLost           connection lost, malformed answer: X may have acted
+                └── TimedOut         no answer within the gateway's timeout
 
 Bugs are not in this tree: they propagate and are logged with their context.
 """

@@ -164,7 +164,8 @@ class Bank:
     def __post_init__(self) -> None:
         from storage.db import make_engine
 
-        self.settings = load_settings(public_base_url="http://testserver")
+        # The rounds exercise races, not X's DM budget: no per-person fair share here.
+        self.settings = load_settings(public_base_url="http://testserver", dm_commands_per_hour=0)
         self.sealer = Sealer([k.get_secret_value() for k in self.settings.data_keys])
         self.hasher = PinHasher("test-pepper", time_cost=1, memory_kib=1024)
         self._make_engine = make_engine
