@@ -8,7 +8,7 @@ import datetime as dt
 import itertools
 
 from bot.gateway.port import XGateway
-from bot.gateway.values import DmEvent, MentionBatch, XUser
+from bot.gateway.values import DmEvent, MentionBatch, SentMessage, XUser
 from bot.payments import (
     CardRefused,
     CardToken,
@@ -81,8 +81,15 @@ class FakeGateway(XGateway):
     def user_by_id(self, user_id: int | str) -> XUser | None:
         return self.users.get(int(user_id))
 
-    def recent_dm_texts(self, recipient_id: int | str) -> list[str]:
-        return [text for uid, text in self.dms if uid == int(recipient_id)]
+    def sent_dms(self, recipient_id: int | str) -> list[SentMessage]:
+        """Newest first. No times are kept here: recovery after a crash is tested against
+        the emulator (tests/integration), which stamps every message as X does."""
+        return [SentMessage(str(i), text, None) for i, (uid, text) in
+                reversed(list(enumerate(self.dms))) if uid == int(recipient_id)]
+
+    def sent_replies(self) -> list[SentMessage]:
+        return [SentMessage(str(i), text, None, in_reply_to=parent)
+                for i, (parent, text) in reversed(list(enumerate(self.replies)))]
 
 
 class FakePaymentProvider(PaymentProvider):
