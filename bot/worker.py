@@ -27,7 +27,7 @@ from bot.heartbeat import Heartbeat
 from bot.ingest import Ingest
 from bot.logging import get_logger
 from bot.metrics import JOB_DURATION, JOB_ERRORS, JOB_LAST_RUN
-from bot.outbox_sender import OutboxSender
+from bot.outbox_sender import Budgets, OutboxSender
 from bot.processor import Processor
 from bot.push import PushService, WebPushService
 from bot.push_sender import PushSender
@@ -187,6 +187,8 @@ def build_runtime(settings: Settings, *, base_url: str, credentials: Any,
     processor = Processor(sessions, sealer, clock, settings, bot_user_id=int(me.id),
                           bot_handle=me.username, resolve=resolve, chat=chat)
     sender = OutboxSender(sessions, gateway, sealer, clock,
+                          budgets=Budgets(dm_per_15min=settings.x_dms_per_15_minutes,
+                                          posts_per_15min=settings.x_posts_per_15_minutes),
                           max_attempts=settings.outbox_max_attempts,
                           public_link_fallback=settings.public_link_fallback,
                           chat=ChatOutbound(sessions, chat, ChatApi(gateway), clock)

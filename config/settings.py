@@ -187,6 +187,11 @@ class Settings(BaseSettings):
     """Payer's DMs closed: post the confirmation link in a public reply in their thread."""
     outbox_max_attempts: int = Field(default=8, gt=0)
     """Failed sends after which a message is given up (marked failed)."""
+    x_dms_per_15_minutes: int = Field(default=15, gt=0)
+    """DMs the bot account may send per 15 minutes (X's per-user limit; the outbox paces
+    itself on it, counted from its own rows)."""
+    x_posts_per_15_minutes: int = Field(default=100, gt=0)
+    """Posts (replies) the bot account may send per 15 minutes (X's per-user limit)."""
     dm_commands_per_hour: int = Field(default=10, ge=0)
     """DMs one person's own commands may cost per hour (links, DM replies); beyond it one
     notice, then nothing until the hour has passed (0: no limit). X allows the bot 15 DMs per
