@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, select
 
-from handlers.outcomes import PublicReply
+from handlers.outcomes import DirectMessage, PublicReply
 from storage import outbox
 from storage.models import InboxEvent, OutboxMessage, PaymentIntent
 from storage.uow import UnitOfWork
@@ -238,3 +238,77 @@ def test_one_stranger_cannot_make_alices_link_wait(world: World) -> None:
     assert sum("/s/" in t for t in carol) == limit
     status, _ = world.confirm(world.link_for("alice"), PIN["alice"])
     assert status == 200
+
+
+# -- 6. crash windows: the record agrees with X ------------------------------------------------
+
+
+def _claim_link(world: World) -> tuple[int, str]:
+    sender = world.runtime.sender
+    claimed = sender._claim_one()  # type: ignore[attr-defined]
+    assert claimed is not None
+    with world.runtime.sessions() as session:
+        row = session.get(OutboxMessage, claimed.row_id)
+        assert row is not None and row.delivery_state == "in_doubt"
+        return claimed.row_id, sender._text(row)  # type: ignore[attr-defined]
+
+
+def _cancel_alices_intent(world: World) -> None:
+    world.dm("alice", "#annuler")
+    world.runtime.poll_dms()
+    assert [i.status for i in world.intents()] == ["cancelled"]
+
+
+@pytest.mark.parametrize("x_took_it", [True, False])
+def test_a_link_whose_intent_was_cancelled_meanwhile_is_recorded_as_x_has_it(
+        world: World, x_took_it: bool) -> None:
+    world.dm("alice", "#envoyer 5€ @bob")
+    world.runtime.poll_dms()
+    row_id, text = _claim_link(world)
+    if x_took_it:
+        world.runtime.gateway.send_dm(world.users["alice"].x_user_id, text)
+    # ...the worker dies here; meanwhile alice cancels.
+    _cancel_alices_intent(world)
+    world.clock.advance(minutes=3)
+    world.runtime.send_outbox()
+    with world.runtime.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        links = [t for t in world.dms_to("alice") if "/c/" in t]
+        if x_took_it:
+            assert (row.status, len(links)) == ("sent", 1)  # it was sent: the record says so
+        else:
+            assert (row.status, len(links)) == ("cancelled", 0)  # never sent, and never will
+
+
+def test_a_second_identical_dm_is_not_taken_for_the_first(world: World) -> None:
+    with UnitOfWork(world.runtime.sessions) as uow:
+        outbox.enqueue(uow.session, world.runtime.sealer, [
+            DirectMessage("t:one", world.users["alice"].x_user_id, "Même texte"),
+            DirectMessage("t:two", world.users["alice"].x_user_id, "Même texte"),
+        ], world.clock())
+        uow.commit()
+    world.runtime.sender.run_once(limit=1)  # the first goes out, recorded
+    world.runtime.sender._claim_one()  # type: ignore[attr-defined]  # the second: then a crash
+    world.clock.advance(minutes=3)  # past the lease
+    world.runtime.send_outbox()
+    first, second = _rows(world)
+    # Same recipient, same text, in the window: but that DM on X is the first row's.
+    assert world.dms_to("alice").count("Même texte") == 2
+    assert first.status == second.status == "sent" and first.remote_id != second.remote_id
+
+
+def test_a_timeout_is_a_crash_not_a_fresh_send(engine: Engine, emulator: object) -> None:
+    with make_world(engine, emulator, x_timeout_seconds=1.0) as world:
+        world.dm("alice", "#solde")
+        world.runtime.poll_dms()
+        state = world.emulator.state  # type: ignore[attr-defined]
+        state.add_fault("send_dm", "slow", count=1, delay=2.0)  # X acts after we gave up
+        world.runtime.send_outbox()
+        (row,) = _rows(world)
+        assert (row.status, row.delivery_state) == ("pending", "in_doubt")
+        time.sleep(2.5)  # X has acted by now
+        world.clock.advance(minutes=1)
+        world.runtime.send_outbox()
+        (row,) = _rows(world)
+        assert row.status == "sent" and len(world.dms_to("alice")) == 1  # found, not resent
