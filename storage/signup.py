@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
+from handlers.errors import TransitionLost
 from handlers.money import Money
 from storage.accounts import open_user
 from storage.db import dialect_insert
@@ -124,7 +125,15 @@ def open_or_reopen(uow: UnitOfWork, *, x_user_id: int, existing: User | None, ha
     consent (same wallet)."""
     user = open_user(uow, x_user_id=x_user_id, handle=handle, now=now, pin_hash=pin_hash,
                      lang=lang, terms_accepted=True)
+    # Two sign-up links of one X account completed at once: the account is opened once. The
+    # loser finds the winner's row (another PIN: Argon2id hashes are salted) or an account no
+    # longer unlinked, and is made again from fresh facts (TransitionLost: ALREADY_MEMBER).
+    if existing is None and user.pin_hash != pin_hash:
+        raise TransitionLost(f"the account of X user {x_user_id} was opened meanwhile")
     if existing is not None:
+        uow.session.refresh(user, with_for_update={"key_share": True})
+        if user.status != "unlinked":
+            raise TransitionLost(f"the account of X user {x_user_id} was reopened meanwhile")
         user.status = "active"
         user.handle = handle or user.handle
         user.pin_hash = pin_hash

@@ -15,6 +15,7 @@ import pytest
 from bot.services import escrow as escrow_service
 from bot.services.confirm import Outcome
 from storage.models import Contact, EscrowHold
+from storage.uow import UnitOfWork
 
 try:
     from tests.integration.races import Bank, Pause, Waiter, race
@@ -179,3 +180,41 @@ def test_two_events_from_one_new_author_handled_at_once_both_go_through(bank: Ba
         contact = session.get(Contact, DAVE)
         assert contact is not None and contact.dm_opt_in and contact.handle == "dave"
     assert bank.count(EscrowHold) == 0 and bank.ledger.verify() == []
+
+
+# -- two sign-up links of one X account ----------------------------------------------------
+
+
+def test_two_sign_ups_of_one_x_account_open_it_once(bank: Bank) -> None:
+    from bot.security import hash_token
+    from bot.services.signup import complete, issue
+    from storage.models import User
+    from storage.signup import Joined, SignupRefusal
+    from storage.uow import retrying
+
+    with UnitOfWork(bank.main.sessions) as uow:
+        tokens = [issue(uow.session, x_user_id=DAVE, handle="dave", lang="fr",
+                        now=bank.clock()) for _ in range(2)]
+        uow.commit()
+    a, b = bank.process(), bank.process()
+    pins = [bank.hasher.hash("111111"), bank.hasher.hash("222222")]
+
+    def sign_up(proc: object, token: str, pin_hash: str) -> object:
+        def work() -> object:
+            with UnitOfWork(proc.sessions, bank.clock) as uow:  # type: ignore[attr-defined]
+                joined = complete(uow, bank.sealer, token_hash=hash_token(token),
+                                  pin_hash=pin_hash, lang="fr", now=bank.clock())
+                if isinstance(joined, Joined):
+                    uow.commit()
+            return joined
+        return retrying(work)
+
+    # A has inserted dave's user row, not committed; B completes the other link meanwhile.
+    pause = Pause(a.engine, r"^\s*INSERT INTO users", after=True)
+    first, second = race(lambda: sign_up(a, tokens[0], pins[0]), pause,
+                         lambda: sign_up(b, tokens[1], pins[1]), _waiter(bank, b.engine))
+    assert isinstance(first, Joined) and second is SignupRefusal.ALREADY_MEMBER
+    with bank.main.sessions() as session:
+        (user,) = session.query(User).filter(User.x_user_id == DAVE).all()
+        assert user.pin_hash == pins[0]  # the account opened is the winner's, PIN included
+    assert bank.ledger.verify() == []
