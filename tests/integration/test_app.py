@@ -86,6 +86,7 @@ def test_an_app_users_public_payment_costs_one_x_write_and_no_dm(
     world.clock.advance(minutes=5)  # past the DM fallback: alice saw it, nothing follows
     world.runtime.tick()
     assert _spent(world, before) == (1, 0)
+    assert len(world.posts()["tweets"]) == 1 and _done_replies(world) == 0  # no "done" reply
     assert world.balance("bob") == Money(5_000 + 1299)
     assert world.ledger.verify() == []
 
