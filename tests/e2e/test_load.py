@@ -115,7 +115,17 @@ class Load:
             with self.sessions() as session:
                 return session.scalars(select(PaymentIntent).where(
                     PaymentIntent.source_event_id == f"dm:{event_id}")).first()
-        return _until(find, f"the intent of DM {event_id}")
+        try:
+            return _until(find, f"the intent of DM {event_id}")
+        except AssertionError:
+            with self.sessions() as session:
+                row = session.scalars(select(InboxEvent).where(
+                    InboxEvent.event_id == event_id)).first()
+                seen = (row.status, row.error) if row is not None else "not in the inbox"
+                said = session.scalars(select(OutboxMessage.text).where(
+                    OutboxMessage.dedupe_key.like(f"%{event_id}%"))).all()
+            seen = f"{seen}, replied {said}"
+            raise AssertionError(f"no intent for DM {event_id}: {seen}") from None
 
     def link(self, recipient: int, kind: str, intent_id: int | None = None) -> str:
         """The token of the newest one-time link for ``recipient``: sealed in the outbox, or
@@ -241,7 +251,11 @@ def test_two_workers_and_two_web_processes_under_load(
             "TWEETPAY_DATA_DIR": str(tmp_path), "TWEETPAY_LOG_FORMAT": "json",
             "TWEETPAY_LOG_LEVEL": "WARNING", "TWEETPAY_POLL_MENTIONS_SECONDS": "0.5",
             "TWEETPAY_POLL_DMS_SECONDS": "0.5", "TWEETPAY_OUTBOX_SECONDS": "0.5",
-            "TWEETPAY_EXPIRY_SECONDS": "1", "TWEETPAY_WORKER_METRICS_PORT": "0"}
+            "TWEETPAY_EXPIRY_SECONDS": "1", "TWEETPAY_WORKER_METRICS_PORT": "0",
+            # The rolling limits are not what this test is about: payers pay all along.
+            "TWEETPAY_LIMIT_24H": "1000000", "TWEETPAY_LIMIT_30D": "1000000",
+            # Nor is the fair share of DMs: a player here writes far more than 10 an hour.
+            "TWEETPAY_DM_COMMANDS_PER_HOUR": "0"}
     procs = []
     try:
         for i in range(2):
