@@ -20,17 +20,14 @@ from bot.emulator.api import (
     _NUMERIC_ID,
     _decode_token,
     _encode_token,
-    _fields,
     _id_param,
     _int_param,
     _not_found,
     endpoint,
-    render_dm,
-    render_tweet,
-    render_user,
 )
 from bot.emulator.oauth import Principal
 from bot.emulator.records import invalid_request
+from bot.emulator.render import _fields, render_dm, render_tweet, render_user
 from bot.emulator.state import EmulatorState
 
 

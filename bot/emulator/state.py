@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.emulator.activity import Activity
+from bot.emulator.credentials import Credentials
 from bot.emulator.endpoints import DEFAULT_RATE_LIMITS
 from bot.emulator.entities import escape_text, extract_entities
 from bot.emulator.limits import Limits
@@ -39,7 +40,7 @@ from bot.emulator.records import (
 from bot.x_meter import Meter
 
 
-class EmulatorState(Limits):
+class EmulatorState(Limits, Credentials):
     """Thread-safe world of the emulator. The HTTP layer only calls these methods."""
 
     def __init__(self, state_file: str | os.PathLike[str] | None = None) -> None:
@@ -328,32 +329,6 @@ class EmulatorState(Limits):
             found = [e for e in self.dms.values() if user_id in (e.sender_id, e.recipient_id)]
         found.sort(key=lambda e: int(e.id), reverse=True)
         return found
-
-    # -- credentials -------------------------------------------------------------------------
-
-    def add_app(self, app: App) -> App:
-        with self._lock:
-            self.apps[app.consumer_key] = app
-            self._save()
-            return app
-
-    def app_by_client_id(self, client_id: str) -> App | None:
-        return next((a for a in self.apps.values() if a.client_id == client_id), None)
-
-    def add_access_token(self, user_id: str, token: str, secret: str) -> AccessToken:
-        if not token.startswith(f"{user_id}-"):
-            raise ValueError("X access tokens start with '<user id>-'")
-        with self._lock:
-            self.tokens[token] = AccessToken(token=token, secret=secret, user_id=user_id)
-            self._save()
-            return self.tokens[token]
-
-    def issue_bearer(self, user_id: str, token: str, refresh: str | None) -> None:
-        with self._lock:
-            self.bearer_tokens[token] = user_id
-            if refresh:
-                self.refresh_tokens[refresh] = user_id
-            self._save()
 
     # -- whole state -------------------------------------------------------------------------
 
