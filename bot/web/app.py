@@ -55,6 +55,7 @@ from bot.web.account_routes import account_routes
 from bot.web.accounts import account_web
 from bot.web.app_pages import APP_PATHS, AppPages, app_routes
 from bot.web.confirm_pages import ConfirmPages
+from bot.web.headers import APP_HEADERS, SECURITY_HEADERS
 from bot.web.health import health_routes
 from bot.web.metrics_route import metrics_routes
 from bot.web.ops import ops_routes
@@ -76,37 +77,6 @@ TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 PIN_SHAPE = re.compile(f"[0-9]{{{PIN_LENGTH}}}")  # ASCII digits only, as handlers.pins sets them
 MAX_FORM_BYTES = 8192  # the form is a PIN (or a passkey assertion, < 2 KB) and two numbers
 
-CSP = (
-    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
-    "img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
-SECURITY_HEADERS = [
-    (b"cache-control", b"no-store"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
-    (b"x-robots-tag", b"noindex, nofollow"),
-]
-# The app's pages (bot.web.app_pages) run our own scripts (no inline script, no eval): its
-# live list, its service worker, its push subscription. Every other page runs none.
-APP_CSP = CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self'; "
-                      "connect-src 'self'; worker-src 'self'; manifest-src 'self';")
-APP_HEADERS = [(k, APP_CSP.encode() if k == b"content-security-policy" else v)
-               for k, v in SECURITY_HEADERS]
-
-REFUSAL_STATUS = {
-    Refusal.UNKNOWN: 404,
-    Refusal.EXPIRED: 410,
-    Refusal.USED: 409,
-    Refusal.NOT_AWAITING: 409,
-    Refusal.MISMATCH: 409,
-    Refusal.INACTIVE: 403,
-    Refusal.LOCKED: 429,
-}
 
 log = get_logger("bot.web")
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -27,37 +25,10 @@ from handlers.confirmation import (
 )
 from handlers.memos import relayable
 from handlers.money import Lang
-from handlers.pins import PIN_LENGTH
 from handlers.texts import plural, translator
 from handlers.times import clock_text, date_text, datetime_text
 
 Clock = Callable[[], dt.datetime]
-HERE = Path(__file__).resolve().parent
-TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
-PIN_SHAPE = re.compile(f"[0-9]{{{PIN_LENGTH}}}")  # ASCII digits only, as handlers.pins sets them
-MAX_FORM_BYTES = 8192  # the form is a PIN (or a passkey assertion, < 2 KB) and two numbers
-
-CSP = (
-    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
-    "img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
-SECURITY_HEADERS = [
-    (b"cache-control", b"no-store"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
-    (b"x-robots-tag", b"noindex, nofollow"),
-]
-# The app's pages (bot.web.app_pages) run our own scripts (no inline script, no eval): its
-# live list, its service worker, its push subscription. Every other page runs none.
-APP_CSP = CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self'; "
-                      "connect-src 'self'; worker-src 'self'; manifest-src 'self';")
-APP_HEADERS = [(k, APP_CSP.encode() if k == b"content-security-policy" else v)
-               for k, v in SECURITY_HEADERS]
 
 REFUSAL_STATUS = {
     Refusal.UNKNOWN: 404,
