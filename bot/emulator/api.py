@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.emulator.oauth import Principal, authenticate
-from bot.emulator.records import Refusal, invalid_request
+from bot.emulator.records import Refusal, Tweet, invalid_request
 from bot.emulator.render import _fields, _includes, render_dm, render_tweet, render_user
 from bot.emulator.state import EmulatorState
 from bot.emulator.usage import meter_call
@@ -199,7 +199,10 @@ async def user_by_id(request: Request, state: EmulatorState, who: Principal) -> 
     return JSONResponse({"data": render_user(user, fields, state, who.user_id)})
 
 
-async def mentions(request: Request, state: EmulatorState, who: Principal) -> Response:
+def timeline(request: Request, state: EmulatorState, who: Principal,
+             tweets_of: Callable[[str], list[Tweet]], *, with_includes: bool) -> Response:
+    """A user's tweets or mentions, newest first, paged as X pages them (``since_id``,
+    ``until_id``, a base36 ``pagination_token``)."""
     user_id = request.path_params["id"]
     if not _NUMERIC_ID.match(user_id):
         raise invalid_request(f"The `id` value [{user_id}] is not a user id", id=[user_id])
@@ -210,7 +213,7 @@ async def mentions(request: Request, state: EmulatorState, who: Principal) -> Re
     below = _decode_token(request, "base36")
     candidates = [
         t
-        for t in state.mentions_of(user_id)
+        for t in tweets_of(user_id)
         if (since_id is None or int(t.id) > since_id)
         and (until_id is None or int(t.id) < until_id)
         and (below is None or int(t.id) < below)
@@ -220,7 +223,7 @@ async def mentions(request: Request, state: EmulatorState, who: Principal) -> Re
         return JSONResponse({"meta": {"result_count": 0}})
     fields = _fields(request, "tweet.fields")
     body: dict[str, Any] = {"data": [render_tweet(t, fields) for t in page]}
-    includes = _includes(request, state, page, who.user_id)
+    includes = _includes(request, state, page, who.user_id) if with_includes else None
     if includes:
         body["includes"] = includes
     meta: dict[str, Any] = {
@@ -232,6 +235,10 @@ async def mentions(request: Request, state: EmulatorState, who: Principal) -> Re
         meta["next_token"] = _encode_token(page[-1].id, "base36")
     body["meta"] = meta
     return JSONResponse(body)
+
+
+async def mentions(request: Request, state: EmulatorState, who: Principal) -> Response:
+    return timeline(request, state, who, state.mentions_of, with_includes=True)
 
 
 async def create_tweet(request: Request, state: EmulatorState, who: Principal) -> Response:

@@ -20,14 +20,13 @@ from bot.emulator.api import (
     _NUMERIC_ID,
     _decode_token,
     _encode_token,
-    _id_param,
     _int_param,
-    _not_found,
     endpoint,
+    timeline,
 )
 from bot.emulator.oauth import Principal
 from bot.emulator.records import invalid_request
-from bot.emulator.render import _fields, render_dm, render_tweet, render_user
+from bot.emulator.render import _fields, render_dm, render_user
 from bot.emulator.state import EmulatorState
 
 
@@ -71,31 +70,7 @@ async def conversation_events(request: Request, state: EmulatorState, who: Princ
 
 
 async def user_tweets(request: Request, state: EmulatorState, who: Principal) -> Response:
-    user_id = request.path_params["id"]
-    if not _NUMERIC_ID.match(user_id):
-        raise invalid_request(f"The `id` value [{user_id}] is not a user id", id=[user_id])
-    if user_id not in state.users:
-        return JSONResponse({"errors": [_not_found("id", user_id)]})
-    max_results = _int_param(request, "max_results", 10, 5, 100)
-    since_id, until_id = _id_param(request, "since_id"), _id_param(request, "until_id")
-    below = _decode_token(request, "base36")
-    candidates = [
-        t
-        for t in state.tweets_by(user_id)
-        if (since_id is None or int(t.id) > since_id)
-        and (until_id is None or int(t.id) < until_id)
-        and (below is None or int(t.id) < below)
-    ]
-    page, rest = candidates[:max_results], candidates[max_results:]
-    if not page:
-        return JSONResponse({"meta": {"result_count": 0}})
-    fields = _fields(request, "tweet.fields")
-    meta: dict[str, Any] = {
-        "result_count": len(page), "newest_id": page[0].id, "oldest_id": page[-1].id,
-    }
-    if rest:
-        meta["next_token"] = _encode_token(page[-1].id, "base36")
-    return JSONResponse({"data": [render_tweet(t, fields) for t in page], "meta": meta})
+    return timeline(request, state, who, state.tweets_by, with_includes=False)
 
 
 ROUTES = [
