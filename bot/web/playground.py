@@ -151,16 +151,7 @@ class Playground:
 
     async def chat(self, request: Request) -> Response:
         """The same text, written in X Chat: the user's app encrypts it to the bot."""
-        got = await self._form(request)
-        if isinstance(got, Response):
-            return got
-        handle, text = got
-        if text.strip():
-            try:
-                await self.web.db(self.control.chat, handle, text)
-            except (requests.RequestException, RuntimeError):
-                return self.unreachable(request)
-        return RedirectResponse(f"/playground?as={handle}", status_code=303)
+        return await self._post_as(request, self.control.chat)
 
     async def open_app(self, request: Request) -> Response:
         got = await self._form(request)
