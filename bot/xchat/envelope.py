@@ -46,13 +46,18 @@ class Envelope:
     kind: int  # MESSAGE_CREATE or KEY_CHANGE (0 when the detail is another union member)
 
 
-def _struct(fields: list[tuple[int, str]]) -> bytes:
+def _struct(fields: list[tuple[int, str | bytes]]) -> bytes:
+    """A Thrift struct of string fields (``str``) and already-serialised structs (``bytes``)."""
     buf = TMemoryBuffer()
     proto = TBinaryProtocol(buf)
     proto.writeStructBegin("s")
     for field_id, value in fields:
-        proto.writeFieldBegin("f", TType.STRING, field_id)
-        proto.writeString(value)
+        if isinstance(value, str):
+            proto.writeFieldBegin("f", TType.STRING, field_id)
+            proto.writeString(value)
+        else:
+            proto.writeFieldBegin("f", TType.STRUCT, field_id)
+            buf.write(value)
         proto.writeFieldEnd()
     proto.writeFieldStop()
     proto.writeStructEnd()
@@ -65,37 +70,15 @@ def signature_struct(signature: str, public_key_version: str, signature_version:
 
 def union(member: int, raw_struct: bytes) -> bytes:
     """A Thrift union holding one already-serialised struct."""
-    buf = TMemoryBuffer()
-    proto = TBinaryProtocol(buf)
-    proto.writeStructBegin("u")
-    proto.writeFieldBegin("m", TType.STRUCT, member)
-    buf.write(raw_struct)
-    proto.writeFieldEnd()
-    proto.writeFieldStop()
-    proto.writeStructEnd()
-    return buf.getvalue()
+    return _struct([(member, raw_struct)])
 
 
 def frame(*, sequence_id: str, message_id: str, sender_id: str, conversation_id: str,
           created_at_msec: int, detail: bytes, signature: bytes) -> str:
     """The base64 MessageEvent X's server makes; ``detail`` is a serialised union."""
-    buf = TMemoryBuffer()
-    proto = TBinaryProtocol(buf)
-    proto.writeStructBegin("MessageEvent")
-    for field_id, value in ((1, sequence_id), (2, message_id), (3, sender_id),
-                            (4, conversation_id), (6, str(created_at_msec))):
-        proto.writeFieldBegin("f", TType.STRING, field_id)
-        proto.writeString(value)
-        proto.writeFieldEnd()
-    proto.writeFieldBegin("detail", TType.STRUCT, 7)
-    buf.write(detail)
-    proto.writeFieldEnd()
-    proto.writeFieldBegin("signature", TType.STRUCT, 9)
-    buf.write(signature)
-    proto.writeFieldEnd()
-    proto.writeFieldStop()
-    proto.writeStructEnd()
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    raw = _struct([(1, sequence_id), (2, message_id), (3, sender_id), (4, conversation_id),
+                   (6, str(created_at_msec)), (7, detail), (9, signature)])
+    return base64.b64encode(raw).decode("ascii")
 
 
 def decode_b64(text: str) -> bytes:
