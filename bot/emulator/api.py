@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.emulator.oauth import Principal, authenticate
-from bot.emulator.records import Refusal, Tweet, invalid_request
+from bot.emulator.records import DmEvent, Refusal, Tweet, invalid_request
 from bot.emulator.render import _fields, _includes, render_dm, render_tweet, render_user
 from bot.emulator.state import EmulatorState
 from bot.emulator.usage import meter_call
@@ -258,7 +258,10 @@ async def create_tweet(request: Request, state: EmulatorState, who: Principal) -
     return JSONResponse({"data": data}, status_code=201)
 
 
-async def dm_events(request: Request, state: EmulatorState, who: Principal) -> Response:
+def dm_page(request: Request, state: EmulatorState, who: Principal,
+            keep: Callable[[DmEvent], bool] | None = None) -> Response:
+    """The caller's DM events (those ``keep`` accepts), newest first, paged as X pages them
+    (a base32 ``pagination_token``), with ``event_types`` and the ``sender_id`` expansion."""
     max_results = _int_param(request, "max_results", 100, 1, 100)
     below = _decode_token(request, "base32")
     wanted = set(request.query_params.get("event_types", "").split(",")) - {""}
@@ -269,6 +272,7 @@ async def dm_events(request: Request, state: EmulatorState, who: Principal) -> R
         e
         for e in state.dm_events_of(str(who.user_id))
         if (below is None or int(e.id) < below) and (not wanted or e.event_type in wanted)
+        and (keep is None or keep(e))
     ]
     page, rest = events[:max_results], events[max_results:]
     if not page:
@@ -286,6 +290,10 @@ async def dm_events(request: Request, state: EmulatorState, who: Principal) -> R
         meta["next_token"] = _encode_token(page[-1].id, "base32")
     body["meta"] = meta
     return JSONResponse(body)
+
+
+async def dm_events(request: Request, state: EmulatorState, who: Principal) -> Response:
+    return dm_page(request, state, who)
 
 
 async def send_dm(request: Request, state: EmulatorState, who: Principal) -> Response:

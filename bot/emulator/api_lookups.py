@@ -9,24 +9,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.emulator.api import (
-    _DM_EVENT_TYPES,
     _NUMERIC_ID,
-    _decode_token,
-    _encode_token,
-    _int_param,
+    dm_page,
     endpoint,
     timeline,
 )
 from bot.emulator.oauth import Principal
 from bot.emulator.records import invalid_request
-from bot.emulator.render import _fields, render_dm, render_user
 from bot.emulator.state import EmulatorState
 
 
@@ -38,35 +32,8 @@ async def conversation_events(request: Request, state: EmulatorState, who: Princ
             participant_id=[participant],
         )
     me = str(who.user_id)
-    max_results = _int_param(request, "max_results", 100, 1, 100)
-    below = _decode_token(request, "base32")
-    wanted = set(request.query_params.get("event_types", "").split(",")) - {""}
-    if wanted - _DM_EVENT_TYPES:
-        bad = sorted(wanted - _DM_EVENT_TYPES)
-        raise invalid_request(f"Invalid event_types: {', '.join(bad)}", event_types=bad)
-    events = [
-        e
-        for e in state.dm_events_of(me)
-        if {e.sender_id, e.recipient_id} == {me, participant}
-        and (below is None or int(e.id) < below)
-        and (not wanted or e.event_type in wanted)
-    ]
-    page, rest = events[:max_results], events[max_results:]
-    if not page:
-        return JSONResponse({"meta": {"result_count": 0}})
-    body: dict[str, Any] = {"data": [render_dm(e, _fields(request, "dm_event.fields"))
-                                     for e in page]}
-    if "sender_id" in _fields(request, "expansions"):
-        user_fields = _fields(request, "user.fields")
-        senders = dict.fromkeys(e.sender_id for e in page)
-        body["includes"] = {
-            "users": [render_user(state.users[i], user_fields, state, me) for i in senders]
-        }
-    meta: dict[str, Any] = {"result_count": len(page)}
-    if rest:
-        meta["next_token"] = _encode_token(page[-1].id, "base32")
-    body["meta"] = meta
-    return JSONResponse(body)
+    return dm_page(request, state, who,
+                   lambda e: {e.sender_id, e.recipient_id} == {me, participant})
 
 
 async def user_tweets(request: Request, state: EmulatorState, who: Principal) -> Response:
