@@ -14,8 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from config.settings import ENV_PREFIX, SANDBOX_DATA_KEY, SANDBOX_PIN_PEPPER, Settings
-from handlers.money import Money
+from config.settings import ENV_PREFIX, SANDBOX_DATA_KEY, SANDBOX_PIN_PEPPER, Euros, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +25,10 @@ class Entry:
     secret: bool
 
 
-def _written(value: Any) -> str:
+def _written(value: Any, *, euros: bool = False) -> str:
     """A default as one would write it in the environment (secrets: placeholders only)."""
-    if isinstance(value, Money):
-        return f"{value.cents // 100},{value.cents % 100:02d}"  # as Money.parse reads it
+    if euros:
+        return f"{value // 100},{value % 100:02d}"  # integer cents, written in euros
     if isinstance(value, SecretStr):
         raw = value.get_secret_value()
         if raw == SANDBOX_PIN_PEPPER.get_secret_value():
@@ -61,7 +60,9 @@ def entries() -> list[Entry]:
         secret = isinstance(value, SecretStr) or (
             isinstance(value, list) and any(isinstance(v, SecretStr) for v in value)
         )
-        found.append(Entry(f"{ENV_PREFIX}{name.upper()}", _written(value), description, secret))
+        euros = any(isinstance(m, Euros) for m in field.metadata)
+        found.append(Entry(f"{ENV_PREFIX}{name.upper()}", _written(value, euros=euros),
+                           description, secret))
     return found
 
 

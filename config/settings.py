@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,27 +19,39 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from handlers.money import AmountError, Money
-
 ENV_PREFIX = "TWEETPAY_"
 Environment = Literal["sandbox", "development", "production"]
 
 
-def _to_money(value: Any) -> Money:
-    if isinstance(value, Money):
-        return value
+class Euros:
+    """Marks a setting that is an amount: integer cents in the program, written in euros in
+    the environment (``250`` or ``250,00``). The layers above wrap it in ``handlers.money.Money``;
+    config imports no other layer, so it does not know that type."""
+
+
+_EUROS_HELP = "an amount in euros such as 250 or 250,00"
+
+
+def _euros_to_cents(value: Any) -> int:
+    # Decimal, never float; at most two decimals, no sign: anything else is refused.
     if isinstance(value, int) and not isinstance(value, bool):
-        return Money(value)
-    if isinstance(value, str):
-        try:
-            return Money.parse(value)
-        except AmountError as exc:
-            raise ValueError(str(exc)) from exc
-    raise ValueError("an amount in euros such as 250 or 250,00")
+        if value < 0:
+            raise ValueError(_EUROS_HELP)
+        return value  # already cents (from code, not the environment)
+    if not isinstance(value, str):
+        raise ValueError(_EUROS_HELP)
+    text = value.strip().removesuffix("€").removesuffix("EUR").strip().replace(",", ".")
+    digits = text.replace(".", "", 1)
+    if not (digits.isascii() and digits.isdigit()):  # no sign, exponent, space or NaN
+        raise ValueError(f"not an amount: {value!r} ({_EUROS_HELP})")
+    euros = Decimal(text)
+    if euros != euros.quantize(Decimal("0.01")):
+        raise ValueError(f"not an amount: {value!r} ({_EUROS_HELP})")
+    return int(euros * 100)
 
 
 # NoDecode: an amount such as 250,00 is not JSON; our own validator reads it.
-MoneySetting = Annotated[Money, NoDecode, BeforeValidator(_to_money)]
+MoneySetting = Annotated[int, NoDecode, BeforeValidator(_euros_to_cents), Euros()]
 
 
 def _sandbox_key(label: str) -> SecretStr:
@@ -71,23 +84,23 @@ class Settings(BaseSettings):
     """sqlite:///path or postgresql+psycopg://user:pass@host/db; empty: an SQLite file in the data
     dir."""
 
-    # Money rules (from the S-Money seeds): integer cents, no fees.
-    cap_person: MoneySetting = Money(25_000)
+    # Money rules (from the S-Money seeds): integer cents, written in euros; no fees.
+    cap_person: MoneySetting = 25_000
     """Largest payment between people, in euros."""
-    cap_pro: MoneySetting = Money(50_000)
+    cap_pro: MoneySetting = 50_000
     """Largest payment or donation to a Pro account, in euros."""
-    min_amount: MoneySetting = Money(1)
+    min_amount: MoneySetting = 1
     """Smallest payment or top-up, in euros."""
-    limit_24h: MoneySetting = Money(50_000)
+    limit_24h: MoneySetting = 50_000
     """Most a user may send over a sliding 24 hours (escrow holds included), in euros."""
-    limit_30d: MoneySetting = Money(150_000)
+    limit_30d: MoneySetting = 150_000
     """Most a user may send over a sliding 30 days, in euros."""
-    topup_max: MoneySetting = Money(100_000)  # one card top-up, at most (min: min_amount)
+    topup_max: MoneySetting = 100_000  # one card top-up, at most (min: min_amount)
     """Largest single card top-up, in euros."""
-    topup_max_24h: MoneySetting = Money(150_000)
+    topup_max_24h: MoneySetting = 150_000
     """Most a user may top up by card over a sliding 24 hours, in euros (pending charges
     count: concurrent top-ups cannot pass it together)."""
-    three_ds_above: MoneySetting = Money(3_000)
+    three_ds_above: MoneySetting = 3_000
     """A card top-up above this (or a card's first) goes through the issuer's 3-D Secure
     challenge, in euros (30 € is the EU's low-value exemption)."""
 
@@ -229,9 +242,9 @@ class Settings(BaseSettings):
     """Password of the operator page /ops (HTTP Basic, user `ops`); empty: the page is off."""
 
     # Money out: SEPA withdrawals (bot/services/withdraw.py).
-    payout_max: MoneySetting = Money(100_000)
+    payout_max: MoneySetting = 100_000
     """One withdrawal, at most."""
-    payout_limit_24h: MoneySetting = Money(200_000)
+    payout_limit_24h: MoneySetting = 200_000
     """Withdrawn in any 24 hours, at most."""
     payout_cooling_off_hours: float = Field(default=24.0, ge=0)
     """A new or changed IBAN receives its first transfer only after this many hours."""

@@ -147,8 +147,8 @@ class PinPolicy:
             max_failures_per_account=settings.pin_max_failures_per_account,
             lockout=dt.timedelta(minutes=settings.lockout_minutes),
             dm_receipt_to_sender=settings.dm_receipt_to_sender,
-            limit_24h=settings.limit_24h,
-            limit_30d=settings.limit_30d,
+            limit_24h=Money(settings.limit_24h),
+            limit_30d=Money(settings.limit_30d),
             timezone=settings.timezone,
             claim_days=settings.claim_period_days,
         )

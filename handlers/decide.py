@@ -120,9 +120,6 @@ def _payment(event: Event, facts: Facts, *, kind: Literal["send", "donate"], amo
     if amount > cap:
         return answer(event, lang, render("over_cap", lang, cap=cap), private=False,
                       reason="over_cap")
-    if amount < policy.min_amount:
-        return answer(event, lang, render("under_minimum", lang, minimum=policy.min_amount),
-                      private=False, reason="under_minimum")
     limited = _over_rolling_limit(event, facts, amount, lang)
     if limited:
         return limited
@@ -201,9 +198,6 @@ def request_money(cmd: RequestMoney, event: Event, facts: Facts) -> Decision:
     if cmd.amount > cap:
         return answer(event, lang, render("over_cap", lang, cap=cap), private=False,
                       reason="over_cap")
-    if cmd.amount < policy.min_amount:
-        return answer(event, lang, render("under_minimum", lang, minimum=policy.min_amount),
-                      private=False, reason="under_minimum")
     intent = _new_intent(event, facts, kind="request", lang=lang, payer=payer,
                          payee=facts.author, amount=cmd.amount, memo=cmd.memo)
     ttl_min = int(policy.ttl.total_seconds() // 60)

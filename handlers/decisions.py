@@ -58,7 +58,6 @@ class PendingIntent:
 class Policy:
     cap_person: Money
     cap_pro: Money
-    min_amount: Money
     ttl: dt.timedelta
     public_link_fallback: bool = True
     claim_days: int = 14

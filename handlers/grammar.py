@@ -95,7 +95,8 @@ class Caps:
     """Per-transaction limits (settings). Which cap applies depends on the payee's kind (250 €
     between people, 500 € towards a Pro account whatever the hashtag), which only the decision
     knows (``handlers.decide``): the grammar refuses only what no payee could receive, above
-    ``ceiling``, and what is below the minimum for everyone."""
+    ``ceiling``, and what is below the minimum for everyone (the one place that minimum is
+    checked: it does not depend on the payee)."""
 
     person: Money
     pro: Money
@@ -108,7 +109,8 @@ class Caps:
     @classmethod
     def from_settings(cls, settings: Any) -> Caps:
         """From ``config.settings.Settings`` (``cap_person``, ``cap_pro``, ``min_amount``)."""
-        return cls(settings.cap_person, settings.cap_pro, settings.min_amount)
+        return cls(Money(settings.cap_person), Money(settings.cap_pro),
+                   Money(settings.min_amount))
 
 
 DEFAULT_CAPS = Caps(person=Money(25_000), pro=Money(50_000), minimum=Money(1))

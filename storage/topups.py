@@ -75,8 +75,9 @@ class TopUpLimits:
 
     @classmethod
     def from_settings(cls, settings: Any) -> TopUpLimits:
-        return cls(minimum=settings.min_amount, maximum=settings.topup_max,
-                   daily=getattr(settings, "topup_max_24h", None))
+        daily = getattr(settings, "topup_max_24h", None)
+        return cls(minimum=Money(settings.min_amount), maximum=Money(settings.topup_max),
+                   daily=Money(daily) if daily is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

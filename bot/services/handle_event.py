@@ -64,12 +64,11 @@ LINK_PATHS: dict[type, str] = {SignUp: "s", ShowAccount: "l"}
 
 def policy_from_settings(settings: Any) -> Policy:
     return Policy(
-        cap_person=settings.cap_person, cap_pro=settings.cap_pro,
-        min_amount=settings.min_amount,
+        cap_person=Money(settings.cap_person), cap_pro=Money(settings.cap_pro),
         ttl=dt.timedelta(seconds=settings.confirmation_ttl_seconds),
         public_link_fallback=settings.public_link_fallback,
         claim_days=settings.claim_period_days, bot_handle=settings.bot_handle,
-        limit_24h=settings.limit_24h, limit_30d=settings.limit_30d,
+        limit_24h=Money(settings.limit_24h), limit_30d=Money(settings.limit_30d),
         timezone=settings.timezone,
         app_fallback=dt.timedelta(minutes=settings.app_fallback_minutes),
     )

@@ -52,8 +52,8 @@ class PayoutPolicy:
 
     @classmethod
     def from_settings(cls, settings: Any) -> PayoutPolicy:
-        return cls(minimum=settings.min_amount, maximum=settings.payout_max,
-                   per_day=settings.payout_limit_24h,
+        return cls(minimum=Money(settings.min_amount), maximum=Money(settings.payout_max),
+                   per_day=Money(settings.payout_limit_24h),
                    cooling_off=dt.timedelta(hours=settings.payout_cooling_off_hours),
                    link_ttl=dt.timedelta(seconds=settings.confirmation_ttl_seconds),
                    recovery_grace=dt.timedelta(seconds=settings.payout_recovery_grace_seconds))

@@ -108,7 +108,7 @@ class CardActions(AccountPagesCore):
                                  card_id=card_id, amount=amount, now=self.web.clock(),
                                  idempotency_key=key, limits=limits,
                                  three_ds=topup.ThreeDSPolicy(
-                                     self.web.settings.three_ds_above,
+                                     Money(self.web.settings.three_ds_above),
                                      f"{self.web.base_url}/account/topup/3ds"))
 
     # -- PIN-protected actions ----------------------------------------------------------------

@@ -99,10 +99,6 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "fr": "Montant trop élevé : {cap} au maximum par opération vers ce compte.",
         "en": "Amount too high: at most {cap} per payment to this account.",
     },
-    "under_minimum": {
-        "fr": "Montant trop faible : {minimum} au minimum.",
-        "en": "Amount too small: at least {minimum}.",
-    },
     "rolling_limit_24h": {
         "fr": "Plafond de {limit} sur 24 h atteint : vous pouvez encore envoyer {remaining} "
         "aujourd'hui. Rien n'a été débité.",

@@ -91,7 +91,7 @@ def test_the_event_service_loads_the_authors_totals(engine: Engine) -> None:
 
 @pytest.fixture
 def limited(engine: Engine) -> Iterator[World]:
-    yield from make_world(engine, limit_24h=Money(2_000), limit_30d=Money(3_000))
+    yield from make_world(engine, limit_24h="20", limit_30d="30")
 
 
 def test_confirmation_refuses_over_the_24h_limit_with_what_is_left(limited: World) -> None:
@@ -117,7 +117,7 @@ def test_confirmation_refuses_over_the_24h_limit_with_what_is_left(limited: Worl
 
 
 def test_confirmation_refuses_over_the_30d_limit_in_english(engine: Engine) -> None:
-    for world in make_world(engine, limit_24h=Money(2_000), limit_30d=Money(1_000)):
+    for world in make_world(engine, limit_24h="20", limit_30d="10"):
         token, _ = world.intent(800)
         assert world.post(token, PIN).status_code == 200
         token, intent_id = world.intent(300, lang="en")

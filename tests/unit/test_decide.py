@@ -24,7 +24,7 @@ from handlers.outcomes import LINK_PLACEHOLDER, PRIORITY_LINK, DirectMessage, Pu
 from handlers.text_length import fits_in_tweet
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
-POLICY = Policy(Money(25_000), Money(50_000), Money(1), dt.timedelta(minutes=10))
+POLICY = Policy(Money(25_000), Money(50_000), dt.timedelta(minutes=10))
 ALICE = Party(1001, "alice")
 BOB = Party(1002, "bob")
 ACF = Party(1004, "ACF", kind="pro")

@@ -14,7 +14,7 @@ from handlers.outcomes import DirectMessage
 from handlers.text_length import fits_in_tweet
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
-POLICY = Policy(Money(25_000), Money(50_000), Money(1), dt.timedelta(minutes=10),
+POLICY = Policy(Money(25_000), Money(50_000), dt.timedelta(minutes=10),
                 limit_24h=Money(50_000), limit_30d=Money(150_000))
 ALICE = Party(1001, "alice")
 BOB = Party(1002, "bob")

@@ -14,7 +14,7 @@ from handlers.amounts import UNIT_WORDS
 from handlers.commands import Donate, Recipient, RequestMoney, SendMoney
 from handlers.entities import Entities, Mention, extract_entities
 from handlers.errors import GrammarError
-from handlers.grammar import DEFAULT_CAPS, MEMO_LIMIT, parse
+from handlers.grammar import DEFAULT_CAPS, MEMO_LIMIT, Caps, parse
 from handlers.money import Money
 from handlers.text_length import fits_in_tweet
 
@@ -143,3 +143,19 @@ def test_a_unit_after_the_number_is_never_dropped(units: int, unit: str, gap: st
                    author_id=AUTHOR)
     assert isinstance(result, GrammarError), (text, result)
     assert result.code in ("unit_after_amount", "other_currency"), (text, result.code)
+
+
+@given(st.integers(min_value=1, max_value=60_000), st.integers(min_value=1, max_value=500),
+       st.sampled_from(["envoyer", "send", "don", "demander", "retirer"]))
+@settings(max_examples=300)
+def test_the_minimum_is_the_grammars_alone(cents: int, minimum: int, tag: str) -> None:
+    # ``decide`` no longer checks the minimum (one rule in one place): so no command below it
+    # may ever leave the grammar, whatever the command and the configured minimum.
+    caps = Caps(person=DEFAULT_CAPS.person, pro=DEFAULT_CAPS.pro, minimum=Money(minimum))
+    text = f"@Smoney #{tag} {written_amount(cents, cents)} @bob"
+    result = parse(text, None, bot_user_id=BOT, author_id=AUTHOR, channel="dm", caps=caps)
+    amount = getattr(result, "amount", None)
+    if cents < minimum:
+        assert isinstance(result, GrammarError) and result.code == "below_minimum"
+    elif amount is not None:
+        assert amount >= Money(minimum)

@@ -11,7 +11,6 @@ from sqlalchemy.engine import make_url
 from bot.push import new_vapid_key
 from config import SettingsError, load_settings
 from config.settings import SANDBOX_DATA_KEY, SANDBOX_PIN_PEPPER, SANDBOX_VAPID_KEY, _sandbox_key
-from handlers.money import Money
 
 # Regression: pydantic-settings used to JSON-decode amounts and keys before our validators, so
 # TWEETPAY_CAP_PERSON=250 meant 250 *cents* and "199,99" crashed (fixed with NoDecode).
@@ -28,7 +27,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 def test_defaults_run_the_sandbox() -> None:
     settings = load_settings()
     assert settings.env == "sandbox"
-    assert settings.cap_person == Money(25_000) and settings.cap_pro == Money(50_000)
+    assert settings.cap_person == 25_000 and settings.cap_pro == 50_000
     assert settings.confirmation_ttl_seconds == 600
     assert settings.sqlalchemy_url == "sqlite:///data/tweetpay.sqlite3"
     assert settings.uses_emulator
@@ -44,10 +43,11 @@ def test_values_are_cast_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert (url.host, url.database, url.password) == ("db", "tweetpay", "p")
 
 
-@pytest.mark.parametrize(("value", "cents"), [("250", 25_000), ("199,99", 19_999)])
+@pytest.mark.parametrize(("value", "cents"), [("250", 25_000), ("199,99", 19_999),
+                                             ("12.5 €", 1_250), ("0,05\u00a0€", 5)])
 def test_caps_are_euros(monkeypatch: pytest.MonkeyPatch, value: str, cents: int) -> None:
     monkeypatch.setenv("TWEETPAY_CAP_PERSON", value)
-    assert load_settings().cap_person == Money(cents)
+    assert load_settings().cap_person == cents
 
 
 @pytest.mark.parametrize(
@@ -150,3 +150,11 @@ def test_timezone_defaults_to_paris_and_must_be_a_real_zone() -> None:
     assert load_settings(timezone="America/New_York").timezone == "America/New_York"
     with pytest.raises(SettingsError, match="TIMEZONE"):
         load_settings(timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize("value", ["-5", "+5", "1,234", "5e2", "1 000", "nan", "", "12 euros"])
+def test_an_amount_setting_not_plainly_in_euros_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                           value: str) -> None:
+    monkeypatch.setenv("TWEETPAY_CAP_PERSON", value)
+    with pytest.raises(SettingsError, match="TWEETPAY_CAP_PERSON"):
+        load_settings()

@@ -19,7 +19,7 @@ from handlers.outcomes import DirectMessage, PublicReply
 from handlers.times import datetime_text
 
 NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
-POLICY = Policy(Money(25_000), Money(50_000), Money(1), dt.timedelta(minutes=10))
+POLICY = Policy(Money(25_000), Money(50_000), dt.timedelta(minutes=10))
 ALICE = Party(1001, "alice")
 BOB = Party(1002, "bob")
 ACF = Party(1004, "ACF", kind="pro")
