@@ -164,12 +164,14 @@ def keys_rotate() -> None:
     from storage.db import make_engine, make_session_factory
     from storage.keys import rotate_all
     from storage.sealing import Sealer
+    from storage.uow import UnitOfWork
 
     settings = _settings()
     sessions = make_session_factory(make_engine(settings.sqlalchemy_url))
     sealer = Sealer([key.get_secret_value() for key in settings.data_keys])
-    with sessions.begin() as session:
-        counts = rotate_all(session, sealer)
+    with UnitOfWork(sessions) as uow:
+        counts = rotate_all(uow.session, sealer)
+        uow.commit()
     click.echo(
         f"re-sealed with the newest key: {counts['cards']} card(s),"
         f" {counts['bank_accounts']} bank account(s), {counts['links']} pending link(s)"

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import WorkerHeartbeat
+from storage.uow import UnitOfWork
 
 Clock = Callable[[], dt.datetime]
 ALIVE_BEATS = 3  # a worker missing three beats in a row is reported dead
@@ -51,7 +52,8 @@ class Heartbeat:
         now = self._clock()
         with self._lock:
             jobs = json.dumps(self._jobs, sort_keys=True)
-        with self._sessions.begin() as session:
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            session = uow.session
             row = session.get(WorkerHeartbeat, self.worker)
             if row is None:
                 session.add(WorkerHeartbeat(worker=self.worker, started_at=self._started,
@@ -60,6 +62,7 @@ class Heartbeat:
                 row.beat_at, row.jobs = now, jobs
             session.execute(delete(WorkerHeartbeat).where(
                 WorkerHeartbeat.beat_at < now - FORGET_AFTER))
+            uow.commit()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""The outbox's small rules: X's budgets for the bot, the send statistics, the backoff and
-the re-wording of a text X refused as a duplicate."""
+"""The outbox's small rules: X's budgets for the bot, the send statistics, the backoff, how
+a row is marked done with and the re-wording of a text X refused as a duplicate."""
 
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ def _refusal(reason: str) -> str:
         if reason.startswith(prefix):
             return label
     return "other"
+
+
+def mark(row: OutboxMessage, status: str, reason: str | None, *, in_doubt: bool = False) -> None:
+    """A row done with (cancelled, failed): the reason kept, the link no longer at rest."""
+    row.status, row.last_error = status, reason[:500] if reason else None
+    row.sealed_link = None
+    # Given up while X may hold it: the record keeps saying so (never "unsent").
+    row.delivery_state = "in_doubt" if in_doubt else "unsent"
 
 
 def backoff(attempts: int, rng: random.Random, base: float = 2.0, cap: float = 900.0) -> float:

@@ -46,6 +46,7 @@ from bot.outbox_rules import (
     backoff,
     dms_sent_by_recipient,
     free_at,
+    mark,
     reworded,
 )
 from bot.xchat.outbound import ChatOutbound
@@ -54,6 +55,7 @@ from handlers.outcomes import LINK_PLACEHOLDER, PRIORITY_LINK
 from handlers.texts import render
 from storage.models import OutboxMessage, PaymentIntent
 from storage.sealing import Sealer
+from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -99,12 +101,6 @@ class OutboxSender:
 
     # -- budgets -------------------------------------------------------------------------
 
-    def available(self, session: Session, now: dt.datetime) -> dict[str, int]:
-        return available(session, now, self._budgets)
-
-    def free_at(self, session: Session, kind: str, now: dt.datetime) -> dt.datetime:
-        return free_at(session, kind, now, self._budgets)
-
     def _announce_wait(self, row_id: int, kind: str, until: dt.datetime, why: str) -> None:
         """Say once per message that it waits for X's budget, and until when."""
         if row_id in self._announced:
@@ -126,8 +122,9 @@ class OutboxSender:
 
     def _claim_one(self) -> _Claimed | None:
         now = self._clock()
-        with self._sessions.begin() as session:
-            room = self.available(session, now)
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            session = uow.session
+            room = available(session, now, self._budgets)
             stmt = (
                 select(OutboxMessage)
                 .where(OutboxMessage.status.in_(("pending", "sending")),
@@ -144,7 +141,7 @@ class OutboxSender:
                     rows.append(r)
                     continue
                 # Stays pending: the budget, not an error, holds it back.
-                free.setdefault(r.kind, self.free_at(session, r.kind, now))
+                free.setdefault(r.kind, free_at(session, r.kind, now, self._budgets))
                 self._announce_wait(r.id, r.kind, free[r.kind], "bot budget spent")
             waiting = self._acks_waiting(session, rows, now)
             served = dms_sent_by_recipient(session, [r.recipient_x_user_id for r in rows], now)
@@ -163,6 +160,7 @@ class OutboxSender:
                 # From now on X may act on it: a crash before we record the answer leaves the
                 # row in doubt, and the next attempt looks on X first.
                 row.delivery_state, row.attempted_at = "in_doubt", now
+            uow.commit()
             return _Claimed(row.id, in_doubt)
 
     def _acks_waiting(self, session: Session, rows: list[OutboxMessage],
@@ -197,7 +195,7 @@ class OutboxSender:
 
     def _deliver(self, claimed: _Claimed, stats: SendStats) -> None:
         row_id = claimed.row_id
-        with self._sessions.begin() as session:
+        with self._sessions() as session:  # reads only
             row = session.get(OutboxMessage, row_id)
             if row is None or row.status != "sending":
                 return
@@ -219,16 +217,17 @@ class OutboxSender:
                 self._finish(row_id, found[0], found[1], stats, note="recovered: found on X")
                 stats.recovered += 1
                 return
-        with self._sessions.begin() as session:
-            row = session.get(OutboxMessage, row_id)
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            row = uow.session.get(OutboxMessage, row_id)
             if row is None:
                 return
-            skip = why_skip(session, row, self._bot_user_id)
+            skip = why_skip(uow.session, row, self._bot_user_id)
             if skip:
-                self._mark(row, "cancelled", skip)
+                mark(row, "cancelled", skip)
+                uow.commit()
                 stats.cancelled += 1
                 return
-            lang = row_lang(session, row)
+            lang = row_lang(uow.session, row)
         try:
             if on_chat and self._chat is not None and (
                     chat_id := self._chat.deliver(row_id, int(target or 0), text)):
@@ -273,11 +272,12 @@ class OutboxSender:
         if attempts >= self._max_attempts:
             self._fail(row_id, f"duplicate content, gave up after {attempts} attempts", stats)
             return
-        with self._sessions.begin() as session:
-            row = session.get(OutboxMessage, row_id)
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            row = uow.session.get(OutboxMessage, row_id)
             if row is None:
                 return
             row.text = reworded(row.text)
+            uow.commit()
         self._retry(row_id, exc, stats, at=self._clock(), in_doubt=True)
 
     def _link_fallback(self, row_id: int, reply_to: str, lang: str, exc: Exception,
@@ -285,13 +285,15 @@ class OutboxSender:
         """DMs closed: the confirmation link goes in a public reply in the user's own thread
         (useless without the PIN, docs/design.md), in place of the acknowledgement."""
         ack_key = None
-        with self._sessions.begin() as session:
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            session = uow.session
             row = session.get(OutboxMessage, row_id)
             if row is None or not row.sealed_link:
                 return
             if not summoned(session, reply_to, self._bot_user_id):
-                self._mark(row, "failed", f"forbidden: {exc}; no public fallback outside a "
-                                          "mention of the bot")
+                mark(row, "failed", f"forbidden: {exc}; no public fallback outside a "
+                                    "mention of the bot")
+                uow.commit()
                 stats.failed += 1
                 return
             if row.dedupe_key.endswith(":link"):
@@ -299,8 +301,9 @@ class OutboxSender:
                 ack = session.scalars(select(OutboxMessage).where(
                     OutboxMessage.dedupe_key == ack_key)).first()
                 if ack is not None and ack.status in ("sending", "sent"):
-                    self._mark(row, "failed", f"forbidden: {exc}; the thread already has "
-                                              "our one reply, so no public fallback")
+                    mark(row, "failed", f"forbidden: {exc}; the thread already has "
+                                        "our one reply, so no public fallback")
+                    uow.commit()
                     stats.failed += 1
                     return
             link = self._sealer.open(row.sealed_link)
@@ -321,18 +324,11 @@ class OutboxSender:
 
     # -- row updates ---------------------------------------------------------------------
 
-    @staticmethod
-    def _mark(row: OutboxMessage, status: str, reason: str | None, *,
-              in_doubt: bool = False) -> None:
-        row.status, row.last_error = status, reason[:500] if reason else None
-        row.sealed_link = None
-        # Given up while X may hold it: the record keeps saying so (never "unsent").
-        row.delivery_state = "in_doubt" if in_doubt else "unsent"
-
     def _finish(self, row_id: int, remote_id: str, kind: str, stats: SendStats,
                 note: str | None = None, replaces: str | None = None) -> None:
         now = self._clock()
-        with self._sessions.begin() as session:
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            session = uow.session
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 return
@@ -345,7 +341,8 @@ class OutboxSender:
                     OutboxMessage.dedupe_key == replaces,
                     OutboxMessage.status == "pending")).first()
                 if ack is not None:
-                    self._mark(ack, "cancelled", "replaced by the public link fallback")
+                    mark(ack, "cancelled", "replaced by the public link fallback")
+            uow.commit()
         stats.sent += 1
         stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
         MESSAGES_SENT.labels(kind).inc()
@@ -354,15 +351,16 @@ class OutboxSender:
     def _retry(self, row_id: int, exc: Exception, stats: SendStats, *,
                at: dt.datetime | None = None, count: bool = True, in_doubt: bool = False) -> None:
         now = self._clock()
-        with self._sessions.begin() as session:
-            row = session.get(OutboxMessage, row_id)
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            row = uow.session.get(OutboxMessage, row_id)
             if row is None or row.status != "sending":
                 return
             if not count:
                 row.attempts = max(0, row.attempts - 1)  # waiting on a limit is not a failure
             if count and row.attempts >= self._max_attempts:
-                self._mark(row, "failed", f"gave up after {row.attempts} attempts: "
-                                          f"{type(exc).__name__}: {exc}", in_doubt=in_doubt)
+                mark(row, "failed", f"gave up after {row.attempts} attempts: "
+                                    f"{type(exc).__name__}: {exc}", in_doubt=in_doubt)
+                uow.commit()
                 stats.failed += 1
                 return
             delay = dt.timedelta(seconds=backoff(row.attempts, self._rng))
@@ -375,6 +373,7 @@ class OutboxSender:
             row.next_attempt_at = min(max(at, now), now + WINDOW_15) if at else now + delay
             row.last_error = f"{type(exc).__name__}: {exc}"[:500]
             kind, until = row.kind, row.next_attempt_at
+            uow.commit()
         if at is not None and isinstance(exc, RateLimited):
             self._announce_wait(row_id, kind, until, "X answered 429")
         stats.retried += 1
@@ -382,12 +381,13 @@ class OutboxSender:
 
     def _fail(self, row_id: int, reason: str, stats: SendStats, *,
               in_doubt: bool = False) -> None:
-        with self._sessions.begin() as session:
-            row = session.get(OutboxMessage, row_id)
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            row = uow.session.get(OutboxMessage, row_id)
             if row is None:
                 return
-            self._mark(row, "failed", reason, in_doubt=in_doubt)
+            mark(row, "failed", reason, in_doubt=in_doubt)
             kind = row.kind
+            uow.commit()
         stats.failed += 1
         MESSAGES_REFUSED.labels(kind, _refusal(reason)).inc()
         log.warning("outbox.failed", outbox_id=row_id, reason=reason[:200])

@@ -36,6 +36,7 @@ from bot.push import PushService, PushUnavailable
 from storage import devices
 from storage.models import OutboxMessage, PaymentIntent, PushDelivery
 from storage.sealing import Sealer
+from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -77,7 +78,8 @@ class PushSender:
 
     def _claim(self, limit: int) -> list[int]:
         now = self._clock()
-        with self._sessions.begin() as session:
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            session = uow.session
             room = min(limit, self._room(session, now))
             if room <= 0:
                 return []
@@ -97,6 +99,7 @@ class PushSender:
                 row.attempts += 1
                 row.next_attempt_at = now + LEASE
                 claimed.append(row.id)
+            uow.commit()
             return claimed
 
     def run_once(self, limit: int = 50) -> PushStats:
@@ -107,7 +110,8 @@ class PushSender:
 
     def _deliver(self, row_id: int, stats: PushStats) -> None:
         now = self._clock()
-        with self._sessions.begin() as session:
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            session = uow.session
             row = session.get(OutboxMessage, row_id)
             if row is None or row.status != "sending":
                 return
@@ -118,6 +122,7 @@ class PushSender:
                 session, self._sealer, row.recipient_x_user_id or 0, now) if sid not in done]
             if skip or (not targets and not done):
                 row.status, row.last_error = "cancelled", skip or "no app device left"
+                uow.commit()
                 stats.cancelled += 1
                 return
             payload, attempts = row.text, row.attempts
@@ -145,7 +150,8 @@ class PushSender:
     def _record(self, row_id: int, delivered: list[int], gone: list[int], error: str | None,
                 attempts: int, stats: PushStats) -> None:
         now = self._clock()
-        with self._sessions.begin() as session:
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            session = uow.session
             for sid in delivered:
                 session.add(PushDelivery(outbox_id=row_id, subscription_id=sid,
                                          delivered_at=now))
@@ -153,6 +159,7 @@ class PushSender:
                 devices.remove_subscription(session, sid)
             row = session.get(OutboxMessage, row_id)
             if row is None:
+                uow.commit()  # the deliveries made are kept all the same
                 return
             stats.devices += len(delivered)
             stats.removed += len(gone)
@@ -171,6 +178,7 @@ class PushSender:
                 row.next_attempt_at = now + dt.timedelta(seconds=backoff(attempts, self._rng))
                 stats.retried += 1
                 log.info("push.retry", outbox_id=row_id, error=error)
+            uow.commit()
 
     @staticmethod
     def _why_skip(session: Session, row: OutboxMessage) -> str | None:

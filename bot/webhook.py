@@ -49,6 +49,7 @@ from starlette.routing import Route
 from bot.logging import get_logger
 from handlers.x_text import unescape_tweet
 from storage import inbox
+from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -341,10 +342,11 @@ class Webhook:
         if not items:
             return
         now = self._clock()
-        with self._sessions.begin() as session:
+        with UnitOfWork(self._sessions, self._clock) as uow:
             for item in items:
-                inbox.record(session, source=item.source, event_id=item.event_id,
+                inbox.record(uow.session, source=item.source, event_id=item.event_id,
                              author_id=item.author_id, payload=item.payload, now=now)
+            uow.commit()
 
 
 def webhook_routes(settings: Any, session_factory: sessionmaker[Session], clock: Clock,

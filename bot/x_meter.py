@@ -194,16 +194,18 @@ def persisting(sessions: Any) -> Callable[[str, Usage, str], None]:
     never raised: the X call it describes has happened and must not look failed."""
     from bot.logging import get_logger
     from storage import x_usage
+    from storage.uow import UnitOfWork
 
     log = get_logger(__name__)
 
     def record(operation: str, delta: Usage, day: str) -> None:
         count_in_prometheus(operation, delta)
         try:
-            with sessions.begin() as session:
-                x_usage.add(session, day=day, operation=operation, requests=delta.requests,
-                            resources=delta.resources, billed=delta.billed,
-                            cost_micro_usd=delta.micro_usd)
+            with UnitOfWork(sessions) as uow:
+                x_usage.add(uow.session, day=day, operation=operation,
+                            requests=delta.requests, resources=delta.resources,
+                            billed=delta.billed, cost_micro_usd=delta.micro_usd)
+                uow.commit()
         except Exception as exc:  # the meter must never break a call that went through
             log.warning("x_meter.not_saved", operation=operation, error=type(exc).__name__)
 

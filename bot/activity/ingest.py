@@ -46,6 +46,7 @@ from bot.logging import get_logger
 from bot.webhook import MAX_BODY_BYTES, InboxItem, Webhook
 from bot.x_meter import Meter, count_in_prometheus, event_operation
 from storage import accounts, inbox, sessions, x_usage
+from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -100,7 +101,8 @@ class ActivityWebhook(Webhook):
         now = self._clock()
         cost = self.meter.record(event_operation(event.event_type), [_resource(event)])
         day = now.astimezone(dt.UTC).date().isoformat()
-        with self._sessions.begin() as session:
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            session = uow.session
             new = sum(inbox.record(session, source=item.source, event_id=item.event_id,
                                    author_id=item.author_id, payload=item.payload, now=now)
                       for item in self._items(session, event, now))
@@ -108,6 +110,7 @@ class ActivityWebhook(Webhook):
                         requests=cost.requests, resources=cost.resources, billed=cost.billed,
                         cost_micro_usd=cost.micro_usd)
             inbox.set_cursor(session, ALIVE_CURSOR, now.isoformat(), now)
+            uow.commit()
         count_in_prometheus(event_operation(event.event_type), cost)
         return new
 

@@ -28,6 +28,7 @@ from bot.activity.subscriptions import ActivityPort, our_webhook, subscribe
 from bot.logging import get_logger
 from bot.webhook import crc_response
 from storage import inbox
+from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -96,5 +97,6 @@ class PushWatch:
                                self._settings.x_timeout_seconds)
 
     def _set(self, name: str, value: str, now: dt.datetime) -> None:
-        with self._sessions.begin() as session:
-            inbox.set_cursor(session, name, value, now)
+        with UnitOfWork(self._sessions, self._clock) as uow:
+            inbox.set_cursor(uow.session, name, value, now)
+            uow.commit()

@@ -32,6 +32,7 @@ from bot.payments.payouts import PayoutProvider, PayoutState
 from storage import payouts
 from storage.ledger import settlement_account_code
 from storage.models import Account, Charge, Transfer
+from storage.uow import UnitOfWork
 
 LAST = "reconcile_last"
 OUR_TO_THEIRS = {"submitting": "pending", "submitted": "pending", "settled": "settled",
@@ -137,9 +138,10 @@ def run(sessions: sessionmaker[Session], card_provider: Any, payout_provider: Pa
         now: dt.datetime, since: dt.datetime | None = None) -> list[Mismatch]:
     """Reconcile and record the count for ``/metrics``."""
     found = reconcile(sessions, card_provider, payout_provider, since)
-    with sessions.begin() as session:
-        payouts.set_flag(session, LAST, json.dumps({"at": now.isoformat(),
-                                                    "mismatches": len(found)}), now)
+    with UnitOfWork(sessions) as uow:
+        payouts.set_flag(uow.session, LAST, json.dumps({"at": now.isoformat(),
+                                                        "mismatches": len(found)}), now)
+        uow.commit()
     return found
 
 

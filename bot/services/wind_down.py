@@ -74,10 +74,11 @@ def refuses(session: Session, command: object) -> bool:
 
 def start(sessions: sessionmaker[Session], now: dt.datetime) -> bool:
     """Start the wind-down; False if it had already started (nothing changes)."""
-    with sessions.begin() as session:
-        if is_on(session):
+    with UnitOfWork(sessions) as uow:
+        if is_on(uow.session):
             return False
-        payouts.set_flag(session, FLAG, now.isoformat(), now)
+        payouts.set_flag(uow.session, FLAG, now.isoformat(), now)
+        uow.commit()
         return True
 
 

@@ -318,8 +318,9 @@ class AccountPagesCore:
         return response
 
     def _log_out(self, cookie: str) -> None:
-        with self.web.sessions.begin() as session:
-            web_sessions.log_out(session, hash_token(cookie), self.web.clock())
+        with UnitOfWork(self.web.sessions) as uow:
+            web_sessions.log_out(uow.session, hash_token(cookie), self.web.clock())
+            uow.commit()
 
     # -- Pro ----------------------------------------------------------------------------------
 

@@ -27,8 +27,10 @@ import datetime as dt
 import json
 import math
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -44,7 +46,9 @@ from handlers.money import Lang
 from handlers.pins import PIN_LENGTH
 from handlers.texts import translator
 from storage import app_views, devices
+from storage import sessions as web_sessions
 from storage.sessions import Holder
+from storage.uow import UnitOfWork
 
 log = get_logger("bot.web.app")
 
@@ -54,6 +58,7 @@ MAX_SUBSCRIPTION = 4096
 STREAM_SECONDS = 300  # then the browser's EventSource reconnects by itself
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15
+P = ParamSpec("P")
 APP_PATHS = ("/", "/app", "/sw.js", "/manifest.webmanifest", "/offline", "/playground",
              "/playground/feed")
 
@@ -82,9 +87,15 @@ class AppPages:
     def _holder(self, cookie: str | None, label: str) -> Holder | None:
         holder = self.account._holder(cookie)
         if holder is not None:
-            with self.web.sessions.begin() as session:
-                devices.touch(session, holder.session_id, label, self.web.clock())
+            self._write(devices.touch, holder.session_id, label, self.web.clock())
         return holder
+
+    def _write(self, change: Callable[Concatenate[Session, P], object], *args: P.args,
+               **kwargs: P.kwargs) -> None:
+        """One device row's change (seen, subscribed, dropped) in its own transaction."""
+        with UnitOfWork(self.web.sessions) as uow:
+            change(uow.session, *args, **kwargs)
+            uow.commit()
 
     async def _session(self, request: Request) -> tuple[Holder, str, Lang] | None:
         cookie = self.web.cookie(request)
@@ -114,11 +125,12 @@ class AppPages:
 
     def _view(self, holder: Holder, lang: Lang) -> dict[str, Any]:
         now = self.web.clock()
-        with self.web.sessions.begin() as session:
-            view = app_views.view(session, holder.x_user_id, now)
+        with UnitOfWork(self.web.sessions) as uow:
+            view = app_views.view(uow.session, holder.x_user_id, now)
             # The payer has seen these: the link that would follow by DM is not needed.
-            devices.mark_seen(session, [p.id for p in view.to_confirm], now)
-            version = app_views.version(session, holder.x_user_id, now)
+            devices.mark_seen(uow.session, [p.id for p in view.to_confirm], now)
+            version = app_views.version(uow.session, holder.x_user_id, now)
+            uow.commit()
         data = self.account._data(holder, lang)
         t = translator(lang)
         lines = [{"date": ln.date, "amount": ln.amount, "incoming": ln.incoming, "memo": ln.memo,
@@ -293,8 +305,6 @@ class AppPages:
                                 notice=t("app_cancel_done", reference=reference))
 
     def _cancel(self, holder: Holder, reference: str) -> bool:
-        from storage.uow import UnitOfWork
-
         with UnitOfWork(self.web.sessions) as uow:
             done = app_views.cancel(uow, holder.x_user_id, reference, self.web.clock())
             uow.commit()
@@ -329,14 +339,9 @@ class AppPages:
         if not (endpoint.startswith("https://") or (plain_http_ok
                                                     and endpoint.startswith("http://"))):
             return JSONResponse({"error": "endpoint"}, 400)
-
-        def save() -> None:
-            with self.web.sessions.begin() as session:
-                devices.subscribe(session, self.web.sealer, session_id=holder.session_id,
-                                  x_user_id=holder.x_user_id, subscription=clean,
-                                  now=self.web.clock())
-
-        await self.web.db(save)
+        await self.web.db(self._write, devices.subscribe, self.web.sealer,
+                          session_id=holder.session_id, x_user_id=holder.x_user_id,
+                          subscription=clean, now=self.web.clock())
         log.info("push_subscribed", user_id=holder.user_id, device=holder.session_id)
         return JSONResponse({"ok": True})
 
@@ -344,12 +349,7 @@ class AppPages:
         holder = await self._script_call(request)
         if isinstance(holder, Response):
             return holder
-
-        def drop() -> None:
-            with self.web.sessions.begin() as session:
-                devices.unsubscribe(session, holder.session_id)
-
-        await self.web.db(drop)
+        await self.web.db(self._write, devices.unsubscribe, holder.session_id)
         return JSONResponse({"ok": True})
 
     async def revoke(self, request: Request) -> Response:
@@ -366,15 +366,14 @@ class AppPages:
         now = self.web.clock()
 
         def work() -> None:
-            from storage import sessions as web_sessions
-
-            with self.web.sessions.begin() as session:
+            with UnitOfWork(self.web.sessions) as uow:
                 if target is None:
-                    web_sessions.revoke_all(session, holder.user_id, now)
-                    for device in devices.live_devices(session, holder.user_id, 0, now):
-                        devices.revoke(session, holder.user_id, device.id, now)
+                    web_sessions.revoke_all(uow.session, holder.user_id, now)
+                    for device in devices.live_devices(uow.session, holder.user_id, 0, now):
+                        devices.revoke(uow.session, holder.user_id, device.id, now)
                 elif target.isdigit():
-                    devices.revoke(session, holder.user_id, int(target), now)
+                    devices.revoke(uow.session, holder.user_id, int(target), now)
+                uow.commit()
 
         await self.web.db(work)
         log.info("device_revoked", user_id=holder.user_id, all=target is None)

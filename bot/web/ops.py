@@ -37,6 +37,7 @@ from bot.logging import get_logger
 from bot.status import read_status
 from storage import ops
 from storage.models import InboxEvent, OutboxMessage
+from storage.uow import UnitOfWork
 
 HERE = Path(__file__).resolve().parent
 USER = "ops"
@@ -156,10 +157,11 @@ class OpsPage:
 
         def run() -> ops.Done:
             now = self._clock()
-            with self._sessions.begin() as session:
-                done = ops.RUN[action](session, int(target_id), now)
-                ops.audit(session, actor=actor, action=action, target=target, done=done,
+            with UnitOfWork(self._sessions, self._clock) as uow:
+                done = ops.RUN[action](uow.session, int(target_id), now)
+                ops.audit(uow.session, actor=actor, action=action, target=target, done=done,
                           now=now)
+                uow.commit()
             return done
 
         done = await run_in_threadpool(run)

@@ -33,6 +33,7 @@ from bot.security import new_token
 from bot.web.accounts import AccountWeb
 from storage import sessions as web_sessions
 from storage.models import User
+from storage.uow import UnitOfWork
 
 URL = re.compile(r"https?://[^\s<>\"']+")
 HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
@@ -174,13 +175,14 @@ class Playground:
                       if u["username"].lower() == handle.lower()), None)
         if match is None:
             return False
-        with self.web.sessions.begin() as session:
-            user = session.scalars(select(User).where(
+        with UnitOfWork(self.web.sessions) as uow:
+            user = uow.session.scalars(select(User).where(
                 User.x_user_id == int(match["id"]), User.status != "unlinked")).first()
             if user is None:
-                return False
-            web_sessions.open_session(session, user_id=user.id, session_hash=cookie_hash,
+                return False  # nothing was written
+            web_sessions.open_session(uow.session, user_id=user.id, session_hash=cookie_hash,
                                       now=self.web.clock(), ttl=self.web.session_ttl)
+            uow.commit()
         return True
 
 

@@ -19,6 +19,7 @@ from bot.logging import get_logger
 from bot.xchat import envelope
 from bot.xchat.api import ChatApi
 from storage import inbox
+from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -87,12 +88,13 @@ class ChatIngest:
                     found.append((encoded, key_events, item.get("conversation_token")))
         now = self._clock()
         new = 0
-        with self._sessions.begin() as session:
+        with UnitOfWork(self._sessions, self._clock) as uow:
             for encoded, key_events, token in found:
-                new += record(session, encoded, key_events, bot_user_id=self._bot_user_id,
+                new += record(uow.session, encoded, key_events, bot_user_id=self._bot_user_id,
                               now=now, conversation_token=token)
             if newest != seen:
-                inbox.set_cursor(session, CURSOR, str(newest), now)
+                inbox.set_cursor(uow.session, CURSOR, str(newest), now)
+            uow.commit()
         if new:
             log.info("ingest.chats", new=new)
         return new

@@ -21,6 +21,7 @@ from bot.xchat.api import ChatApi
 from bot.xchat.bot_chat import BotChat
 from storage import xchat as repo
 from storage.sealing import Sealer
+from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -48,8 +49,9 @@ def init_keys(sessions: sessionmaker[Session], sealer: Sealer, api: ChatApi, bot
     if blob is None:
         raise RuntimeError("the Chat XDK exported no key")
     sealed = sealer.seal(base64.b64encode(bytes(blob)).decode("ascii"))
-    with sessions.begin() as session:
-        repo.add_key(session, version, sealed, clock())
+    with UnitOfWork(sessions, clock) as uow:
+        repo.add_key(uow.session, version, sealed, clock())
+        uow.commit()
     log.info("xchat.keys_registered", version=version, rotated=version_in_use is not None)
     return KeyState(version, created=True)
 

@@ -22,6 +22,7 @@ from bot.xchat import envelope
 from bot.xchat.api import ChatApi
 from bot.xchat.bot_chat import BotChat, ChatRefused
 from storage import xchat as repo
+from storage.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -57,9 +58,10 @@ class ChatOutbound:
                 log.warning("xchat.cannot_encrypt", outbox_id=outbox_id,
                             error=type(exc).__name__)
                 return None
-            with self._sessions.begin() as session:
-                repo.save_send(session, outbox_id, conversation, sealed["message_id"],
+            with UnitOfWork(self._sessions, self._clock) as uow:
+                repo.save_send(uow.session, outbox_id, conversation, sealed["message_id"],
                                json.dumps(sealed), self._clock())
+                uow.commit()
         elif conversation and self._already_there(conversation, sealed["message_id"]):
             return str(sealed["message_id"])
         assert conversation is not None
