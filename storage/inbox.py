@@ -43,10 +43,13 @@ MAX_ATTEMPTS = 8
 RETRY_CAP = dt.timedelta(minutes=5)
 
 
-def pending(session: Session, limit: int = 100,
-            now: dt.datetime | None = None) -> list[InboxEvent]:
-    """Pending rows in arrival order; with ``now``, not those waiting for a retry."""
+def pending(session: Session, limit: int = 100, now: dt.datetime | None = None,
+            after_id: int = 0) -> list[InboxEvent]:
+    """Pending rows in arrival order; with ``now``, not those waiting for a retry; with
+    ``after_id``, only later rows than that one (a worker moving past rows others hold)."""
     stmt = select(InboxEvent).where(InboxEvent.status == "pending")
+    if after_id:
+        stmt = stmt.where(InboxEvent.id > after_id)
     if now is not None:
         stmt = stmt.where(or_(InboxEvent.next_attempt_at.is_(None),
                               InboxEvent.next_attempt_at <= now))
@@ -99,6 +102,17 @@ def claim(session: Session, row_id: int) -> InboxEvent | None:
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return session.scalars(stmt).first()
+
+
+def claim_many(session: Session, row_ids: list[int]) -> dict[int, InboxEvent]:
+    """``claim`` for a batch, in one query: the rows still pending, by id, locked (rows
+    another worker holds are skipped on PostgreSQL, left to it)."""
+    if not row_ids:
+        return {}
+    stmt = select(InboxEvent).where(InboxEvent.id.in_(row_ids), InboxEvent.status == "pending")
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.order_by(InboxEvent.id).with_for_update(skip_locked=True)
+    return {row.id: row for row in session.scalars(stmt)}
 
 
 def mark(row: InboxEvent, status: str, now: dt.datetime, error: str | None = None) -> None:
