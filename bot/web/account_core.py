@@ -18,7 +18,7 @@ from bot.services import login
 from bot.web.accounts import TOKEN_SHAPE, AccountWeb
 from handlers import history
 from handlers.money import Lang, Money
-from handlers.texts import translator
+from handlers.texts import plural, translator
 from handlers.times import date_text, datetime_text
 from storage import devices, pro, topups
 from storage import sessions as web_sessions
@@ -142,17 +142,22 @@ class AccountPagesCore:
         self.web.clear_session_cookie(response)
         return response
 
-    async def _guard(self, request: Request) -> tuple[Holder, str, Lang] | Response:
-        """The holder of a live session posting our own form, or the page that refuses."""
+    async def _signed_in(self, request: Request) -> tuple[Holder, str, Lang] | Response:
+        """The holder of a live session, its cookie and language, or the page that says there
+        is no session."""
         cookie = self.web.cookie(request)
         holder = await self.web.db(self._holder, cookie)
         if holder is None or cookie is None:
             return self.no_session(request, self.web.lang(request))
-        lang = self.web.lang(request, holder.lang)
-        if self.web.cross_site(request):
-            return self.web.message(request, lang=lang, title="title_error",
+        return holder, cookie, self.web.lang(request, holder.lang)
+
+    async def _guard(self, request: Request) -> tuple[Holder, str, Lang] | Response:
+        """The holder of a live session posting our own form, or the page that refuses."""
+        found = await self._signed_in(request)
+        if not isinstance(found, Response) and self.web.cross_site(request):
+            return self.web.message(request, lang=found[2], title="title_error",
                                     body="forbidden_body", status=403)
-        return holder, cookie, lang
+        return found
 
     # -- the page ---------------------------------------------------------------------------
 
@@ -215,11 +220,10 @@ class AccountPagesCore:
         )
 
     async def show(self, request: Request) -> Response:
-        cookie = self.web.cookie(request)
-        holder = await self.web.db(self._holder, cookie)
-        if holder is None or cookie is None:
-            return self.no_session(request, self.web.lang(request))
-        lang = self.web.lang(request, holder.lang)
+        found = await self._signed_in(request)
+        if isinstance(found, Response):
+            return found
+        holder, cookie, lang = found
         t = translator(lang)
         notice = error = None
         done = request.query_params.get("done")
@@ -297,14 +301,20 @@ class AccountPagesCore:
                                    assertion=assertion)
         log.info("step_up", user_id=holder.user_id, action=action, result=result.check.value,
                  proof="passkey" if assertion else "pin")
+        return await self.failed_check(request, holder, cookie, lang, result,
+                                       passkey=bool(assertion))
+
+    async def failed_check(self, request: Request, holder: Holder, cookie: str, lang: Lang,
+                           result: PinResult, *, passkey: bool = False) -> Response | None:
+        """The page for a PIN (or passkey) check that did not pass: the lock, or the attempts
+        left; None when it passed."""
         refused = self._pin_refusal(request, result, lang)
-        if refused is not None:
+        if refused is not None or result.check is not PinCheck.WRONG:
             return refused
-        if result.check is PinCheck.WRONG:
-            key = "passkey_wrong" if assertion else "pin_wrong"
-            return await self.page(request, holder, cookie, lang, status=400,
-                                   error=t(key, left=result.attempts_left))
-        return None
+        left = result.attempts_left
+        key = plural("passkey_wrong" if passkey else "pin_wrong", left or 0)
+        return await self.page(request, holder, cookie, lang, status=400,
+                               error=translator(lang)(key, left=left))
 
     async def logout(self, request: Request) -> Response:
         checked = await self._checked(request)
@@ -325,12 +335,11 @@ class AccountPagesCore:
     # -- Pro ----------------------------------------------------------------------------------
 
     async def donations_csv(self, request: Request) -> Response:
-        cookie = self.web.cookie(request)
-        holder = await self.web.db(self._holder, cookie)
-        if holder is None:
-            return self.no_session(request, self.web.lang(request))
+        found = await self._signed_in(request)
+        if isinstance(found, Response):
+            return found
+        holder, _, lang = found
         if holder.kind != "pro":
-            lang = self.web.lang(request, holder.lang)
             return self.web.message(request, lang=lang, title="title_error",
                                     body="not_found_body", status=404)
         text = await self.web.db(self._csv, holder)

@@ -7,10 +7,11 @@ from starlette.responses import RedirectResponse, Response
 
 from bot.services import login
 from bot.web.account_core import AccountPagesCore, log
+from handlers.money import Lang
 from handlers.pins import PinProblem, check_new_pin
-from handlers.texts import plural, translator
+from handlers.texts import translator
 from storage import sessions as web_sessions
-from storage.sessions import Holder, PinCheck, PinResult, UnlinkBlocked, UnlinkRefusal
+from storage.sessions import Holder, PinResult, UnlinkBlocked, UnlinkRefusal
 from storage.uow import UnitOfWork
 
 
@@ -30,25 +31,28 @@ class PinActions(AccountPagesCore):
                                    error=t(f"pin_{problem.value}"))
         if holder.locked_until is not None:
             return self._locked_page(request, holder.locked_until, lang)
-        if f["assertion"]:  # a passkey instead of the old PIN
-            refused = await self.stepped_up(request, holder, cookie, lang, f, "change_pin")
-            if refused is not None:
-                return refused
-            checked_hash = await self.web.db(self._current, holder)
-        else:
-            checked_hash = await self.web.db(self._verify, holder, f["old_pin"])
+        checked_hash = await self._proof(request, holder, cookie, lang, f, "change_pin",
+                                         f["old_pin"])
+        if isinstance(checked_hash, Response):
+            return checked_hash
         new_hash = await self.web.db(self.web.pins.hash, f["new_pin"])
         result = await self.web.db(self._change_pin, holder, f["old_pin"], checked_hash,
                                    new_hash)
         log.info("pin_change", user_id=holder.user_id, result=result.check.value)
-        refused = self._pin_refusal(request, result, lang)
+        failed = await self.failed_check(request, holder, cookie, lang, result)
+        return failed or RedirectResponse("/account?done=pin_changed", status_code=303)
+
+    async def _proof(self, request: Request, holder: Holder, cookie: str, lang: Lang,
+                     f: dict[str, str], action: str, pin: str
+                     ) -> tuple[str | None, bool] | Response:
+        """The PIN checked (off the event loop; counted by the write that follows), or a
+        passkey in its place, stepped up (counted there) for ``action``."""
+        if not f["assertion"]:
+            return await self.web.db(self._verify, holder, pin)
+        refused = await self.stepped_up(request, holder, cookie, lang, f, action)
         if refused is not None:
             return refused
-        if result.check is PinCheck.WRONG:
-            return await self.page(request, holder, cookie, lang, status=400,
-                                   error=t(plural("pin_wrong", result.attempts_left or 0),
-                                           left=result.attempts_left))
-        return RedirectResponse("/account?done=pin_changed", status_code=303)
+        return await self.web.db(self._current, holder)
 
     def _change_pin(self, holder: Holder, old_pin: str, checked: tuple[str | None, bool],
                     new_hash: str) -> PinResult:
@@ -69,13 +73,9 @@ class PinActions(AccountPagesCore):
             return self._locked_page(request, holder.locked_until, lang)
         blocked = await self.web.db(self._blocker, holder)
         if blocked is None:
-            if f["assertion"]:  # a passkey instead of the PIN
-                refused = await self.stepped_up(request, holder, cookie, lang, f, "unlink")
-                if refused is not None:
-                    return refused
-                verified = await self.web.db(self._current, holder)
-            else:
-                verified = await self.web.db(self._verify, holder, f["pin"])
+            verified = await self._proof(request, holder, cookie, lang, f, "unlink", f["pin"])
+            if isinstance(verified, Response):
+                return verified
             blocked = await self.web.db(self._unlink, holder, f["pin"], verified)
         if isinstance(blocked, UnlinkBlocked):
             amount = blocked.amount.format(lang)
@@ -85,13 +85,9 @@ class PinActions(AccountPagesCore):
             else:
                 error = t("unlink_held", amount=amount)
             return await self.page(request, holder, cookie, lang, status=409, error=error)
-        refused = self._pin_refusal(request, blocked, lang)
-        if refused is not None:
-            return refused
-        if blocked.check is PinCheck.WRONG:
-            return await self.page(request, holder, cookie, lang, status=400,
-                                   error=t(plural("pin_wrong", blocked.attempts_left or 0),
-                                           left=blocked.attempts_left))
+        failed = await self.failed_check(request, holder, cookie, lang, blocked)
+        if failed is not None:
+            return failed
         log.info("account_unlinked", user_id=holder.user_id)
         response = self.web.message(request, lang=lang, title="title_unlinked",
                                     body="unlinked_body", status=200, tone="ok")

@@ -24,9 +24,10 @@ from bot.services.passkeys import RegistrationRefused
 from bot.services.step_up import ACTIONS
 from bot.web.account_pages import PIN_SHAPE, AccountPages
 from bot.web.accounts import AccountWeb
+from handlers.money import Lang
 from handlers.texts import plural, translator
 from handlers.times import datetime_text
-from storage.sessions import PinCheck
+from storage.sessions import Holder, PinCheck
 
 log = get_logger("bot.web.passkeys")
 REFUSALS = {
@@ -55,14 +56,23 @@ class PasskeyPages:
             return JSONResponse({"error": "no passkey"}, 404)
         return JSONResponse(options)
 
-    async def begin(self, request: Request) -> Response:
-        checked = await self.account._checked(request, "name", "pin", "assertion")
+    async def _posted(self, request: Request, *names: str
+                      ) -> tuple[Holder, Lang, dict[str, str]] | Response:
+        """A JSON call of the page's script: the form checked, passkeys available."""
+        checked = await self.account._checked(request, *names)
         if isinstance(checked, Response):
             return JSONResponse({"error": "session"}, checked.status_code)
         holder, _, lang, f = checked
-        t = translator(lang)
         if self._off():
-            return JSONResponse({"error": t("passkeys_unavailable")}, 404)
+            return JSONResponse({"error": translator(lang)("passkeys_unavailable")}, 404)
+        return holder, lang, f
+
+    async def begin(self, request: Request) -> Response:
+        posted = await self._posted(request, "name", "pin", "assertion")
+        if isinstance(posted, Response):
+            return posted
+        holder, lang, f = posted
+        t = translator(lang)
         if not f["assertion"] and not PIN_SHAPE.fullmatch(f["pin"]):
             return JSONResponse({"error": t("step_up_needed")}, 400)
         result = await self.web.db(self.web.step_up.check, holder.user_id, "add_passkey",
@@ -88,13 +98,11 @@ class PasskeyPages:
         return JSONResponse(options)
 
     async def finish(self, request: Request) -> Response:
-        checked = await self.account._checked(request, "name", "credential")
-        if isinstance(checked, Response):
-            return JSONResponse({"error": "session"}, checked.status_code)
-        holder, _, lang, f = checked
+        posted = await self._posted(request, "name", "credential")
+        if isinstance(posted, Response):
+            return posted
+        holder, lang, f = posted
         t = translator(lang)
-        if self._off():
-            return JSONResponse({"error": t("passkeys_unavailable")}, 404)
         assert self.web.passkeys is not None
         try:
             await self.web.db(self.web.passkeys.finish, holder.user_id, f["credential"],

@@ -43,7 +43,7 @@ from bot.web.accounts import TOKEN_SHAPE, AccountWeb
 from handlers.bank_details import BankDetailsError
 from handlers.money import AmountError, Lang, Money
 from handlers.payout_texts import refusal, return_reason
-from handlers.texts import translator
+from handlers.texts import plural, translator
 from storage import passkeys as passkey_repo
 from storage.sessions import PinCheck, PinResult
 
@@ -78,11 +78,10 @@ class PayoutPages(AccountPages):
 
     async def bank_page(self, request: Request, *, status: int = 200, error: str | None = None,
                         notice: str | None = None) -> Response:
-        cookie = self.web.cookie(request)
-        holder = await self.web.db(self._holder, cookie)
-        if holder is None or cookie is None:
-            return self.no_session(request, self.web.lang(request))
-        lang = self.web.lang(request, holder.lang)
+        found = await self._signed_in(request)
+        if isinstance(found, Response):
+            return found
+        holder, cookie, lang = found
         t = translator(lang)
         data = await self.web.db(self._bank_data, holder.user_id, holder.x_user_id)
         account = data["account"]
@@ -147,8 +146,9 @@ class PayoutPages(AccountPages):
             refused = self._pin_refusal(request, added.pin, lang)
             if refused is not None:
                 return refused
+            left = added.pin.attempts_left
             return await self.bank_page(request, status=400,
-                                        error=t("pin_wrong", left=added.pin.attempts_left))
+                                        error=t(plural("pin_wrong", left or 0), left=left))
         return RedirectResponse("/account/bank?done=bank_saved", status_code=303)
 
     async def request_withdrawal(self, request: Request) -> Response:
@@ -187,10 +187,10 @@ class PayoutPages(AccountPages):
         return await self.bank_page(request, notice=t("withdraw_cancelled"))
 
     async def statement_csv(self, request: Request) -> Response:
-        cookie = self.web.cookie(request)
-        holder = await self.web.db(self._holder, cookie)
-        if holder is None:
-            return self.no_session(request, self.web.lang(request))
+        found = await self._signed_in(request)
+        if isinstance(found, Response):
+            return found
+        holder = found[0]
         text = await self.web.db(wind_down.statement_csv, self.deps.sessions, holder.x_user_id)
         day = self.deps.clock().astimezone(dt.UTC).strftime("%Y%m%d")
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"statement-{holder.handle}-{day}.csv")

@@ -26,6 +26,7 @@ from handlers.money import Money
 from storage.db import make_session_factory
 from storage.ledger import CARD_FUNDING, ESCROW, Ledger, user_account_code
 from storage.models import (
+    Card,
     Charge,
     ConfirmationToken,
     Contact,
@@ -592,6 +593,17 @@ def test_card_and_amount_refusals(world: World) -> None:
         )
         assert refused.status_code == 400 and message in refused.text, amount
     assert world.balance(ALICE) == Money(0) and world.count(Charge) == 0
+
+
+def test_a_step_up_with_wrong_pins_counts_down_as_the_pin_form_does(world: World) -> None:
+    world.user(ALICE, "alice")
+    csrf = world.log_in(ALICE)
+    form = {"csrf": csrf, "number": "4242424242424242", "exp_month": "12", "exp_year": "2030",
+            "cvc": "123", "pin": "999111"}
+    for left in ("4 essais", "3 essais", "2 essais", "un essai"):  # "1 essais" before
+        wrong = world.client.post("/account/cards", data=form)
+        assert wrong.status_code == 400 and f"Encore {left} avant blocage" in wrong.text
+    assert world.count(Card) == 0
 
 
 # -- Pro -------------------------------------------------------------------------------------
