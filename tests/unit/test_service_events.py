@@ -1,5 +1,5 @@
-"""bot.services.handle_event (and the wind-down and passkey services it meets) without HTTP,
-on both engines: an inbound event is decided and written in the caller's unit of work."""
+"""bot.services.handle_event, the wind-down, passkeys and the step-up, without HTTP, on both
+engines: an inbound event is decided and written in the caller's unit of work."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ from sqlalchemy.exc import IntegrityError
 from bot.passkeys import RelyingParty
 from bot.services import wind_down
 from bot.services.passkeys import Passkeys
+from bot.services.step_up import StepUp
+from handlers.confirmation import PinPolicy
 from handlers.money import Money
 from storage.models import ConfirmationToken, User
+from storage.sessions import PinCheck
 
 try:
-    from service_world import World, make_world
+    from service_world import PIN, WRONG_PIN, World, make_world
     from webauthn_device import SoftPasskey  # type: ignore[import-not-found]
 except ImportError:
-    from tests.unit.service_world import World, make_world  # type: ignore[no-redef]
+    from tests.unit.service_world import PIN, WRONG_PIN, World, make_world  # type: ignore[no-redef]
     from tests.webauthn_device import SoftPasskey  # type: ignore[no-redef]
 
 ALICE, BOB = 1001, 1002
@@ -137,3 +140,24 @@ def _user_id(world: World, x_user_id: int) -> int:
     with world.sessions() as session:
         return session.scalars(select(User.id).where(User.x_user_id == x_user_id)).one()
 
+
+
+def test_step_up_pins_count_with_the_payment_pins_and_a_lock_stops_them(world: World) -> None:
+    step_up = StepUp(world.sessions, pins=world.pins, sealer=world.sealer, policy=PinPolicy(),
+                     passkeys=None, clock=world.clock)
+    alice_id = _user_id(world, ALICE)
+    assert step_up.options(alice_id, "topup") is None  # no passkeys: the PIN it is
+    assert step_up.check(alice_id, "topup", pin=PIN).check is PinCheck.OK
+    with pytest.raises(ValueError):
+        step_up.check(alice_id, "no_such_action", pin=PIN)
+    world.handle("alice", "@Smoney #envoyer 3€ @bob")
+    token = world.link_token(world.intents()[-1].id)
+    assert world.confirmations().confirm(token, WRONG_PIN).attempts_left == 2  # 1 of 5 spent
+    left = [step_up.check(alice_id, "add_card", pin=WRONG_PIN) for _ in range(4)]
+    assert [r.check for r in left] == [PinCheck.WRONG] * 3 + [PinCheck.LOCKED]
+    assert [r.attempts_left for r in left[:3]] == [3, 2, 1]
+    locked = step_up.check(alice_id, "add_card", pin=PIN)  # the right PIN, too late
+    assert locked.check is PinCheck.LOCKED and locked.locked_until == world.clock() + (
+        PinPolicy().lockout)
+    alerts = [row for row in world.outbox() if row.dedupe_key.startswith("lockout:")]
+    assert [row.recipient_x_user_id for row in alerts] == [ALICE]

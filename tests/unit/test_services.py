@@ -1,5 +1,5 @@
 """The services of bot/services with the fakes of their ports (tests/fakes.py): no HTTP, a
-real SQLite file. The emulator tests drive the same services end to end."""
+real SQLite file and PostgreSQL. The emulator tests drive the same services end to end."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ VISA = "4242 4242 4242 4242"
 
 
 @pytest.fixture
-def sessions(sqlite_engine: Engine) -> Iterator[sessionmaker[Session]]:
-    yield make_session_factory(sqlite_engine)
+def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    yield make_session_factory(engine)  # SQLite file and PostgreSQL
 
 
 @pytest.fixture
