@@ -4,6 +4,8 @@ PIN through the service, on both engines."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from bot.services.confirm import Outcome
@@ -121,3 +123,32 @@ def test_a_token_that_is_not_the_link_confirms_nothing(world: World) -> None:
     assert result.refusal is not None and result.refusal.reason is Refusal.UNKNOWN
     assert world.balance("bob") == Money(0)
     assert world.intents()[-1].status == "awaiting_confirmation"
+
+
+@given(attempts=st.lists(st.sampled_from([PIN, WRONG_PIN]), min_size=1, max_size=6),
+       cents=st.integers(min_value=1, max_value=5_000))  # within the balance
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_whatever_the_pins_money_moves_once_or_not_at_all(world: World, attempts: list[str],
+                                                          cents: int) -> None:
+    # A fresh payer per example: locks and PIN counts never carry from one to the next.
+    payer = f"p{len(world.ids)}"
+    world.user(payer, 2_000 + len(world.ids), balance=5_000)
+    world.handle(payer, f"@Smoney #envoyer {cents / 100:.2f}€ @bob".replace(".", ","))
+    intent = world.intents()[-1]
+    assert intent.amount_cents == cents and intent.payer_x_user_id == world.ids[payer]
+    token, service = world.link_token(intent.id), world.confirmations()
+    bob_before = world.balance("bob")
+    outcomes = [service.confirm(token, pin).outcome for pin in attempts]
+    confirmed = outcomes.count(Outcome.CONFIRMED)
+    assert confirmed <= 1
+    moved = Money(intent.amount_cents) if confirmed else Money(0)
+    assert world.balance(payer) == Money(5_000) - moved
+    assert world.balance("bob") == bob_before + moved
+    # It confirms exactly when the right PIN comes before the third wrong one
+    # (three wrong codes cancel the payment; five would lock, but three come first).
+    first_right = attempts.index(PIN) if PIN in attempts else len(attempts)
+    assert bool(confirmed) == (attempts[:first_right].count(WRONG_PIN) < 3 and PIN in attempts)
+    status = world.intents()[-1].status
+    assert status == ("confirmed" if confirmed else "cancelled"
+                      if attempts.count(WRONG_PIN) >= 3 else "awaiting_confirmation")
