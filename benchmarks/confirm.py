@@ -41,16 +41,19 @@ from benchmarks.confirm_tools import (
     Item,
     argon2_ceiling,
     cpu_seconds,
+    descendants,
     drive,
     drop_postgres,
     free_port,
     pg_backends,
     postgres_database,
     start_server,
+    stop_server,
 )
 from bot.passkeys import RelyingParty
 from bot.security import PinHasher, new_token
 from bot.services.passkeys import Passkeys
+from bot.web.server import worker_count
 from config import load_settings
 from handlers.binding import CHALLENGE_LABEL, intent_parts
 from handlers.money import Money
@@ -144,11 +147,11 @@ def measure(server: subprocess.Popen[bytes], url: str, port: int, chunk: list[It
             clients: int, statuses: dict[int, int]) -> Rate:
     # Backends listed at the start and the end: one the pool opened meanwhile counts in
     # full (all its CPU was spent since), none escapes the count.
-    pids = [server.pid, *pg_backends(url)]
+    pids = [*descendants(server.pid), *pg_backends(url)]
     server_cpu, client_cpu = cpu_seconds(pids), time.process_time()
     rate, seen = drive(port, chunk, clients)
     client_cpu = time.process_time() - client_cpu
-    pids += [pid for pid in pg_backends(url) if pid not in pids]
+    pids += [pid for pid in [*descendants(server.pid), *pg_backends(url)] if pid not in pids]
     cpu = cpu_seconds(pids) - server_cpu + client_cpu
     for status, count in seen.items():
         statuses[status] = statuses.get(status, 0) + count
@@ -163,8 +166,8 @@ class Round:
     ceiling: Rate  # the passkey POST with the no-op verifier
 
 
-def bench_app(url: str, hasher: PinHasher, n: int, clients: int, rounds: int, seconds: float
-              ) -> tuple[list[Round], dict[int, int]]:
+def bench_app(url: str, hasher: PinHasher, n: int, clients: int, rounds: int, seconds: float,
+              workers: int) -> tuple[list[Round], dict[int, int]]:
     """Interleave rounds of (Argon2id, PIN, Argon2id, passkey no-op, passkey) so every figure
     sees the same machine load."""
     upgrade(url)
@@ -179,8 +182,8 @@ def bench_app(url: str, hasher: PinHasher, n: int, clients: int, rounds: int, se
     # Blocks of PAYERS alternate: both halves hold every payer, each payer's order kept.
     real = [item for i, item in enumerate(passkey_work) if (i // PAYERS) % 2 == 0]
     noop = [item for i, item in enumerate(passkey_work) if (i // PAYERS) % 2 == 1]
-    server = start_server(url, port)
-    noop_server = start_server(url, noop_port, no_verifier=True)
+    server = start_server(url, port, workers=workers)
+    noop_server = start_server(url, noop_port, workers=workers, no_verifier=True)
     cores = os.cpu_count() or 1
     results: list[Round] = []
     statuses: dict[int, int] = {}
@@ -198,8 +201,7 @@ def bench_app(url: str, hasher: PinHasher, n: int, clients: int, rounds: int, se
                                  passkey, ceiling))
     finally:
         for process in (server, noop_server):
-            process.terminate()
-            process.wait(timeout=10)
+            stop_server(process)
     return results, statuses
 
 
@@ -232,6 +234,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved measurement rounds")
     parser.add_argument("--seconds", type=float, default=4.0, help="Argon2id time per round")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="TWEETPAY_WEB_WORKERS of both servers (default 0: one per core on"
+                             " PostgreSQL, one on SQLite, as docs/operations.md advises)")
     parser.add_argument("--postgres-url", default=os.environ.get("TWEETPAY_TEST_POSTGRES_URL"))
     args = parser.parse_args(argv)
 
@@ -248,13 +253,16 @@ def main(argv: list[str] | None = None) -> None:
         engines.append(("PostgreSQL", url, name))
     else:
         print("PostgreSQL skipped: pass --postgres-url or set TWEETPAY_TEST_POSTGRES_URL")
+    print("engine/web workers (TWEETPAY_WEB_WORKERS, the same for the PIN, passkey and no-op"
+          " servers)")
     print(f"{'engine':<12} {'rnd':>3} {'PIN/s':>8} {'argon2/s':>8} {'ratio':>6}"
           f" {'key/s':>8} {'no-op/s':>8} {'ratio':>6} {'key/PIN':>7}")
     try:
         for label, url, _ in engines:
+            workers = worker_count(load_settings(database_url=url, web_workers=args.workers))
             results, statuses = bench_app(url, hasher, args.n, args.clients, args.rounds,
-                                          args.seconds)
-            report(label, results, statuses)
+                                          args.seconds, workers)
+            report(f"{label}/{workers}", results, statuses)
     finally:
         tmp.cleanup()
         for _, _, name in engines:

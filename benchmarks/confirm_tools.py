@@ -3,9 +3,11 @@ the web server in its own process, keep-alive HTTP clients, throwaway PostgreSQL
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -50,6 +52,25 @@ def argon2_ceiling(hasher: PinHasher, seconds: float, threads: int) -> tuple[flo
     return total / (time.perf_counter() - started), (time.process_time() - cpu) / max(total, 1)
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process under it (the web server's workers), from Linux /proc."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                todo += [int(c) for c in
+                         Path(f"/proc/{current}/task/{task}/children").read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes (Linux /proc), 0 for any that is gone."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -85,22 +106,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, port: int, *, no_verifier: bool = False) -> subprocess.Popen[bytes]:
-    """``bot.web.server`` on ``port``, public URL http://localhost:<port> (passkeys need a
-    host name). ``no_verifier``: passkey signatures are not checked (the passkey ceiling)."""
+def start_server(url: str, port: int, *, workers: int, no_verifier: bool = False
+                 ) -> subprocess.Popen[bytes]:
+    """``bot.web.server.serve`` on ``port`` with ``workers`` processes (the production
+    setting), public URL http://localhost:<port> (passkeys need a host name).
+    ``no_verifier``: passkey signatures are not checked (the passkey ceiling)."""
     env = {
         **os.environ,
         "TWEETPAY_DATABASE_URL": url,
         "TWEETPAY_WEB_PORT": str(port),
+        "TWEETPAY_WEB_WORKERS": str(workers),
         "TWEETPAY_PUBLIC_BASE_URL": f"http://localhost:{port}",
         "TWEETPAY_LOG_LEVEL": "WARNING",
     }
     verifier = "from bot.passkeys import NoVerifier; kw = {'passkey_verifier': NoVerifier()}; " \
         if no_verifier else "kw = {}; "
     code = (
-        "from bot.logging import configure_logging; from bot.web.server import build_server; "
+        "from bot.logging import configure_logging; from bot.web.server import serve; "
         "from config import load_settings; s = load_settings(); " + verifier +
-        "configure_logging(s.log_level, 'json'); build_server(s, **kw).run()"
+        "configure_logging(s.log_level, 'json'); serve(s, **kw)"
     )
     server = subprocess.Popen(
         [sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -114,10 +138,33 @@ def start_server(url: str, port: int, *, no_verifier: bool = False) -> subproces
                 return server
         except OSError:
             time.sleep(0.1)
-    server.kill()
+    stop_server(server)
     raise RuntimeError(
         f"the web server did not start: {server.stderr.read() if server.stderr else ''}"
     )
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server and make sure none of its workers outlives it."""
+    tree = [(pid, _started(pid)) for pid in descendants(server.pid)[1:]]
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+    for pid, started in tree:
+        # Only the same process (its start time): a pid freed meanwhile may be someone else's.
+        if started is not None and _started(pid) == started:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _started(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
 
 
 def drive(port: int, work: list[Item], clients: int) -> tuple[float, dict[int, int]]:

@@ -145,17 +145,22 @@ def run_web(settings: Settings) -> None:
 
 def run_all(settings: Settings, *, sandbox: bool = False) -> None:
     """Worker and web app in one process (the README's run command)."""
-    from bot.web.server import build_server
+    from bot.web.server import serve
 
     settings = sandbox_settings(settings) if sandbox else settings
-    check_ports(settings, emulator=True, web=True, metrics=False)
+    # Several web workers are other processes: this one's counters (the worker's) then get
+    # their own /metrics port, as a worker of its own has.
+    split = settings.web_workers > 1
+    check_ports(settings, emulator=True, web=True, metrics=split)
     with x_api(settings) as (base_url, credentials, state):
         runtime = _prepare(settings, base_url, credentials)
         if sandbox and state is not None:
             _seed(runtime, state, base_url)
         scheduler = make_scheduler(runtime)
+        if split:
+            _serve_worker_metrics(settings)
         scheduler.start()
         try:
-            build_server(settings).run()  # returns on Ctrl-C / SIGTERM
+            serve(settings)  # returns on Ctrl-C / SIGTERM
         finally:
             scheduler.shutdown(wait=True)

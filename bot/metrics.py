@@ -20,6 +20,7 @@ server for a worker that has no web app.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -27,10 +28,12 @@ from typing import Any
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
+    CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
     start_http_server,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -241,7 +244,16 @@ def register(name: str, collector: Collector) -> None:
 
 
 def render() -> bytes:
-    return generate_latest(REGISTRY)
+    """This process's metrics; with several web workers (``bot.web.server``: prometheus_client's
+    multiprocess folder set), every worker's counters summed, beside the scrape-time ones."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    with _lock:
+        for collector in _registered.values():
+            registry.register(collector)
+    return generate_latest(registry)
 
 
 def serve(port: int, host: str = "127.0.0.1") -> Any:

@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     """Address the web process (and the worker's metrics server) listens on."""
     web_port: int = Field(default=8000, gt=0, lt=65536)
     """Port of the web process."""
+    web_workers: int = Field(default=1, ge=0, le=64)
+    """Processes serving the web pages; 0: one per core on PostgreSQL, 1 on SQLite."""
 
     # X API: empty base URL means "start the embedded emulator".
     x_api_base_url: str = ""

@@ -36,6 +36,7 @@ PG_MAX_OVERFLOW = 5
 # SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 UNIQUE_VIOLATION = "23505"
+LONE_READ = "tweetpay_lone_read"  # SQLite execution option: see read_engine
 
 
 def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
@@ -79,10 +80,23 @@ def _sqlite_engine(url: str, *, echo: bool, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(LONE_READ):  # read_engine: no transaction at all
+            return
         # Straight to the driver: this runs once per transaction, on the ledger's hot path.
         conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     return engine
+
+
+def read_engine(engine: Engine) -> Engine:
+    """The engine for reads of one statement, which is a consistent snapshot on its own: no
+    transaction is opened around it. PostgreSQL: autocommit, so no BEGIN and no ROLLBACK
+    round trips (a ROLLBACK would also make psycopg forget the connection's prepared
+    statements). SQLite: no ``BEGIN IMMEDIATE``, so the read neither waits for the write
+    lock nor holds it (WAL readers never block writers). Nothing written through it."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine.execution_options(**{LONE_READ: True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -28,7 +28,10 @@ class PageBase:
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
-        env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+        # auto_reload off: the templates never change under a running process, and checking
+        # would cost a stat() per template (three) on every page.
+        env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
+                          auto_reload=False)
         self.templates = Jinja2Templates(env=env)
         self.allowed_origins = {origin_of(settings.public_base_url)}
 

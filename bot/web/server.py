@@ -3,22 +3,59 @@
 uvicorn's access log is off: its lines carry the request path, and ``/c/<token>`` is a
 one-time capability that must never reach a log. ``bot.web.app`` logs each confirmation's
 outcome and reference instead.
+
+``TWEETPAY_WEB_WORKERS`` processes serve the one port (0: one per core on PostgreSQL, one on
+SQLite; ``worker_count``): uvicorn's supervisor binds it once, spawns the workers and
+restarts one that dies. One Python process runs Python on one core at a time, so a
+confirmation's HTTP, page and transaction work (2-4 ms of CPU) caps one process at a few
+hundred per second while the PIN's Argon2id checks already use every core; one worker per
+core lifts that cap. Each worker builds its own app and connection pool (``AppFactory``)
+from the same settings. Nothing the pages keep lives in a process (sessions, challenges,
+counts and the live streams' versions are rows), so any worker answers any request. The
+web process's own counters (``bot.metrics``) then go to files shared by the workers
+(prometheus_client's multiprocess mode), so ``/metrics`` sums every worker.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from sqlalchemy.engine import make_url
+from uvicorn.supervisors import Multiprocess
 
 from bot.web.app import create_app
 from storage.db import make_engine, make_session_factory
 
+# prometheus_client reads this at import, in each spawned worker (bot.metrics).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
-def build_server(settings: Any, **app_kwargs: Any) -> uvicorn.Server:
-    engine = make_engine(settings.sqlalchemy_url)
-    app = create_app(settings, make_session_factory(engine), **app_kwargs)
-    config = uvicorn.Config(
+
+@dataclass(frozen=True)
+class AppFactory:
+    """Builds the app in the process that serves it: picklable (settings and keyword
+    arguments cross to spawned workers), so no engine or pool is shared between processes.
+    ``configure``: the worker is a fresh interpreter, so it sets up logging as the CLI does."""
+
+    settings: Any
+    app_kwargs: dict[str, Any] = field(default_factory=dict)
+    configure: bool = False
+
+    def __call__(self) -> Any:
+        if self.configure:
+            from bot.logging import configure_logging
+
+            s = self.settings
+            configure_logging(s.log_level, s.log_format, s.env == "production")
+        engine = make_engine(self.settings.sqlalchemy_url)
+        return create_app(self.settings, make_session_factory(engine), **self.app_kwargs)
+
+
+def _config(settings: Any, app: Any, **kwargs: Any) -> uvicorn.Config:
+    return uvicorn.Config(
         app,
         host=settings.web_host,
         port=settings.web_port,
@@ -28,10 +65,39 @@ def build_server(settings: Any, **app_kwargs: Any) -> uvicorn.Server:
         server_header=False,
         # The app's live streams (/app/events) end on their own; do not wait for them.
         timeout_graceful_shutdown=3,
+        **kwargs,
     )
-    return uvicorn.Server(config)
 
 
-def serve(settings: Any) -> None:
-    """Run the web app until interrupted."""
-    build_server(settings).run()
+def build_server(settings: Any, **app_kwargs: Any) -> uvicorn.Server:
+    """One process serving the app (tests, and ``serve`` with one worker)."""
+    return uvicorn.Server(_config(settings, AppFactory(settings, app_kwargs)()))
+
+
+def worker_count(settings: Any) -> int:
+    """``web_workers``, 0 resolved: one per core on PostgreSQL; one on SQLite, whose single
+    writer lock more processes would only queue for (a waiting SQLite connection polls, it is
+    not woken: two processes confirm fewer payments per second than one)."""
+    workers = int(getattr(settings, "web_workers", 1))
+    if workers:
+        return workers
+    postgres = make_url(settings.sqlalchemy_url).get_backend_name() == "postgresql"
+    return (os.cpu_count() or 1) if postgres else 1
+
+
+def serve(settings: Any, **app_kwargs: Any) -> None:
+    """Run the web app with ``worker_count(settings)`` processes until interrupted."""
+    workers = worker_count(settings)
+    if workers <= 1:
+        build_server(settings, **app_kwargs).run()
+        return
+    config = _config(settings, AppFactory(settings, app_kwargs, configure=True),
+                     factory=True, workers=workers)
+    with tempfile.TemporaryDirectory(prefix="tweetpay-metrics-") as metrics_dir:
+        # Set before the workers start, so each one's counters go to files in this folder.
+        os.environ.setdefault(METRICS_DIR_ENV, metrics_dir)
+        socket = config.bind_socket()
+        try:
+            Multiprocess(config, sockets=[socket]).run()
+        finally:
+            socket.close()
