@@ -190,6 +190,7 @@ def create_app(
     bot_user_id: int | None = None,
     passkey_verifier: AssertionVerifier | None = None,
     payout_provider: Any = None,
+    pin_threads: int | None = None,
 ) -> Starlette:
     """The web app over ``session_factory`` (a SQLAlchemy ``sessionmaker``).
 
@@ -199,6 +200,8 @@ def create_app(
     ``bot_user_id``, when given, is the only account whose webhook deliveries are accepted.
     ``passkey_verifier`` replaces the WebAuthn signature check (``benchmarks.confirm`` only).
     ``payout_provider`` serves money out (``bot.web.payout_pages``; default: the sandbox's).
+    ``pin_threads``: this process's Argon2id threads (default one per core; a web worker
+    among several takes its share of the cores, ``bot.web.server``).
     """
     clock = clock or (lambda: dt.datetime.now(dt.UTC))
     pin_hasher = pin_hasher or PinHasher(settings.pin_pepper.get_secret_value())
@@ -215,6 +218,7 @@ def create_app(
             policy=PinPolicy.from_settings(settings),
             clock=clock,
             claim_period=dt.timedelta(days=settings.claim_period_days),
+            pin_concurrency=pin_threads,
             passkeys=passkeys,
         )
     pages = Pages(service, settings, clock, passkeys)

@@ -91,8 +91,13 @@ def serve(settings: Any, **app_kwargs: Any) -> None:
     if workers <= 1:
         build_server(settings, **app_kwargs).run()
         return
-    config = _config(settings, AppFactory(settings, app_kwargs, configure=True),
-                     factory=True, workers=workers)
+    # Argon2id checks (19 MiB each, memory-bound) on all workers together: one per core.
+    # More at once run no faster and evict each other, and every request's work, from the
+    # shared cache (benchmarks.confirm, 2 cores: 28-37 ms of CPU per PIN confirmation with
+    # 2 workers x 2 threads, 27-29 ms with 2 x 1).
+    share = max(1, (os.cpu_count() or 1) // workers)
+    config = _config(settings, AppFactory(settings, {"pin_threads": share, **app_kwargs},
+                                          configure=True), factory=True, workers=workers)
     with tempfile.TemporaryDirectory(prefix="tweetpay-metrics-") as metrics_dir:
         # Set before the workers start, so each one's counters go to files in this folder.
         os.environ.setdefault(METRICS_DIR_ENV, metrics_dir)
