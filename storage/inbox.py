@@ -6,9 +6,10 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Insert, func, or_, select
+from sqlalchemy import Insert, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from handlers.errors import TransitionLost
 from storage.db import dialect_insert
 from storage.models import Cursor, InboxEvent
 
@@ -104,15 +105,33 @@ def claim(session: Session, row_id: int) -> InboxEvent | None:
     return session.scalars(stmt).first()
 
 
-def claim_many(session: Session, row_ids: list[int]) -> dict[int, InboxEvent]:
-    """``claim`` for a batch, in one query: the rows still pending, by id, locked (rows
-    another worker holds are skipped on PostgreSQL, left to it)."""
+def claim_many(session: Session, row_ids: list[int]) -> dict[int, int]:
+    """``claim`` for a batch, in one query: the rows still pending, locked (rows another
+    worker holds are skipped on PostgreSQL, left to it); their authors, by row id."""
     if not row_ids:
         return {}
-    stmt = select(InboxEvent).where(InboxEvent.id.in_(row_ids), InboxEvent.status == "pending")
+    stmt = select(InboxEvent.id, InboxEvent.author_x_user_id).where(
+        InboxEvent.id.in_(row_ids), InboxEvent.status == "pending")
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.order_by(InboxEvent.id).with_for_update(skip_locked=True)
-    return {row.id: row for row in session.scalars(stmt)}
+    return {row_id: author for row_id, author in session.execute(stmt)}
+
+
+def mark_done(session: Session, row_ids: list[int], now: dt.datetime,
+              error: str | None = None) -> None:
+    """Claimed rows handled, in one statement; guarded: a row that is no longer pending
+    means the claim did not hold, and the caller's transaction must not commit."""
+    if not row_ids:
+        return
+    done = session.execute(
+        update(InboxEvent)
+        .where(InboxEvent.id.in_(row_ids), InboxEvent.status == "pending")
+        .values(status="done", processed_at=now, error=error)
+        .execution_options(synchronize_session=False)
+    )
+    missing = len(row_ids) - done.rowcount  # type: ignore[attr-defined]
+    if missing:
+        raise TransitionLost(f"{missing} inbox row(s) no longer pending")
 
 
 def mark(row: InboxEvent, status: str, now: dt.datetime, error: str | None = None) -> None:

@@ -8,7 +8,7 @@ import datetime as dt
 import secrets
 from typing import Any, Literal
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from handlers.binding import INTENT_LABEL, intent_parts
@@ -59,8 +59,12 @@ def spend_link(session: Session, token_hash: str, purpose: str, now: dt.datetime
     return bool(spent.rowcount == 1)  # type: ignore[attr-defined]
 
 
+# Built once: every inbound event looks up its author and often a counterparty.
+_FIND_USER = select(User).where(User.x_user_id == bindparam("x_user_id"))
+
+
 def find_user(session: Session, x_user_id: int) -> User | None:
-    return session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
+    return session.scalars(_FIND_USER, {"x_user_id": x_user_id}).first()
 
 
 def as_party(user: User | None) -> Party | None:
@@ -71,28 +75,51 @@ def as_party(user: User | None) -> Party | None:
 
 
 def touch_contact(session: Session, x_user_id: int, handle: str, *, via_dm: bool,
-                  lang: str | None, now: dt.datetime) -> Contact:
+                  lang: str | None, now: dt.datetime) -> None:
     """Someone wrote to the bot: remember the handle; a DM opts them in to DMs; writing again
     lifts a #stop (docs/design.md X platform rules). One upsert: two events from one new author
     handled at once both go through (the second waits for the first's row lock)."""
-    insert = dialect_insert(session, Contact).values(
-        x_user_id=x_user_id, handle=handle, dm_opt_in=via_dm, stopped=False,
-        lang=lang or "fr", updated_at=now,
+    session.flush()
+    session.execute(_touch_statement(session, bool(lang)),
+                    {"x_user_id": x_user_id, "handle": handle, "dm_opt_in": via_dm,
+                     "lang": lang or "fr", "now": now})
+    # A Contact this session already holds is out of date: reloaded when next used. (Cheaper
+    # than RETURNING the entity: this runs for every inbound event.)
+    held = session.identity_map.get(session.identity_key(Contact, x_user_id))
+    if held is not None:
+        session.expire(held)
+
+
+_TOUCH: dict[tuple[str, bool], Any] = {}
+
+
+def _touch_statement(session: Session, with_lang: bool) -> Any:
+    """``touch_contact``'s upsert, built once per engine kind (it runs for every event)."""
+    key = (session.get_bind().dialect.name, with_lang)
+    if key not in _TOUCH:
+        _TOUCH[key] = _build_touch(dialect_insert(session, Contact), with_lang)
+    return _TOUCH[key]
+
+
+def _build_touch(insert: Any, with_lang: bool) -> Any:
+    columns = Contact.__table__.c
+    insert = insert.values(
+        x_user_id=bindparam("x_user_id", type_=columns.x_user_id.type),
+        handle=bindparam("handle", type_=columns.handle.type),
+        dm_opt_in=bindparam("dm_opt_in", type_=columns.dm_opt_in.type), stopped=False,
+        lang=bindparam("lang", type_=columns.lang.type),
+        updated_at=bindparam("now", type_=columns.updated_at.type),
     )
-    new, old = insert.excluded, Contact.__table__.c
+    new = insert.excluded
     changes: dict[str, Any] = {
-        "handle": case((new.handle != "", new.handle), else_=old.handle),
-        "dm_opt_in": or_(old.dm_opt_in, new.dm_opt_in),
+        "handle": case((new.handle != "", new.handle), else_=columns.handle),
+        "dm_opt_in": or_(columns.dm_opt_in, new.dm_opt_in),
         "stopped": False,
         "updated_at": new.updated_at,
     }
-    if lang:
+    if with_lang:
         changes["lang"] = new.lang
-    session.flush()
-    upsert = insert.on_conflict_do_update(index_elements=["x_user_id"], set_=changes)
-    # RETURNING the entity refreshes a Contact this session already holds.
-    return session.scalars(upsert.returning(Contact),
-                           execution_options={"populate_existing": True}).one()
+    return insert.on_conflict_do_update(index_elements=["x_user_id"], set_=changes)
 
 
 def pending_for(session: Session, x_user_id: int) -> list[PaymentIntent]:

@@ -91,6 +91,19 @@ def with_counterparty(command: Command, who: Recipient) -> Command:
     return command
 
 
+class BatchMemo:
+    """Facts a batch of events reads once: the operator's wind-down flag (it does not move
+    with the events; a batch is handled within a second)."""
+
+    def __init__(self) -> None:
+        self._wind_down: bool | None = None
+
+    def wind_down(self, session: Any) -> bool:
+        if self._wind_down is None:
+            self._wind_down = wind_down.is_on(session)
+        return self._wind_down
+
+
 class EventService:
     """One per process: the policy, the link base URL and money out's collaborators."""
 
@@ -103,17 +116,20 @@ class EventService:
         self._base_url = settings.public_base_url.rstrip("/")
         self._payouts: Any = None  # money out's collaborators, built on the first #retirer
 
-    def handle(self, uow: UnitOfWork, event: Event, parsed: Command | GrammarError) -> Decision:
-        """Decide and write, in ``uow`` (the caller commits)."""
+    def handle(self, uow: UnitOfWork, event: Event, parsed: Command | GrammarError,
+               memo: BatchMemo | None = None) -> Decision:
+        """Decide and write, in ``uow`` (the caller commits). ``memo``: what a batch of
+        events handled in this one transaction reads once (``bot.processor``)."""
         now = self._clock()
         session = uow.session
+        memo = memo or BatchMemo()
         lang = parsed.lang if hasattr(parsed, "lang") else "fr"
         intents.touch_contact(session, event.author_id, event.author_handle,
                               via_dm=event.source == "dm",
                               lang=lang if lang in ("fr", "en") else None, now=now)
         if isinstance(parsed, GrammarError):
             decision = refuse_text(event, parsed.text, parsed.code)
-        elif wind_down.refuses(session, parsed):
+        elif isinstance(parsed, wind_down.REFUSED_COMMANDS) and memo.wind_down(session):
             decision = refuse_text(event, render("wind_down_refused", parsed.lang),
                                    "wind_down")
         elif isinstance(parsed, Withdraw):

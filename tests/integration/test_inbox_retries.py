@@ -119,8 +119,9 @@ def test_retries_are_bounded_then_the_row_is_failed_and_counted(bank: Bank) -> N
 
 def test_a_bug_fails_the_row_at_once(bank: Bank) -> None:
     first, second = bank.dm(DAVE, "#aide"), bank.dm(DAVE, "#solde")
-    # Twice: in the batch's transaction, then again when the row is tried alone.
-    Fault(bank.main.engine, "INSERT INTO outbox", 2, lambda: ZeroDivisionError("a bug"))
+    # Three times: in the batch, in the batch done again with a savepoint per row, then
+    # when the row is tried alone (bot.processor).
+    Fault(bank.main.engine, "INSERT INTO outbox", 3, lambda: ZeroDivisionError("a bug"))
     bank.main.processor.process_pending()
     row = _row(bank, first)
     assert (row.status, row.attempts) == ("failed", 0)
