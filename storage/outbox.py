@@ -67,6 +67,10 @@ _PG_INSERT = postgresql.insert(_TABLE).from_select(
 ).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
+# Built once, as the PostgreSQL one (a new statement per call cost its construction and its
+# cache key every time).
+_SQLITE_INSERT = sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
 
 @dataclass(frozen=True, slots=True)
 class Along:
@@ -148,9 +152,8 @@ def enqueue(
         return max(0, conn.execute(_pg_insert_along(along.statement), params).rowcount)
     if along is not None:
         conn.execute(along.statement, along.params)
-    stmt = sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
     rows = [{k: v for k, v in row.items() if k != "delay"} for row in rows]
-    return max(0, conn.execute(stmt, rows).rowcount)
+    return max(0, conn.execute(_SQLITE_INSERT, rows).rowcount)
 
 
 def dms_caused_since(session: Session, x_user_id: int, since: dt.datetime) -> int:
