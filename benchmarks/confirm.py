@@ -1,7 +1,8 @@
 """Confirmations per second through the real web app, with the PIN and with a passkey, each
 beside its own ceiling measured in the same run.
 
-    .venv/bin/python -m benchmarks.confirm [--n 300] [--clients 8] [--postgres-url URL]
+    .venv/bin/python -m benchmarks.confirm [--n 300] [--clients 8] [--workers 0]
+                                           [--postgres-url URL]
 
 PIN ceiling: the production ``PinHasher.verify`` (Argon2id m=19 MiB, t=2, peppered) on one
 thread per core, nothing else running: the most PIN checks this machine can do per second.
@@ -10,12 +11,14 @@ Passkey ceiling: the same POST (same server, same transaction: intent, token, pa
 ledger transfer, outbox rows) on a second server whose passkey verifier checks nothing
 (``bot.passkeys.NoVerifier``): what the confirmation costs around the signature check.
 
-Ours: ``bot.web.server`` (uvicorn, the app, SQLite WAL synchronous=FULL or PostgreSQL) in its
-own process; ``--clients`` threads POST the forms of distinct intents over keep-alive HTTP,
-with the right PIN, or with an assertion from a software passkey (ES256, user verified; one
-passkey per payer, each payer's assertions sent in order on one connection so its counter
-grows). Targets: PIN >= 0.80 x the Argon2id ceiling; passkey >= 0.5 x its ceiling and >= 5 x
-the PIN's rate.
+Ours: ``bot.web.server.serve`` (uvicorn, the app, SQLite WAL synchronous=FULL or PostgreSQL)
+with ``--workers`` processes, production's ``TWEETPAY_WEB_WORKERS`` (default 0: one per core
+on PostgreSQL, one on SQLite; the PIN, passkey and no-op servers all get the same, and every
+worker's CPU is counted); ``--clients`` threads POST the forms of distinct intents over
+keep-alive HTTP, with the right PIN, or with an assertion from a software passkey (ES256,
+user verified; one passkey per payer, each payer's assertions sent in order on one
+connection so its counter grows). Targets: PIN >= 0.80 x the Argon2id ceiling; passkey
+>= 0.5 x its ceiling and >= 5 x the PIN's rate.
 
 The four are measured in interleaved rounds, so they see the same load. On a shared machine
 the wall-clock figures still jump with other people's work, so each round also prints CPU

@@ -28,7 +28,7 @@ from bot.services.passkeys import Passkeys
 from bot.services.step_up import StepUp
 from bot.services.topup import ThreeDSPolicy, add_card, complete_challenge, top_up
 from handlers.binding import CHALLENGE_LABEL, intent_parts
-from handlers.confirmation import PinPolicy
+from handlers.confirmation import PinPolicy, Refusal, Shown
 from handlers.money import Money
 from storage import accounts
 from storage.ledger import user_account_code
@@ -318,6 +318,56 @@ def test_a_payment_confirmed_with_a_passkey_on_either_engine(confirm_world: Conf
     assert service.confirm_with_passkey(other, device.get(right)).outcome is Outcome.WRONG_PIN
     device.count = 10
     assert service.confirm_with_passkey(other, device.get(right)).outcome is Outcome.CONFIRMED
+
+
+def test_a_passkey_on_a_dead_link_or_a_locked_account_is_refused_with_nothing_written(
+        confirm_world: ConfirmWorld) -> None:
+    # The passkey POST makes its checks on the locked rows only (no pre-read): each refusal
+    # is the PIN path's, nothing is counted, and the link still works afterwards.
+    w = confirm_world
+    passkeys, _, service = _services(w)
+    device = SoftPasskey("localhost", BASE)
+    user_id = _user_id(w)
+    passkeys.finish(user_id, device.create(passkeys.begin(user_id)), "Téléphone")
+    token, intent_id = w.intent()
+    late, late_id = w.intent()
+    with w.sessions() as session:
+        intent = session.get(PaymentIntent, intent_id)
+        late_intent = session.get(PaymentIntent, late_id)
+        assert intent is not None and late_intent is not None
+        assertion = device.get(b64(w.sealer.mac_bytes(CHALLENGE_LABEL, *intent_parts(intent))))
+        late_assertion = device.get(
+            b64(w.sealer.mac_bytes(CHALLENGE_LABEL, *intent_parts(late_intent))))
+        payee = intent.payee_x_user_id
+
+    def counts() -> tuple[int, int]:
+        with w.sessions() as session:
+            row = session.get(PaymentIntent, intent_id)
+            payer = session.get(User, user_id)
+            assert row is not None and payer is not None
+            return row.wrong_pin_attempts, payer.failed_pin_attempts
+
+    unknown = service.confirm_with_passkey("x" * 43, assertion)
+    assert unknown.outcome is Outcome.REFUSED and unknown.refusal is not None
+    assert unknown.refusal.reason is Refusal.UNKNOWN and unknown.facts is None
+    with w.sessions.begin() as session:
+        payer = session.get(User, user_id)
+        assert payer is not None
+        payer.locked_until = w.clock() + dt.timedelta(minutes=5)
+    locked = service.confirm_with_passkey(token, assertion)
+    assert locked.outcome is Outcome.LOCKED and counts() == (0, 0)
+    with w.sessions.begin() as session:
+        payer = session.get(User, user_id)
+        assert payer is not None
+        payer.locked_until = None
+    shown = service.confirm_with_passkey(token, assertion, Shown(1, payee))  # another amount
+    assert shown.refusal is not None and shown.refusal.reason is Refusal.MISMATCH
+    assert counts() == (0, 0)
+    assert service.confirm_with_passkey(token, assertion).outcome is Outcome.CONFIRMED
+    w.clock.advance(minutes=11)
+    expired = service.confirm_with_passkey(late, late_assertion)
+    assert expired.refusal is not None and expired.refusal.reason is Refusal.EXPIRED
+    assert expired.facts is not None  # the payer's own payment: shown, as on the PIN path
 
 
 def test_a_step_up_assertion_serves_once_and_for_its_action(confirm_world: ConfirmWorld
