@@ -55,11 +55,17 @@ def has_app(session: Session, x_user_id: int, now: dt.datetime) -> bool:
 
 def has_device(session: Session, x_user_id: int, now: dt.datetime) -> bool:
     """A live device session (the app signed in), with or without push."""
-    return session.scalar(
-        select(WebSession.id).join(User, User.id == WebSession.user_id)
-        .where(User.x_user_id == x_user_id, WebSession.revoked_at.is_(None),
-               WebSession.expires_at > now).limit(1)
-    ) is not None
+    found = session.connection().scalar(_HAS_DEVICE, {"x_user_id": x_user_id, "now": now})
+    return found is not None
+
+
+# Built once, as _HAS_APP: the inbox asks this for every payment command.
+_USERS = User.__table__
+_HAS_DEVICE = (
+    select(_WS.c.id).join(_USERS, _USERS.c.id == _WS.c.user_id)
+    .where(_USERS.c.x_user_id == bindparam("x_user_id"), _WS.c.revoked_at.is_(None),
+           _WS.c.expires_at > bindparam("now", type_=_WS.c.expires_at.type)).limit(1)
+)
 
 
 @dataclass(frozen=True, slots=True)

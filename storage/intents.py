@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy import Table, bindparam, case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from handlers.binding import INTENT_LABEL, intent_parts
@@ -59,12 +59,8 @@ def spend_link(session: Session, token_hash: str, purpose: str, now: dt.datetime
     return bool(spent.rowcount == 1)  # type: ignore[attr-defined]
 
 
-# Built once: every inbound event looks up its author and often a counterparty.
-_FIND_USER = select(User).where(User.x_user_id == bindparam("x_user_id"))
-
-
 def find_user(session: Session, x_user_id: int) -> User | None:
-    return session.scalars(_FIND_USER, {"x_user_id": x_user_id}).first()
+    return session.scalars(select(User).where(User.x_user_id == x_user_id)).first()
 
 
 def as_party(user: User | None) -> Party | None:
@@ -74,15 +70,30 @@ def as_party(user: User | None) -> Party | None:
     return Party(user.x_user_id, user.handle, kind, user.status, user.locked_until)
 
 
+def find_party(session: Session, x_user_id: int) -> Party | None:
+    """``as_party(find_user(...))`` in one Core query: every inbound event looks up its
+    author and often a counterparty, and loading the ORM entity costs more than the SQL."""
+    row = session.connection().execute(_FIND_PARTY, {"x_user_id": x_user_id}).first()
+    if row is None:
+        return None
+    kind: Literal["personal", "pro"] = "pro" if row.kind == "pro" else "personal"
+    return Party(row.x_user_id, row.handle, kind, row.status, row.locked_until)
+
+
+_USERS = User.__table__
+_FIND_PARTY = select(_USERS.c.x_user_id, _USERS.c.handle, _USERS.c.kind, _USERS.c.status,
+                     _USERS.c.locked_until).where(_USERS.c.x_user_id == bindparam("x_user_id"))
+
+
 def touch_contact(session: Session, x_user_id: int, handle: str, *, via_dm: bool,
                   lang: str | None, now: dt.datetime) -> None:
     """Someone wrote to the bot: remember the handle; a DM opts them in to DMs; writing again
     lifts a #stop (docs/design.md X platform rules). One upsert: two events from one new author
     handled at once both go through (the second waits for the first's row lock)."""
     session.flush()
-    session.execute(_touch_statement(session, bool(lang)),
-                    {"x_user_id": x_user_id, "handle": handle, "dm_opt_in": via_dm,
-                     "lang": lang or "fr", "now": now})
+    session.connection().execute(_touch_statement(session, bool(lang)),
+                                 {"x_user_id": x_user_id, "handle": handle, "dm_opt_in": via_dm,
+                                  "lang": lang or "fr", "now": now})
     # A Contact this session already holds is out of date: reloaded when next used. (Cheaper
     # than RETURNING the entity: this runs for every inbound event.)
     held = session.identity_map.get(session.identity_key(Contact, x_user_id))
@@ -188,7 +199,10 @@ def settled_for_cancel(session: Session, x_user_id: int, reference: str) -> str 
 
 def create_intent(session: Session, new: NewIntent, source_event_id: str,
                    now: dt.datetime, sealer: Sealer) -> PaymentIntent:
-    intent = PaymentIntent(
+    """The intent, signed (``bind``), and its confirmation token, in the caller's transaction.
+    Core statements built once: this runs for every payment command, and the ORM's flushes
+    cost more than the SQL. Returns the intent as written (not attached to the session)."""
+    fields: dict[str, Any] = dict(
         reference=new.reference, source_event_id=source_event_id, kind=new.kind,
         channel=new.channel, lang=new.lang, initiator_x_user_id=new.initiator_x_user_id,
         payer_x_user_id=new.payer_x_user_id, payee_x_user_id=new.payee_x_user_id,
@@ -196,15 +210,25 @@ def create_intent(session: Session, new: NewIntent, source_event_id: str,
         status="awaiting_confirmation", wrong_pin_attempts=0, tweet_id=new.tweet_id,
         created_at=now, expires_at=new.expires_at,
     )
-    session.add(intent)
-    session.flush()
+    session.flush()  # rows the caller added through the ORM go first
+    conn = session.connection()  # the Connection: the ORM's bulk-insert path costs more
+    intent = PaymentIntent(**fields)
+    intent.id = conn.execute(_INSERT_INTENT, fields).scalar_one()
     bind(intent, sealer)  # the id is known now
-    session.add(ConfirmationToken(
+    conn.execute(_SIGN_INTENT, {"intent_id": intent.id, "mac": intent.binding_mac})
+    conn.execute(_INSERT_TOKEN, dict(
         token_hash=new.token_hash, purpose="confirm", x_user_id=new.payer_x_user_id,
         intent_id=intent.id, amount_cents=new.amount.cents,
         payee_x_user_id=new.payee_x_user_id, created_at=now, expires_at=new.expires_at,
     ))
     return intent
+
+
+_INTENTS = cast(Table, PaymentIntent.__table__)
+_INSERT_INTENT = insert(_INTENTS).returning(_INTENTS.c.id)
+_SIGN_INTENT = (update(_INTENTS).where(_INTENTS.c.id == bindparam("intent_id"))
+                .values(binding_mac=bindparam("mac")))
+_INSERT_TOKEN = insert(cast(Table, ConfirmationToken.__table__))
 
 
 def cancel(session: Session, intent_id: int, now: dt.datetime) -> None:

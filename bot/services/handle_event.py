@@ -185,14 +185,13 @@ class EventService:
     def _facts(self, uow: UnitOfWork, event: Event, command: Command,
                now: dt.datetime) -> Facts:
         session = uow.session
-        author = intents.as_party(intents.find_user(session, event.author_id))
+        author = intents.find_party(session, event.author_id)
         who = named_party(command)
         counterparty = None
         if isinstance(who, Recipient):
-            found = intents.find_user(session, who.x_user_id)
+            found = intents.find_party(session, who.x_user_id)
             # An unlinked account is treated as none: money for it waits in escrow.
-            counterparty = intents.as_party(found if found and found.status != "unlinked"
-                                            else None)
+            counterparty = found if found and found.status != "unlinked" else None
         balance: Money | None = None
         lines: tuple[str, ...] = ()
         if author is not None and event.source == "dm":
