@@ -185,13 +185,14 @@ class EventService:
     def _facts(self, uow: UnitOfWork, event: Event, command: Command,
                now: dt.datetime) -> Facts:
         session = uow.session
-        author = intents.find_party(session, event.author_id)
         who = named_party(command)
-        counterparty = None
-        if isinstance(who, Recipient):
-            found = intents.find_party(session, who.x_user_id)
-            # An unlinked account is treated as none: money for it waits in escrow.
-            counterparty = found if found and found.status != "unlinked" else None
+        other = who.x_user_id if isinstance(who, Recipient) else None
+        parties = intents.find_parties(session, event.author_id,
+                                       *([other] if other is not None else []))
+        author = parties.get(event.author_id)
+        found = parties.get(other) if other is not None else None
+        # An unlinked account is treated as none: money for it waits in escrow.
+        counterparty = found if found and found.status != "unlinked" else None
         balance: Money | None = None
         lines: tuple[str, ...] = ()
         if author is not None and event.source == "dm":
@@ -240,11 +241,11 @@ def apply_decision(uow: UnitOfWork, sealer: Sealer, decision: Decision, *,
                    ) -> PaymentIntent | None:
     """Write a decision in the caller's unit of work; returns the new intent, if any."""
     session = uow.session
-    intent = None
+    intent = signature = None
     outgoing = list(decision.outgoing)
     if decision.new_intent is not None:
-        intent = intents.create_intent(session, decision.new_intent, source_event_id, now,
-                                       sealer)
+        intent, signature = intents.create_intent(session, decision.new_intent,
+                                                  source_event_id, now, sealer)
         outgoing = [
             replace(item, intent_id=intent.id)
             if item.link or getattr(item, "about_new_intent", False) else item
@@ -260,5 +261,5 @@ def apply_decision(uow: UnitOfWork, sealer: Sealer, decision: Decision, *,
         escrow.cancel(uow, hold, now)  # guarded too: TransitionLost if claimed meanwhile
     if decision.stop_contact:
         intents.stop_contact(session, author_id)
-    outbox.enqueue(session, sealer, outgoing, now)
+    outbox.enqueue(session, sealer, outgoing, now, along=signature)
     return intent
