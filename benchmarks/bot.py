@@ -9,7 +9,10 @@ baseline measured in the same run, one row per transaction (``Processor.process`
 every row took before batching), as a ratio. Mentions are pushed in chunks of ``--batch``,
 below X's 800 reachable mentions, each chunk polled and then handled, as a real burst would
 be; the chunks alternate between the two paths so both meet the same database size and the
-same machine load. ``--n 10000`` is the 10,000-mention burst. SQLite file (WAL,
+same machine load. The mentions are payments from 200 funded account holders, each one
+answered in full (an intent, its link, the public acknowledgement, the link's DM), with no
+per-person DM share (it would answer most of a burst with silence; this measures handling,
+not X's budget). ``--n 10000`` is the 10,000-mention burst. SQLite file (WAL,
 synchronous=FULL) in a temporary folder, or a fresh database on the PostgreSQL server of
 ``--postgres-url`` (created, then dropped).
 
