@@ -53,19 +53,22 @@ def has_app(session: Session, x_user_id: int, now: dt.datetime) -> bool:
     return bool(session.execute(_HAS_APP, {"x_user_id": x_user_id, "now": now}).scalar())
 
 
+def device_clause(user_id: Any, now: Any) -> ColumnElement[bool]:
+    """SQL: does the user of id ``user_id`` (``users.id``) have a live device session (the
+    app signed in), with or without push?"""
+    return exists().where(_WS.c.user_id == user_id, _WS.c.revoked_at.is_(None),
+                          _WS.c.expires_at > now)
+
+
 def has_device(session: Session, x_user_id: int, now: dt.datetime) -> bool:
     """A live device session (the app signed in), with or without push."""
-    found = session.connection().scalar(_HAS_DEVICE, {"x_user_id": x_user_id, "now": now})
-    return found is not None
+    return bool(session.connection().scalar(_HAS_DEVICE, {"x_user_id": x_user_id, "now": now}))
 
 
-# Built once, as _HAS_APP: the inbox asks this for every payment command.
+# Built once, as _HAS_APP.
 _USERS = User.__table__
-_HAS_DEVICE = (
-    select(_WS.c.id).join(_USERS, _USERS.c.id == _WS.c.user_id)
-    .where(_USERS.c.x_user_id == bindparam("x_user_id"), _WS.c.revoked_at.is_(None),
-           _WS.c.expires_at > bindparam("now", type_=_WS.c.expires_at.type)).limit(1)
-)
+_HAS_DEVICE = select(device_clause(_USERS.c.id, bindparam(
+    "now", type_=_WS.c.expires_at.type))).where(_USERS.c.x_user_id == bindparam("x_user_id"))
 
 
 @dataclass(frozen=True, slots=True)

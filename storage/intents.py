@@ -14,9 +14,16 @@ from sqlalchemy.orm import Session
 from handlers.binding import INTENT_LABEL, intent_parts
 from handlers.decide import NewIntent, NewLinkToken, Party, PendingIntent
 from handlers.money import Money
-from storage import transitions
+from storage import devices, transitions
 from storage.db import dialect_insert
-from storage.models import ConfirmationToken, Contact, EscrowHold, PaymentIntent, User
+from storage.models import (
+    ConfirmationToken,
+    Contact,
+    EscrowHold,
+    PaymentIntent,
+    User,
+    UTCDateTime,
+)
 from storage.outbox import Along
 from storage.sealing import Sealer
 
@@ -71,23 +78,30 @@ def as_party(user: User | None) -> Party | None:
     return Party(user.x_user_id, user.handle, kind, user.status, user.locked_until)
 
 
-def find_parties(session: Session, *x_user_ids: int) -> dict[int, Party]:
+def find_parties(session: Session, now: dt.datetime,
+                 *x_user_ids: int) -> tuple[dict[int, Party], set[int]]:
     """``as_party(find_user(...))`` for a few people in one Core query, by X user id (the
-    missing ones absent): every inbound event looks up its author and often a counterparty,
-    and loading the ORM entities costs more than the SQL."""
-    rows = session.connection().execute(_FIND_PARTIES, {"ids": list(x_user_ids)})
-    parties = {}
+    missing ones absent), and which of them are signed in on a device now
+    (``devices.has_device``): every inbound event looks up its author and often a
+    counterparty, and loading the ORM entities costs more than the SQL."""
+    rows = session.connection().execute(_FIND_PARTIES, {"ids": list(x_user_ids), "now": now})
+    parties, on_device = {}, set()
     for row in rows:
         kind: Literal["personal", "pro"] = "pro" if row.kind == "pro" else "personal"
         parties[row.x_user_id] = Party(row.x_user_id, row.handle, kind, row.status,
                                        row.locked_until)
-    return parties
+        if row.on_device:
+            on_device.add(row.x_user_id)
+    return parties, on_device
 
 
 _USERS = User.__table__
-_FIND_PARTIES = select(_USERS.c.x_user_id, _USERS.c.handle, _USERS.c.kind, _USERS.c.status,
-                       _USERS.c.locked_until).where(
-    _USERS.c.x_user_id.in_(bindparam("ids", expanding=True)))
+_FIND_PARTIES = select(
+    _USERS.c.x_user_id, _USERS.c.handle, _USERS.c.kind, _USERS.c.status,
+    _USERS.c.locked_until,
+    devices.device_clause(_USERS.c.id, bindparam("now", type_=UTCDateTime()))
+    .label("on_device"),
+).where(_USERS.c.x_user_id.in_(bindparam("ids", expanding=True)))
 
 
 def touch_contact(session: Session, x_user_id: int, handle: str, *, via_dm: bool,

@@ -48,7 +48,7 @@ from handlers.decide import (
 from handlers.errors import GrammarError
 from handlers.money import Money
 from handlers.texts import render
-from storage import devices, escrow, intents, limits, outbox
+from storage import escrow, intents, limits, outbox
 from storage.ledger import user_account_code
 from storage.models import PaymentIntent
 from storage.sealing import Sealer
@@ -187,8 +187,8 @@ class EventService:
         session = uow.session
         who = named_party(command)
         other = who.x_user_id if isinstance(who, Recipient) else None
-        parties = intents.find_parties(session, event.author_id,
-                                       *([other] if other is not None else []))
+        parties, on_device = intents.find_parties(session, now, event.author_id,
+                                                  *([other] if other is not None else []))
         author = parties.get(event.author_id)
         found = parties.get(other) if other is not None else None
         # An unlinked account is treated as none: money for it waits in escrow.
@@ -220,9 +220,9 @@ class EventService:
         # (the author of a payment, the payer of a request), if signed in on a device.
         author_app = counterparty_app = False
         if author is not None and isinstance(command, SendMoney | Donate):
-            author_app = devices.has_device(session, author.x_user_id, now)
+            author_app = author.x_user_id in on_device
         if counterparty is not None and isinstance(command, RequestMoney):
-            counterparty_app = devices.has_device(session, counterparty.x_user_id, now)
+            counterparty_app = counterparty.x_user_id in on_device
         token, token_hash = new_token()
         path = LINK_PATHS.get(type(command), "c")
         return Facts(
