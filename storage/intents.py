@@ -234,13 +234,19 @@ def create_intent(session: Session, new: NewIntent, source_event_id: str,
     session.flush()  # rows the caller added through the ORM go first
     conn = session.connection()  # the Connection: the ORM's bulk-insert path costs more
     intent = PaymentIntent(**fields)
-    intent.id = conn.execute(_INSERT_INTENT, fields).scalar_one()
+    token = dict(token_hash=new.token_hash, purpose="confirm", x_user_id=new.payer_x_user_id,
+                 amount_cents=new.amount.cents, payee_x_user_id=new.payee_x_user_id,
+                 created_at=now, expires_at=new.expires_at)
+    if conn.dialect.name == "postgresql":  # both rows in one statement, one round trip
+        assert fields.keys() == set(_INTENT_FIELDS) and token.keys() == set(_TOKEN_FIELDS)
+        intent.id = conn.execute(_PG_INTENT_AND_TOKEN, {
+            **{f"i_{key}": value for key, value in fields.items()},
+            **{f"t_{key}": value for key, value in token.items()},
+        }).scalar_one()
+    else:
+        intent.id = conn.execute(_INSERT_INTENT, fields).scalar_one()
+        conn.execute(_INSERT_TOKEN, {**token, "intent_id": intent.id})
     bind(intent, sealer)  # the id is known now
-    conn.execute(_INSERT_TOKEN, dict(
-        token_hash=new.token_hash, purpose="confirm", x_user_id=new.payer_x_user_id,
-        intent_id=intent.id, amount_cents=new.amount.cents,
-        payee_x_user_id=new.payee_x_user_id, created_at=now, expires_at=new.expires_at,
-    ))
     return intent, Along(_SIGN_INTENT, {"signed_id": intent.id, "signed_mac": intent.binding_mac})
 
 
@@ -248,7 +254,24 @@ _INTENTS = cast(Table, PaymentIntent.__table__)
 _INSERT_INTENT = insert(_INTENTS).returning(_INTENTS.c.id)
 _SIGN_INTENT = (update(_INTENTS).where(_INTENTS.c.id == bindparam("signed_id"))
                 .values(binding_mac=bindparam("signed_mac")))
-_INSERT_TOKEN = insert(cast(Table, ConfirmationToken.__table__))
+_TOKENS = cast(Table, ConfirmationToken.__table__)
+_INSERT_TOKEN = insert(_TOKENS)
+_INTENT_FIELDS = ("reference", "source_event_id", "kind", "channel", "lang",
+                  "initiator_x_user_id", "payer_x_user_id", "payee_x_user_id", "payee_handle",
+                  "amount_cents", "memo", "status", "wrong_pin_attempts", "tweet_id",
+                  "created_at", "expires_at")
+_TOKEN_FIELDS = ("token_hash", "purpose", "x_user_id", "amount_cents", "payee_x_user_id",
+                 "created_at", "expires_at")
+_NEW_INTENT = insert(_INTENTS).values({
+    name: bindparam(f"i_{name}", type_=_INTENTS.c[name].type) for name in _INTENT_FIELDS
+}).returning(_INTENTS.c.id).cte("new_intent")
+# WITH new_intent AS (INSERT INTO payment_intents ... RETURNING id)
+# INSERT INTO confirmation_tokens (..., intent_id) SELECT ..., new_intent.id FROM new_intent
+_PG_INTENT_AND_TOKEN = insert(_TOKENS).from_select(
+    [*_TOKEN_FIELDS, "intent_id"],
+    select(*(bindparam(f"t_{name}", type_=_TOKENS.c[name].type) for name in _TOKEN_FIELDS),
+           _NEW_INTENT.c.id),
+).returning(_TOKENS.c.intent_id).add_cte(_NEW_INTENT)
 
 
 def cancel(session: Session, intent_id: int, now: dt.datetime) -> None:
