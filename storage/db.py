@@ -5,9 +5,6 @@ transfer survives a power cut), foreign keys on, and every transaction opened wi
 ``BEGIN IMMEDIATE``: a transaction takes the write lock when it starts, so two writers never
 both read and then deadlock upgrading their locks; the second one waits (``busy_timeout``).
 pysqlite's own implicit BEGIN is switched off so SQLAlchemy's ``begin`` is the only one.
-Writers of one process also queue for their turn before ``BEGIN IMMEDIATE``
-(``_TurnTakingConnection``), so the next one starts as soon as the lock is free instead of
-sleeping in SQLite's busy handler; reads of one statement take no turn (``read_engine``).
 
 PostgreSQL goes through psycopg 3 with a pool sized for ~10 concurrent workers. Transactions
 run at READ COMMITTED; the ledger takes row locks in a fixed order, and ``run_transaction``
@@ -18,7 +15,6 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -61,47 +57,6 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     raise ValueError(f"unsupported database URL scheme: {parsed.drivername}")
 
 
-class _TurnTakingConnection(sqlite3.Connection):
-    """A pysqlite connection that waits its turn for the write lock in this process.
-
-    SQLite's busy handler does not queue: a connection that finds the lock taken sleeps 1,
-    2, 5, 10... ms and tries again, so writers of one process lose most of their time
-    asleep while the lock is free. The engine's ``turn`` lock queues them instead (taken at
-    ``BEGIN IMMEDIATE``, handed on at COMMIT or ROLLBACK: the next one starts at once).
-    Other processes still meet the busy handler."""
-
-    turn: threading.Lock | None = None
-    holding = False
-
-    def take_turn(self) -> None:
-        if self.turn is not None and not self.holding:
-            # Past the busy timeout, go on: BEGIN IMMEDIATE then fails as it always did.
-            self.holding = self.turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-
-    def pass_turn(self) -> None:
-        if self.holding and self.turn is not None:
-            self.holding = False
-            self.turn.release()
-
-    def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self.pass_turn()
-
-    def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self.pass_turn()
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self.pass_turn()
-
-
 def _sqlite_engine(url: str, *, echo: bool, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     database = parsed.database or ""
@@ -110,16 +65,12 @@ def _sqlite_engine(url: str, *, echo: bool, **kwargs: Any) -> Engine:
     connect_args = dict(kwargs.pop("connect_args", {}))
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     connect_args.setdefault("check_same_thread", False)
-    connect_args.setdefault("factory", _TurnTakingConnection)
     engine = create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
-    turn = threading.Lock()  # one writer of this engine at a time (_TurnTakingConnection)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         # Take transaction control away from pysqlite: SQLAlchemy's "begin" emits ours.
         dbapi_connection.isolation_level = None
-        if isinstance(dbapi_connection, _TurnTakingConnection):
-            dbapi_connection.turn = turn
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
@@ -131,16 +82,8 @@ def _sqlite_engine(url: str, *, echo: bool, **kwargs: Any) -> Engine:
     def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get(LONE_READ):  # read_engine: no transaction at all
             return
-        driver = conn.connection.driver_connection
-        if isinstance(driver, _TurnTakingConnection):
-            driver.take_turn()
         # Straight to the driver: this runs once per transaction, on the ledger's hot path.
-        try:
-            driver.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
-        except BaseException:
-            if isinstance(driver, _TurnTakingConnection):
-                driver.pass_turn()
-            raise
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     return engine
 
