@@ -67,11 +67,6 @@ def active(sessions: sessionmaker[Session]) -> bool:
         return is_on(session)
 
 
-def refuses(session: Session, command: object) -> bool:
-    """Is this a new payment, donation or request that the wind-down refuses?"""
-    return isinstance(command, REFUSED_COMMANDS) and is_on(session)
-
-
 def start(sessions: sessionmaker[Session], now: dt.datetime) -> bool:
     """Start the wind-down; False if it had already started (nothing changes)."""
     with UnitOfWork(sessions) as uow:
