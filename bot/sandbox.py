@@ -102,11 +102,11 @@ Or, with curl, a payment from @alice to @bob:
   4. See bob's DM ("you received 12,99 €…") with the same curl as in 2.
 A newcomer (@carol, no account yet):
   5. alice pays carol (the money waits in escrow for carol's X account):
-     curl -s -X POST {emulator_url}/_control/tweets -H 'content-type: application/json' \
+     curl -s -X POST {emulator_url}/_control/tweets -H 'content-type: application/json' \\
        -d '{{"author": "alice", "text": "@Smoney #envoyer 5€ @carol"}}'
      then confirm with alice's link and PIN as above.
   6. carol asks to sign up by DM, and gets a one-time sign-up link by DM:
-     curl -s -X POST {emulator_url}/_control/dms -H 'content-type: application/json' \
+     curl -s -X POST {emulator_url}/_control/dms -H 'content-type: application/json' \\
        -d '{{"sender": "carol", "text": "#inscription"}}'
   7. On that page she picks a PIN: the 5 € waiting for her arrive; her account page
      (#compte by DM gives a login link) tops up by card (test card 4242 4242 4242 4242).
