@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, event, func, select
 
 from bot.processor import Processor
@@ -323,3 +325,29 @@ def expected_balances(session: Any, funded: dict[int, int]) -> tuple[dict[int, i
         else:
             expected[hold.sender_x_user_id] += hold.amount_cents
     return dict(expected), escrowed
+
+
+class Fault:
+    """Raise ``error()`` at the cursor for statements containing ``needle`` whose parameters
+    mention ``about`` (any, if None): after ``skip`` such statements, ``times`` times."""
+
+    def __init__(self, engine: Engine, needle: str, error: Callable[[], BaseException], *,
+                 about: int | None = None, skip: int = 0, times: int = 1) -> None:
+        self.met = 0
+        self._args = (needle, error, about, skip, times)
+        event.listen(engine, "before_cursor_execute", self._hook)
+
+    def _hook(self, conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        needle, error, about, skip, times = self._args
+        if needle not in statement or (about is not None and str(about) not in repr(parameters)):
+            return
+        self.met += 1
+        if skip < self.met <= skip + times:
+            raise error()
+
+
+def serialization_failure(engine: Engine) -> Callable[[], BaseException]:
+    """A failure that ends the whole transaction on PostgreSQL (SQLite: its nearest kin)."""
+    if engine.dialect.name == "postgresql":
+        return lambda: psycopg.errors.SerializationFailure("could not serialize access")
+    return lambda: sqlite3.OperationalError("database is locked")

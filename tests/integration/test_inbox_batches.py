@@ -7,21 +7,26 @@ ones), on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import psycopg
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import event, select
 
 from storage.models import InboxEvent, OutboxMessage, PaymentIntent
 
 try:
-    from tests.integration.races import Bank, Pause, Worker, wait_for
+    from tests.integration.races import Bank, Fault, Pause, Worker, serialization_failure, wait_for
 except ImportError:  # tests/ itself on sys.path
-    from integration.races import Bank, Pause, Worker, wait_for  # type: ignore[no-redef]
+    from integration.races import (  # type: ignore[no-redef]
+        Bank,
+        Fault,
+        Pause,
+        Worker,
+        serialization_failure,
+        wait_for,
+    )
 
 # People who are not account holders: each "#aide" gets exactly one reply, to its author.
 STRANGERS = {f"user{n}": 2000 + n for n in range(12)}
@@ -29,32 +34,6 @@ STRANGERS = {f"user{n}": 2000 + n for n in range(12)}
 
 class Crash(BaseException):
     """What a kill -9 looks like from inside: nothing catches it, nothing after it runs."""
-
-
-class Fault:
-    """Raise ``error()`` at the cursor for statements containing ``needle`` whose parameters
-    mention ``about`` (any, if None): after ``skip`` such statements, ``times`` times."""
-
-    def __init__(self, engine: Engine, needle: str, error: Callable[[], BaseException], *,
-                 about: int | None = None, skip: int = 0, times: int = 1) -> None:
-        self.met = 0
-        self._args = (needle, error, about, skip, times)
-        event.listen(engine, "before_cursor_execute", self._hook)
-
-    def _hook(self, conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        needle, error, about, skip, times = self._args
-        if needle not in statement or (about is not None and str(about) not in repr(parameters)):
-            return
-        self.met += 1
-        if skip < self.met <= skip + times:
-            raise error()
-
-
-def serialization_failure(engine: Engine) -> Callable[[], BaseException]:
-    """A failure that ends the whole transaction on PostgreSQL (SQLite: its nearest kin)."""
-    if engine.dialect.name == "postgresql":
-        return lambda: psycopg.errors.SerializationFailure("could not serialize access")
-    return lambda: sqlite3.OperationalError("database is locked")
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator
-from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, event
 
 from bot.processor import IN_PLACE_ATTEMPTS
 from storage import inbox
@@ -22,32 +20,11 @@ from storage.models import InboxEvent
 from storage.uow import UnitOfWork
 
 try:
-    from tests.integration.races import Bank
+    from tests.integration.races import Bank, Fault, serialization_failure
 except ImportError:  # tests/ itself on sys.path
-    from integration.races import Bank  # type: ignore[no-redef]
+    from integration.races import Bank, Fault, serialization_failure  # type: ignore[no-redef]
 
 DAVE = 1004
-
-
-class Fault:
-    """Makes the next ``times`` statements matching ``needle`` fail with ``error()``."""
-
-    def __init__(self, engine: Engine, needle: str, times: int, error: Any) -> None:
-        self.left = times
-        self._needle = needle
-        self._error = error
-        event.listen(engine, "before_cursor_execute", self._hook)
-
-    def _hook(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if self.left and self._needle in statement:
-            self.left -= 1
-            raise self._error()
-
-
-def transient(engine: Engine) -> Any:
-    if engine.dialect.name == "postgresql":
-        return lambda: psycopg.errors.SerializationFailure("could not serialize access")
-    return lambda: sqlite3.OperationalError("database is locked")
 
 
 @pytest.fixture
@@ -73,9 +50,10 @@ def _counts(bank: Bank) -> dict[str, int]:
 def test_a_transient_error_leaves_the_row_pending_then_it_is_handled(bank: Bank) -> None:
     row_id = bank.dm(DAVE, "#aide")
     engine = bank.main.engine
-    fault = Fault(engine, "INSERT INTO outbox", IN_PLACE_ATTEMPTS, transient(engine))
+    fault = Fault(engine, "INSERT INTO outbox", serialization_failure(engine),
+                  times=IN_PLACE_ATTEMPTS)
     assert bank.main.processor.process_pending() == 0
-    assert fault.left == 0  # every in-place try met the fault
+    assert fault.met >= IN_PLACE_ATTEMPTS  # every in-place try met the fault
     row = _row(bank, row_id)
     assert (row.status, row.attempts) == ("pending", 1)
     assert row.next_attempt_at == bank.clock() + inbox.retry_delay(1)
@@ -90,7 +68,7 @@ def test_a_transient_error_leaves_the_row_pending_then_it_is_handled(bank: Bank)
 def test_one_transient_error_is_retried_at_once(bank: Bank) -> None:
     row_id = bank.dm(DAVE, "#aide")
     engine = bank.main.engine
-    Fault(engine, "INSERT INTO outbox", 1, transient(engine))
+    Fault(engine, "INSERT INTO outbox", serialization_failure(engine), times=1)
     assert bank.main.processor.process_pending() == 1
     row = _row(bank, row_id)
     assert (row.status, row.attempts) == ("done", 0) and len(bank.texts_to(DAVE)) == 1
@@ -99,7 +77,7 @@ def test_one_transient_error_is_retried_at_once(bank: Bank) -> None:
 def test_retries_are_bounded_then_the_row_is_failed_and_counted(bank: Bank) -> None:
     row_id = bank.dm(DAVE, "#aide")
     engine = bank.main.engine
-    Fault(engine, "INSERT INTO outbox", 10_000, transient(engine))
+    Fault(engine, "INSERT INTO outbox", serialization_failure(engine), times=10_000)
     delays = []
     for _ in range(inbox.MAX_ATTEMPTS):
         bank.main.processor.process_pending()
@@ -121,7 +99,7 @@ def test_a_bug_fails_the_row_at_once(bank: Bank) -> None:
     first, second = bank.dm(DAVE, "#aide"), bank.dm(DAVE, "#solde")
     # Three times: in the batch, in the batch done again with a savepoint per row, then
     # when the row is tried alone (bot.processor).
-    Fault(bank.main.engine, "INSERT INTO outbox", 3, lambda: ZeroDivisionError("a bug"))
+    Fault(bank.main.engine, "INSERT INTO outbox", lambda: ZeroDivisionError("a bug"), times=3)
     bank.main.processor.process_pending()
     row = _row(bank, first)
     assert (row.status, row.attempts) == ("failed", 0)
@@ -140,7 +118,7 @@ def test_a_lost_race_is_transient(bank: Bank) -> None:
         error = lambda: psycopg.errors.UniqueViolation("duplicate key")  # noqa: E731
     else:
         error = lambda: sqlite3.IntegrityError("UNIQUE constraint failed: contacts.x_user_id")  # noqa: E731
-    Fault(engine, "INSERT INTO contacts", 1, error)
+    Fault(engine, "INSERT INTO contacts", error, times=1)
     assert bank.main.processor.process_pending() == 1
     assert _row(bank, row_id).status == "done"
 
@@ -148,7 +126,7 @@ def test_a_lost_race_is_transient(bank: Bank) -> None:
 def test_deferred_rows_wait_without_blocking_the_others(bank: Bank) -> None:
     first = bank.dm(DAVE, "#aide")
     engine = bank.main.engine
-    Fault(engine, "INSERT INTO outbox", IN_PLACE_ATTEMPTS, transient(engine))
+    Fault(engine, "INSERT INTO outbox", serialization_failure(engine), times=IN_PLACE_ATTEMPTS)
     bank.main.processor.process_pending()
     second = bank.dm(DAVE, "#solde")
     assert bank.main.processor.process_pending() == 1

@@ -286,6 +286,12 @@ def _services(w: ConfirmWorld) -> tuple[Passkeys, StepUp, ConfirmationService]:
     return passkeys, step_up, service
 
 
+def _challenge(w: ConfirmWorld, intent: PaymentIntent | None) -> str:
+    """What the page asks the passkey to sign for this intent (as bot/web does)."""
+    assert intent is not None
+    return b64(w.sealer.mac_bytes(CHALLENGE_LABEL, *intent_parts(intent)))
+
+
 def _user_id(w: ConfirmWorld) -> int:
     with w.sessions() as session:
         return session.scalars(select(User.id).where(User.x_user_id == ALICE)).one()
@@ -300,8 +306,7 @@ def test_a_payment_confirmed_with_a_passkey_on_either_engine(confirm_world: Conf
     passkeys.finish(user_id, device.create(passkeys.begin(user_id)), "Téléphone")
     token, intent_id = w.intent()
     with w.sessions() as session:
-        intent = session.get(PaymentIntent, intent_id)
-        challenge = b64(w.sealer.mac_bytes(CHALLENGE_LABEL, *intent_parts(intent)))
+        challenge = _challenge(w, session.get(PaymentIntent, intent_id))
     assertion = device.get(challenge)
     done = service.confirm_with_passkey(token, assertion)
     assert done.outcome is Outcome.CONFIRMED and w.hasher.verified == 0
@@ -312,8 +317,7 @@ def test_a_payment_confirmed_with_a_passkey_on_either_engine(confirm_world: Conf
         Outcome.WRONG_PIN)
     # The counter going backwards is refused even over the right challenge.
     with w.sessions() as session:
-        intent = session.get(PaymentIntent, other_id)
-        right = b64(w.sealer.mac_bytes(CHALLENGE_LABEL, *intent_parts(intent)))
+        right = _challenge(w, session.get(PaymentIntent, other_id))
     device.count = 0
     assert service.confirm_with_passkey(other, device.get(right)).outcome is Outcome.WRONG_PIN
     device.count = 10
@@ -335,9 +339,8 @@ def test_a_passkey_on_a_dead_link_or_a_locked_account_is_refused_with_nothing_wr
         intent = session.get(PaymentIntent, intent_id)
         late_intent = session.get(PaymentIntent, late_id)
         assert intent is not None and late_intent is not None
-        assertion = device.get(b64(w.sealer.mac_bytes(CHALLENGE_LABEL, *intent_parts(intent))))
-        late_assertion = device.get(
-            b64(w.sealer.mac_bytes(CHALLENGE_LABEL, *intent_parts(late_intent))))
+        assertion = device.get(_challenge(w, intent))
+        late_assertion = device.get(_challenge(w, late_intent))
         payee = intent.payee_x_user_id
 
     def counts() -> tuple[int, int]:
