@@ -292,6 +292,15 @@ def _challenge(w: ConfirmWorld, intent: PaymentIntent | None) -> str:
     return b64(w.sealer.mac_bytes(CHALLENGE_LABEL, *intent_parts(intent)))
 
 
+def _registered(w: ConfirmWorld) -> tuple[ConfirmationService, SoftPasskey]:
+    """alice with one passkey registered, and the confirmation service."""
+    passkeys, _, service = _services(w)
+    device = SoftPasskey("localhost", BASE)
+    user_id = _user_id(w)
+    passkeys.finish(user_id, device.create(passkeys.begin(user_id)), "Téléphone")
+    return service, device
+
+
 def _user_id(w: ConfirmWorld) -> int:
     with w.sessions() as session:
         return session.scalars(select(User.id).where(User.x_user_id == ALICE)).one()
@@ -300,10 +309,7 @@ def _user_id(w: ConfirmWorld) -> int:
 def test_a_payment_confirmed_with_a_passkey_on_either_engine(confirm_world: ConfirmWorld
                                                              ) -> None:
     w = confirm_world
-    passkeys, _, service = _services(w)
-    device = SoftPasskey("localhost", BASE)
-    user_id = _user_id(w)
-    passkeys.finish(user_id, device.create(passkeys.begin(user_id)), "Téléphone")
+    service, device = _registered(w)
     token, intent_id = w.intent()
     with w.sessions() as session:
         challenge = _challenge(w, session.get(PaymentIntent, intent_id))
@@ -329,10 +335,8 @@ def test_a_passkey_on_a_dead_link_or_a_locked_account_is_refused_with_nothing_wr
     # The passkey POST makes its checks on the locked rows only (no pre-read): each refusal
     # is the PIN path's, nothing is counted, and the link still works afterwards.
     w = confirm_world
-    passkeys, _, service = _services(w)
-    device = SoftPasskey("localhost", BASE)
+    service, device = _registered(w)
     user_id = _user_id(w)
-    passkeys.finish(user_id, device.create(passkeys.begin(user_id)), "Téléphone")
     token, intent_id = w.intent()
     late, late_id = w.intent()
     with w.sessions() as session:
