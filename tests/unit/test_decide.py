@@ -18,26 +18,16 @@ from handlers.commands import (
     SignUp,
     Stop,
 )
-from handlers.decide import Event, Facts, Party, PendingIntent, Policy, decide
+from handlers.decide import Event, Party, PendingIntent, decide
 from handlers.money import Money
 from handlers.outcomes import LINK_PLACEHOLDER, PRIORITY_LINK, DirectMessage, PublicReply
 from handlers.text_length import fits_in_tweet
 
-NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
-POLICY = Policy(Money(25_000), Money(50_000), dt.timedelta(minutes=10))
-ALICE = Party(1001, "alice")
-BOB = Party(1002, "bob")
-ACF = Party(1004, "ACF", kind="pro")
-MENTION = Event("mention", "555", 1001, "alice", tweet_id="555")
-DM = Event("dm", "777", 1001, "alice")
+try:
+    from decide_world import ACF, ALICE, BOB, DM, MENTION, NOW, facts
+except ImportError:  # the repository root on sys.path
+    from tests.unit.decide_world import ACF, ALICE, BOB, DM, MENTION, NOW, facts  # type: ignore[no-redef]
 
-
-def facts(**kw: object) -> Facts:
-    base: dict[str, object] = dict(now=NOW, policy=POLICY, author=ALICE, counterparty=BOB,
-                                   link="https://pay.example/c/SECRET", token_hash="h" * 64,
-                                   reference="K7QX2M")
-    base.update(kw)
-    return Facts(**base)  # type: ignore[arg-type]
 
 
 def send(cents: int = 1299, to: Party = BOB, lang: str = "fr") -> SendMoney:

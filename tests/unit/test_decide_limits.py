@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 
 import pytest
 
 from handlers.commands import Donate, Recipient, RequestMoney, SendMoney
-from handlers.decide import Event, Facts, Party, Policy, decide
+from handlers.decide import Facts, decide
 from handlers.money import Money
 from handlers.outcomes import DirectMessage
 from handlers.text_length import fits_in_tweet
 
-NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
-POLICY = Policy(Money(25_000), Money(50_000), dt.timedelta(minutes=10),
-                limit_24h=Money(50_000), limit_30d=Money(150_000))
-ALICE = Party(1001, "alice")
-BOB = Party(1002, "bob")
-ACF = Party(1004, "ACF", kind="pro")
-MENTION = Event("mention", "555", 1001, "alice", tweet_id="555")
-DM = Event("dm", "777", 1001, "alice")
+try:
+    from decide_world import ACF, ALICE, BOB, DM, MENTION
+    from decide_world import POLICY as BASE_POLICY
+    from decide_world import facts as base_facts
+except ImportError:  # the repository root on sys.path
+    from tests.unit.decide_world import ACF, ALICE, BOB, DM, MENTION  # type: ignore[no-redef]
+    from tests.unit.decide_world import POLICY as BASE_POLICY  # type: ignore[no-redef]
+    from tests.unit.decide_world import facts as base_facts  # type: ignore[no-redef]
+
+
+
+POLICY = replace(BASE_POLICY, limit_24h=Money(50_000), limit_30d=Money(150_000))
 
 
 def facts(out_24h: int | None, out_30d: int | None, **kw: object) -> Facts:
-    return Facts(now=NOW, policy=kw.pop("policy", POLICY), author=ALICE,  # type: ignore[arg-type]
-                 counterparty=kw.pop("counterparty", BOB),  # type: ignore[arg-type]
-                 outgoing_24h=None if out_24h is None else Money(out_24h),
-                 outgoing_30d=None if out_30d is None else Money(out_30d),
-                 link="https://pay.example/c/SECRET", token_hash="h" * 64, reference="K7QX2M")
+    return base_facts(**{"policy": POLICY,
+                         "outgoing_24h": None if out_24h is None else Money(out_24h),
+                         "outgoing_30d": None if out_30d is None else Money(out_30d), **kw})
 
 
 def send(cents: int, lang: str = "fr") -> SendMoney:

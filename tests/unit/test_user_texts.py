@@ -8,7 +8,7 @@ import pytest
 
 from handlers import history
 from handlers.commands import Cancel, Donate, Help, Recipient, RequestMoney, SendMoney
-from handlers.decide import Event, Facts, Party, PendingIntent, Policy, decide
+from handlers.decide import Party, PendingIntent, decide
 from handlers.entities import extract_mentions
 from handlers.errors import GrammarError
 from handlers.grammar import parse
@@ -18,21 +18,12 @@ from handlers.money import Money
 from handlers.outcomes import DirectMessage, PublicReply
 from handlers.times import datetime_text
 
+try:
+    from decide_world import ACF, BOB, DM, MENTION, facts
+except ImportError:  # the repository root on sys.path
+    from tests.unit.decide_world import ACF, BOB, DM, MENTION, facts  # type: ignore[no-redef]
+
 NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
-POLICY = Policy(Money(25_000), Money(50_000), dt.timedelta(minutes=10))
-ALICE = Party(1001, "alice")
-BOB = Party(1002, "bob")
-ACF = Party(1004, "ACF", kind="pro")
-MENTION = Event("mention", "555", 1001, "alice", tweet_id="555")
-DM = Event("dm", "777", 1001, "alice")
-
-
-def facts(**kw: object) -> Facts:
-    base: dict[str, object] = dict(now=NOW, policy=POLICY, author=ALICE, counterparty=BOB,
-                                   link="https://pay.example/c/SECRET", token_hash="h" * 64,
-                                   reference="K7QX2M")
-    base.update(kw)
-    return Facts(**base)  # type: ignore[arg-type]
 
 
 def _dm(decision_outgoing: tuple[object, ...]) -> DirectMessage:
