@@ -30,6 +30,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+# A French phone: what every page is tried on (``browser.new_context(**PHONE_CONTEXT)``).
+PHONE_CONTEXT: dict[str, Any] = {"viewport": PHONE, "device_scale_factor": 2,
+                                 "is_mobile": True, "has_touch": True, "locale": "fr-FR"}
 
 Live = tuple[str, Engine, PinHasher]
 

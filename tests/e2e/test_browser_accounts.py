@@ -20,9 +20,9 @@ from storage.ledger import Ledger, user_account_code
 from storage.models import ConfirmationToken, Contact, User
 
 try:
-    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, Live, serve_live
+    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, PHONE_CONTEXT, Live, serve_live
 except ImportError:  # tests/e2e itself on sys.path (rootdir-less import mode)
-    from live_server import CHROMIUM_ARGS, PHONE, Live, serve_live  # type: ignore[no-redef]
+    from live_server import CHROMIUM_ARGS, PHONE, PHONE_CONTEXT, Live, serve_live  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.browser
 
@@ -57,10 +57,7 @@ def test_sign_up_as_carol_and_use_the_account_page_on_a_phone(
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(
-                viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                java_script_enabled=False, locale="fr-FR",
-            )
+            context = browser.new_context(**PHONE_CONTEXT, java_script_enabled=False)
             page = context.new_page()
             response = page.goto(f"{base}/s/{token}")
             assert response is not None and response.status == 200

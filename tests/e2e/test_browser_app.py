@@ -23,11 +23,12 @@ from bot.worker import Runtime, build_runtime, utcnow
 from config import load_settings
 
 try:
-    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, free_port, serve_live
+    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, PHONE_CONTEXT, free_port, serve_live
 except ImportError:  # tests/e2e itself on sys.path (rootdir-less import mode)
     from live_server import (  # type: ignore[no-redef]
         CHROMIUM_ARGS,
         PHONE,
+        PHONE_CONTEXT,
         free_port,
         serve_live,
     )
@@ -66,8 +67,7 @@ def _login_link(runtime: Runtime, emulator: Any, handle: str) -> str:
 
 
 def _sign_in(browser: Any, runtime: Runtime, emulator: Any, handle: str) -> Any:
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="fr-FR")
+    context = browser.new_context(**PHONE_CONTEXT)
     page = context.new_page()
     page.goto(_login_link(runtime, emulator, handle))
     page.click("button[type=submit]")  # "Continuer": spends the link, opens the session
@@ -148,8 +148,7 @@ def test_the_readme_walk_through_on_the_playground(bot: tuple[str, Runtime, Any]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport=PHONE, device_scale_factor=2,
-                                          is_mobile=True, has_touch=True, locale="fr-FR")
+            context = browser.new_context(**PHONE_CONTEXT)
             play = context.new_page()
             play.goto(base + "/playground?as=alice")
             expect(play.locator("h1")).to_have_text("Bac à sable")
@@ -190,8 +189,7 @@ def test_a_private_transfer_by_x_chat_on_the_playground(bot: tuple[str, Runtime,
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport=PHONE, device_scale_factor=2,
-                                          is_mobile=True, has_touch=True, locale="fr-FR")
+            context = browser.new_context(**PHONE_CONTEXT)
             play = context.new_page()
             play.goto(base + "/playground?as=bob")
             play.fill("#dm", "#envoyer 3€ @alice pour le pain")

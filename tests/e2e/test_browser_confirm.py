@@ -22,9 +22,9 @@ from storage.models import ConfirmationToken, OutboxMessage, PaymentIntent, User
 from storage.sealing import Sealer
 
 try:
-    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, Live, serve_live
+    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, PHONE_CONTEXT, Live, serve_live
 except ImportError:  # tests/e2e itself on sys.path (rootdir-less import mode)
-    from live_server import CHROMIUM_ARGS, PHONE, Live, serve_live  # type: ignore[no-redef]
+    from live_server import CHROMIUM_ARGS, PHONE, PHONE_CONTEXT, Live, serve_live  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.browser
 
@@ -110,14 +110,7 @@ def test_confirm_in_a_real_browser_on_a_phone(
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(
-                viewport=PHONE,
-                device_scale_factor=2,
-                is_mobile=True,
-                has_touch=True,
-                java_script_enabled=False,
-                locale="fr-FR",
-            )
+            context = browser.new_context(**PHONE_CONTEXT, java_script_enabled=False)
             page = context.new_page()
             response = page.goto(f"{base}/c/{token}")
             assert response is not None and response.status == 200

@@ -31,9 +31,9 @@ from storage.models import ConfirmationToken, Passkey, PaymentIntent, User
 from storage.sealing import Sealer
 
 try:
-    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, Live, serve_live
+    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, PHONE_CONTEXT, Live, serve_live
 except ImportError:  # tests/e2e itself on sys.path (rootdir-less import mode)
-    from live_server import CHROMIUM_ARGS, PHONE, Live, serve_live  # type: ignore[no-redef]
+    from live_server import CHROMIUM_ARGS, PHONE, PHONE_CONTEXT, Live, serve_live  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.browser
 
@@ -144,8 +144,7 @@ class Bank:
 
 def _browser(pw: Any, chromium_path: str) -> tuple[Any, Any, Any, Any, str]:
     browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="fr-FR")
+    context = browser.new_context(**PHONE_CONTEXT)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable", {"enableUI": False})

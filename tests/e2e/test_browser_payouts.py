@@ -23,9 +23,9 @@ from storage.models import ConfirmationToken, Withdrawal
 from storage.uow import UnitOfWork
 
 try:
-    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, Live, serve_live
+    from tests.e2e.live_server import CHROMIUM_ARGS, PHONE, PHONE_CONTEXT, Live, serve_live
 except ImportError:  # tests/e2e itself on sys.path (rootdir-less import mode)
-    from live_server import CHROMIUM_ARGS, PHONE, Live, serve_live  # type: ignore[no-redef]
+    from live_server import CHROMIUM_ARGS, PHONE, PHONE_CONTEXT, Live, serve_live  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.browser
 
@@ -64,10 +64,7 @@ def test_add_an_iban_and_withdraw_on_a_phone(live: Live, chromium_path: str) -> 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(
-                viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                java_script_enabled=False, locale="fr-FR",
-            )
+            context = browser.new_context(**PHONE_CONTEXT, java_script_enabled=False)
             page = context.new_page()
             page.goto(f"{base}/l/{token}")
             page.click("button[type=submit]")
