@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
-import secrets
 import tempfile
 import time
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from benchmarks import x_cost
+from benchmarks.scratch_db import scratch_database
 from bot import processor
 from bot.emulator.server import EmulatorServer
 from bot.logging import configure_logging
@@ -86,19 +86,8 @@ def _database(tmp: str, postgres_url: str | None) -> Iterator[str]:
     if not postgres_url:
         yield f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"tweetpay_bench_{secrets.token_hex(4)}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(postgres_url) as url:
+        yield url
 
 
 @dataclass

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import os
 import random
 import re
@@ -28,11 +29,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy.engine import make_url
+
+from benchmarks.scratch_db import scratch_database
 
 BIN = Path(sys.executable).parent
 LINK = re.compile(r"https?://\S+/c/([A-Za-z0-9_\-]+)")
@@ -55,19 +58,6 @@ def _wait(url: str, timeout: float = 60.0) -> None:
         except requests.RequestException:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer")
-
-
-def _database(postgres_url: str | None, tmp: Path) -> str:
-    if not postgres_url:
-        return f"sqlite:///{tmp / 'chaos.sqlite3'}"
-    import sqlalchemy as sa
-
-    name = f"chaos_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return str(sa.engine.make_url(postgres_url).set(database=name).render_as_string(False))
 
 
 class Fleet:
@@ -182,7 +172,10 @@ def run(seconds: float, postgres_url: str | None, workers: int, webs_n: int,
     rng = random.Random(seed)
     tmp = Path(tempfile.mkdtemp(prefix="tweetpay-chaos-"))
     emu_port, webs = _port(), [_port() for _ in range(webs_n)]
-    url = _database(postgres_url, tmp)
+    # A PostgreSQL database is dropped after a clean run, kept (and named) after a violation.
+    database = contextlib.ExitStack()
+    url = (database.enter_context(scratch_database(postgres_url, "chaos")) if postgres_url
+           else f"sqlite:///{tmp / 'chaos.sqlite3'}")
     emulator = f"http://127.0.0.1:{emu_port}"
     env = {**os.environ, "TWEETPAY_DATA_DIR": str(tmp), "TWEETPAY_DATABASE_URL": url,
            "TWEETPAY_EMULATOR_PORT": str(emu_port), "CHAOS_EMULATOR": emulator,
@@ -256,7 +249,11 @@ def run(seconds: float, postgres_url: str | None, workers: int, webs_n: int,
         print(f"  {key}: {value}")
     for problem in problems:
         print("VIOLATION:", problem)
-    print("OK" if not problems else f"{len(problems)} violation(s); logs in {tmp}")
+    if problems:
+        database.pop_all()  # kept for the post-mortem
+    database.close()
+    kept = f", database {make_url(url).database}" if problems and postgres_url else ""
+    print("OK" if not problems else f"{len(problems)} violation(s); logs in {tmp}{kept}")
     return 1 if problems else 0
 
 

@@ -30,6 +30,7 @@ and it is what the wall-clock ratio reaches on an idle machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import subprocess
@@ -46,13 +47,12 @@ from benchmarks.confirm_tools import (
     cpu_seconds,
     descendants,
     drive,
-    drop_postgres,
     free_port,
     pg_backends,
-    postgres_database,
     start_server,
     stop_server,
 )
+from benchmarks.scratch_db import scratch_database
 from bot.passkeys import RelyingParty
 from bot.security import PinHasher, new_token
 from bot.services.passkeys import Passkeys
@@ -248,29 +248,23 @@ def main(argv: list[str] | None = None) -> None:
     one, _ = argon2_ceiling(hasher, args.seconds / 2, 1)
     print(f"Argon2id verify (m=19 MiB, t=2): {one:,.1f}/s on 1 thread; {cores} cores")
 
-    engines: list[tuple[str, str, str | None]] = []
-    tmp = tempfile.TemporaryDirectory()
-    engines.append(("SQLite", f"sqlite:///{tmp.name}/bench.sqlite3", None))
+    cleanup = contextlib.ExitStack()
+    tmp = cleanup.enter_context(tempfile.TemporaryDirectory())
+    engines = [("SQLite", f"sqlite:///{tmp}/bench.sqlite3")]
     if args.postgres_url:
-        url, name = postgres_database(args.postgres_url)
-        engines.append(("PostgreSQL", url, name))
+        engines.append(("PostgreSQL", cleanup.enter_context(scratch_database(args.postgres_url))))
     else:
         print("PostgreSQL skipped: pass --postgres-url or set TWEETPAY_TEST_POSTGRES_URL")
     print("engine/web workers (TWEETPAY_WEB_WORKERS, the same for the PIN, passkey and no-op"
           " servers)")
     print(f"{'engine':<12} {'rnd':>3} {'PIN/s':>8} {'argon2/s':>8} {'ratio':>6}"
           f" {'key/s':>8} {'no-op/s':>8} {'ratio':>6} {'key/PIN':>7}")
-    try:
-        for label, url, _ in engines:
+    with cleanup:
+        for label, url in engines:
             workers = worker_count(load_settings(database_url=url, web_workers=args.workers))
             results, statuses = bench_app(url, hasher, args.n, args.clients, args.rounds,
                                           args.seconds, workers)
             report(f"{label}/{workers}", results, statuses)
-    finally:
-        tmp.cleanup()
-        for _, _, name in engines:
-            if name is not None and args.postgres_url:
-                drop_postgres(args.postgres_url, name)
     print(
         "targets: PIN >= 0.80 x the Argon2id ceiling on all cores; passkey >= 0.5 x the same"
         " POST with a no-op verifier, and >= 5 x the PIN's rate. CPU ratios (ceiling CPU per"

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -209,28 +208,3 @@ def drive(port: int, work: list[Item], clients: int) -> tuple[float, dict[int, i
     for thread in threads:
         thread.join()
     return len(work) / (time.perf_counter() - started), statuses
-
-
-def postgres_database(server_url: str) -> tuple[str, str]:
-    name = f"tweetpay_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        make_url(server_url).set(drivername="postgresql+psycopg"),
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-    )
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    url = make_url(server_url).set(drivername="postgresql+psycopg", database=name)
-    return url.render_as_string(hide_password=False), name
-
-
-def drop_postgres(server_url: str, name: str) -> None:
-    admin = create_engine(
-        make_url(server_url).set(drivername="postgresql+psycopg"),
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-    )
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
