@@ -144,6 +144,7 @@ def _payers(runtime: Any, settings: Any, state: Any) -> list[int]:
 def _throughput(runtime: Any, settings: Any, state: Any, n: int, chunk: int) -> None:
     modes = [Way("one row per transaction"), Way("batched")]
     payers = _payers(runtime, settings, state)
+    chunk = min(chunk, max(1, n // 2))  # two chunks at least: each path gets its share
     for number, start in enumerate(range(0, n, chunk)):
         for i in range(start, min(n, start + chunk)):
             state.post_tweet(str(payers[i % PAYERS]),
