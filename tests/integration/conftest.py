@@ -6,6 +6,7 @@
 - ``x_schema``: X's OpenAPI description loaded once, bound to the emulator's URL.
 - ``gateway``: the real ``TweepyGateway`` pointed at the emulator (2 s timeout); every answer
   it receives is validated against X's OpenAPI description when the test ends.
+- ``stand_in``: a local Web Push service (``tests/push_service.py``) that records what it gets.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from bot.gateway import TweepyGateway, make_gateway
 from config import load_settings
 
 try:
+    from tests.push_service import PushServiceStandIn
     from tests.x_openapi import XApiSchema
 except ImportError:  # tests/ itself on sys.path (pytest's rootdir-less import mode)
+    from push_service import PushServiceStandIn  # type: ignore[no-redef]
     from x_openapi import XApiSchema
 
 
@@ -73,3 +76,10 @@ def gateway(emulator: Emulator, x_schema: XApiSchema) -> Iterator[TweepyGateway]
     yield gateway
     for response in seen:
         x_schema.check(response)
+
+
+@pytest.fixture
+def stand_in() -> Iterator[PushServiceStandIn]:
+    service = PushServiceStandIn()
+    yield service
+    service.close()

@@ -24,13 +24,6 @@ except ImportError:  # tests/ itself on sys.path (pytest's rootdir-less import m
 
 
 @pytest.fixture
-def stand_in() -> Iterator[PushServiceStandIn]:
-    service = PushServiceStandIn()
-    yield service
-    service.close()
-
-
-@pytest.fixture
 def world(engine: Engine, emulator: object) -> Iterator[World]:
     with make_world(engine, emulator) as built:
         yield built

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -40,13 +39,6 @@ except ImportError:  # tests/ itself on sys.path (rootdir-less import mode)
 ALICE = 1001
 
 
-
-
-@pytest.fixture
-def stand_in() -> Iterator[PushServiceStandIn]:
-    service = PushServiceStandIn()
-    yield service
-    service.close()
 
 
 @pytest.fixture
