@@ -112,9 +112,7 @@ class Processor:
                  chat: BotChat | None = None) -> None:
         self._sessions = session_factory
         self._chat = chat
-        self._sealer = sealer
         self._clock = clock
-        self._settings = settings
         self._bot_user_id = bot_user_id
         self._bot_handle = bot_handle
         self._resolve = resolve
