@@ -109,7 +109,12 @@ def dialect_insert(bind: Session | Connection | Engine, target: Any) -> Any:
     same way): shared rows are written as upserts, so two processes inserting the same new
     row both go through."""
     dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
-    return (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(target)
+    return insert_for(dialect.name, target)
+
+
+def insert_for(dialect_name: str, target: Any) -> Any:
+    """``dialect_insert`` by the dialect's name: for statements built once per engine kind."""
+    return (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(target)
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Any, cast
 
@@ -10,7 +11,7 @@ from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from handlers.errors import TransitionLost
-from storage.db import dialect_insert
+from storage.db import dialect_insert, insert_for
 from storage.models import Cursor, InboxEvent
 
 
@@ -34,18 +35,16 @@ def record(session: Session, *, source: str, event_id: str, author_id: int,
     return inserted is not None
 
 
-_RECORD: dict[str, Any] = {}
-
-
 def _record_statement(session: Session) -> Any:
     """``record``'s insert, built once per engine kind and run on the Connection: ingest
     records every event of a burst (the ORM's insert path costs more than the SQL)."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in _RECORD:
-        table = cast(Table, InboxEvent.__table__)
-        _RECORD[dialect] = (dialect_insert(session, table).on_conflict_do_nothing()
-                            .returning(table.c.id))
-    return _RECORD[dialect]
+    return _record_for(session.get_bind().dialect.name)
+
+
+@functools.cache
+def _record_for(dialect_name: str) -> Any:
+    table = cast(Table, InboxEvent.__table__)
+    return insert_for(dialect_name, table).on_conflict_do_nothing().returning(table.c.id)
 
 
 # A row hit by a transient error (a lost race, a deadlock) is tried again this many times in

@@ -5,6 +5,7 @@ needs, then carry the decision out inside the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from typing import Any, Literal, cast
 
@@ -15,7 +16,7 @@ from handlers.binding import INTENT_LABEL, intent_parts
 from handlers.decide import NewIntent, NewLinkToken, Party, PendingIntent
 from handlers.money import Money
 from storage import devices, transitions
-from storage.db import dialect_insert
+from storage.db import insert_for
 from storage.models import (
     ConfirmationToken,
     Contact,
@@ -120,20 +121,15 @@ def touch_contact(session: Session, x_user_id: int, handle: str, *, via_dm: bool
         session.expire(held)
 
 
-_TOUCH: dict[tuple[str, bool], Any] = {}
-
-
 def _touch_statement(session: Session, with_lang: bool) -> Any:
     """``touch_contact``'s upsert, built once per engine kind (it runs for every event)."""
-    key = (session.get_bind().dialect.name, with_lang)
-    if key not in _TOUCH:
-        _TOUCH[key] = _build_touch(dialect_insert(session, Contact), with_lang)
-    return _TOUCH[key]
+    return _touch_for(session.get_bind().dialect.name, with_lang)
 
 
-def _build_touch(insert: Any, with_lang: bool) -> Any:
+@functools.cache
+def _touch_for(dialect_name: str, with_lang: bool) -> Any:
     columns = Contact.__table__.c
-    insert = insert.values(
+    insert = insert_for(dialect_name, Contact).values(
         x_user_id=bindparam("x_user_id", type_=columns.x_user_id.type),
         handle=bindparam("handle", type_=columns.handle.type),
         dm_opt_in=bindparam("dm_opt_in", type_=columns.dm_opt_in.type), stopped=False,
