@@ -52,5 +52,7 @@ class PageBase:
         origin = request.headers.get("origin")
         if origin is None or origin == "null":
             return False
-        own = f"{request.url.scheme}://{request.url.netloc}".lower()
-        return origin.lower() not in self.allowed_origins | {own}
+        origin = origin.lower()
+        if origin in self.allowed_origins:  # the usual case: no URL to build
+            return False
+        return origin != f"{request.url.scheme}://{request.url.netloc}".lower()
