@@ -73,12 +73,13 @@ def user_handle_of(session: Session, user_id: int) -> str | None:
 
 
 # Built once: the confirmation's hot path runs them under its row locks.
+ROW_COLUMNS = (_P.c.id, _P.c.user_id, _P.c.credential_id, _P.c.public_key, _P.c.sign_count,
+               _P.c.user_handle)
 _FOR_UPDATE = (
-    select(_P.c.id, _P.c.user_id, _P.c.credential_id, _P.c.public_key, _P.c.sign_count,
-           _P.c.user_handle)
+    select(*ROW_COLUMNS)
     .where(_P.c.credential_id == bindparam("credential_id")).with_for_update()
 )
-_RECORD_USE = (
+RECORD_USE = (
     update(_P).where(_P.c.id == bindparam("passkey_id"), _P.c.sign_count == bindparam("seen"))
     .values(sign_count=bindparam("new_count"), last_used_at=bindparam("used_at"))
 )
@@ -91,9 +92,14 @@ def for_update(conn: Connection, credential_id: str) -> PasskeyRow | None:
 
 def record_use(conn: Connection, row: PasskeyRow, new_count: int, now: dt.datetime) -> bool:
     """The counter moves from what was checked to ``new_count``; False if it moved meanwhile."""
-    done = conn.execute(_RECORD_USE, {"passkey_id": row.id, "seen": row.sign_count,
-                                      "new_count": new_count, "used_at": now})
+    done = conn.execute(RECORD_USE, use_params(row, new_count, now))
     return done.rowcount == 1
+
+
+def use_params(row: PasskeyRow, new_count: int, now: dt.datetime) -> dict[str, object]:
+    """``RECORD_USE``'s parameters (the confirmation runs it inside a larger statement)."""
+    return {"passkey_id": row.id, "seen": row.sign_count, "new_count": new_count,
+            "used_at": now}
 
 
 def add(session: Session, *, user_id: int, credential_id: str, public_key: str,

@@ -44,7 +44,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.passkeys import PasskeyRefused, parse_assertion
+from bot.passkeys import Assertion, PasskeyRefused, parse_assertion
 from bot.security import PinHasher, hash_token
 from bot.services import escrow as escrow_service
 from bot.services.confirm_outcomes import (
@@ -242,7 +242,9 @@ class ConfirmationService:
     ) -> Result:
         with UnitOfWork(self._sessions, self._clock) as uow:
             conn = uow.session.connection()
-            locked = rows.lock(conn, token_hash, self._clock())
+            # A passkey POST locks the passkey its assertion names with the other rows.
+            credential_id = assertion.credential_id if isinstance(assertion, Assertion) else None
+            locked = rows.lock(conn, token_hash, self._clock(), credential_id)
             if locked is None:  # no intent or no payer: the unlocked read says why
                 return self._dead(token_hash, shown) if assertion is not None else (
                     self._refused(Refused(Refusal.UNKNOWN), None))
@@ -252,12 +254,17 @@ class ConfirmationService:
             unbound = self._unbound(intent) if live else None
             if unbound is not None:  # checked again on the locked row
                 return self._refused(unbound, None)
+            used: rows.PasskeyUse | None = None
             if assertion is not None:
                 # Verified here, on the locked rows: the challenge is derived from the intent
                 # as it is now, and the passkey's counter moves in this same transaction.
                 assert self._passkeys is not None
-                matched = live and check_payer(payer, now) is None and (
-                    self._passkeys.check_locked(conn, payer.id, intent, assertion, now))
+                new_count = self._passkeys.verify_locked(
+                    locked.passkey, payer.id, intent, assertion
+                ) if live and check_payer(payer, now) is None else None
+                matched = new_count is not None
+                if locked.passkey is not None and new_count is not None:
+                    used = rows.PasskeyUse(locked.passkey, new_count)
             elif payer.pin_hash and payer.pin_hash != checked_hash:
                 # The PIN changed between the read and the lock (rare): check the new one.
                 matched = self._verify(payer.pin_hash, pin)
@@ -269,7 +276,7 @@ class ConfirmationService:
                     uow, decision, intent, payer, facts_of(tok, intent, payer), now
                 )
             else:
-                result = self._confirmed(uow, decision, locked, now)
+                result = self._confirmed(uow, decision, locked, now, used)
             uow.commit()
             return result
 
@@ -304,7 +311,9 @@ class ConfirmationService:
         )
 
     def _confirmed(self, uow: UnitOfWork, decision: Confirm, locked: Locked,
-                   now: dt.datetime) -> Result:
+                   now: dt.datetime, used: rows.PasskeyUse | None = None) -> Result:
+        """``used``: the passkey's counter move (a passkey confirmation), written with the
+        link's spending whatever the ledger then says: the assertion is spent with it."""
         conn = uow.session.connection()
         tok, intent, payer = locked.token, locked.intent, locked.payer
         if payer.failed_pin_attempts:
@@ -316,7 +325,8 @@ class ConfirmationService:
         # The link is spent whatever the ledger says: the intent becomes terminal either way.
         if policy.limit_24h is not None and policy.limit_30d is not None:
             # Authoritative check: the payer's row is locked, so their totals cannot move.
-            windows = rows.spend(conn, tok.id, now, windows_of=intent.payer_x_user_id)
+            windows = rows.spend(conn, tok.id, now, windows_of=intent.payer_x_user_id,
+                                 used=used)
             assert windows is not None
             room = limits.room_left(Money(windows[0]), Money(windows[1]),
                                     limit_24h=policy.limit_24h, limit_30d=policy.limit_30d)
@@ -324,7 +334,7 @@ class ConfirmationService:
                 failed = self._failed(conn, tok, intent, payer, REASON_ROLLING_LIMIT, now)
                 return replace(failed, headroom=room)
         else:
-            rows.spend(conn, tok.id, now)
+            rows.spend(conn, tok.id, now, used=used)
         try:
             # A refused transfer writes nothing (storage.ledger invariant 5): no savepoint.
             transfer = uow.ledger.post_transfer(

@@ -9,12 +9,11 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection
-
 from handlers.confirmation import Refused
 from handlers.money import Money
 from storage import limits
 from storage.confirmations import IntentRow, PayerRow, TokenRow
+from storage.passkeys import PasskeyRow
 
 
 class Outcome(enum.StrEnum):
@@ -68,11 +67,13 @@ class Result:
 
 class PasskeyCheck(Protocol):
     """Verifies a passkey assertion for an intent on the locked rows (``bot.services
-    .passkeys``): True if it is a valid assertion of one of the payer's passkeys over the
-    challenge derived from this intent; it moves the passkey's counter on ``conn``."""
+    .passkeys``): the passkey's new counter if it is a valid assertion of the payer's
+    passkey ``row`` over the challenge derived from this intent, else None. It writes
+    nothing: the counter moves with the link's spending."""
 
-    def check_locked(self, conn: Connection, payer_user_id: int, intent: IntentRow,
-                     assertion: Any, now: dt.datetime) -> bool: ...
+    def verify_locked(self, row: PasskeyRow | None, payer_user_id: int, intent: IntentRow,
+                      assertion: Any) -> int | None: ...
+
 
 def facts_of(
     token: TokenRow | None,

@@ -28,7 +28,6 @@ from bot.passkeys import (
     PasskeyRefused,
     RelyingParty,
     StoredCredential,
-    parse_assertion,
 )
 from handlers.binding import CHALLENGE_LABEL, intent_parts
 from storage import passkeys as repo
@@ -172,35 +171,40 @@ class Passkeys:
             return {row.id: json.dumps(self.rp.assertion_options(self.intent_challenge(row), ids))
                     for row in rows}
 
-    def check_locked(self, conn: Connection, payer_user_id: int, intent: Any,
-                     assertion: str | Assertion, now: dt.datetime) -> bool:
-        """``bot.services.confirm.PasskeyCheck``: one of the payer's passkeys signed the
-        challenge of this very intent (any of our keys: rotation), counter growing."""
-        if isinstance(assertion, str):
-            try:
-                assertion = parse_assertion(assertion)
-            except PasskeyRefused:
-                return False
+    def verify_locked(self, row: repo.PasskeyRow | None, payer_user_id: int, intent: Any,
+                      assertion: Any) -> int | None:
+        """``bot.services.confirm.PasskeyCheck``: the passkey's new counter if ``assertion``
+        is of the payer's passkey ``row`` (locked with the confirmation's rows) and signs
+        the challenge of this very intent (any of our keys: rotation), counter growing;
+        None otherwise. Writes nothing: the confirmation moves the counter as it spends the
+        link (``storage.confirmations.spend``), in the same transaction."""
+        if not isinstance(assertion, Assertion):
+            return None
         expected = [c for c in self._sealer.mac_candidates(CHALLENGE_LABEL, *intent_parts(intent))
                     if hmac.compare_digest(c, assertion.challenge)]
         if not expected:
-            return False
-        return self.use(conn, payer_user_id, assertion, expected[0], now)
+            return None
+        return self._verify(row, payer_user_id, assertion, expected[0])
 
     def use(self, conn: Connection, user_id: int, assertion: Assertion, challenge: bytes,
             now: dt.datetime) -> bool:
         """Verify ``assertion`` over ``challenge`` with this user's passkey and move its
         counter, in the caller's transaction."""
         row = repo.for_update(conn, assertion.credential_id)
-        if row is None or row.user_id != user_id:
-            return False
+        new_count = self._verify(row, user_id, assertion, challenge)
+        return new_count is not None and row is not None and repo.record_use(
+            conn, row, new_count, now)
+
+    def _verify(self, row: repo.PasskeyRow | None, user_id: int, assertion: Assertion,
+                challenge: bytes) -> int | None:
+        if row is None or row.user_id != user_id or row.credential_id != assertion.credential_id:
+            return None
         stored = StoredCredential(row.id, row.user_id, row.public_key, row.sign_count,
                                   row.user_handle)
         try:
-            new_count = self.verifier.verify(assertion, challenge, stored)
+            return self.verifier.verify(assertion, challenge, stored)
         except PasskeyRefused:
-            return False
-        return repo.record_use(conn, row, new_count, now)
+            return None
 
 
 def _client_challenge(credential_json: str) -> bytes:
