@@ -214,7 +214,7 @@ class AccountPagesCore:
             passkeys_enabled=bool(self.web.passkeys and self.web.passkeys.rp.enabled),
             csrf=self.web.csrf_for(cookie), nonce=secrets.token_urlsafe(18),
             session_until=datetime_text(holder.session_expires_at, lang, tz),
-            devices=data.devices,
+            devices=data.devices, when=lambda moment: datetime_text(moment, lang, tz),
             locked_until=datetime_text(holder.locked_until, lang, tz)
             if holder.locked_until else None,
         )

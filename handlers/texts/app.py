@@ -116,8 +116,8 @@ APP_PAGES: dict[str, dict[Lang, str]] = {
     "device_unnamed": {"fr": "Appareil", "en": "Device"},
     "device_push": {"fr": "notifications", "en": "notifications"},
     "device_seen": {
-        "fr": "Connecté le {time} UTC · dernière utilisation {until} UTC",
-        "en": "Signed in {time} UTC · last used {until} UTC",
+        "fr": "Connecté le {time} · dernière utilisation : {until}",
+        "en": "Signed in {time} · last used {until}",
     },
     "device_revoke": {"fr": "Révoquer", "en": "Revoke"},
     "device_revoke_all": {"fr": "Déconnecter tous les appareils", "en": "Sign out every device"},

@@ -23,6 +23,7 @@ from bot.security import PinHasher, hash_token, new_token
 from bot.web.app import create_app
 from config import load_settings
 from handlers.money import Money
+from handlers.times import datetime_text
 from storage.db import make_session_factory
 from storage.ledger import CARD_FUNDING, ESCROW, Ledger, user_account_code
 from storage.models import (
@@ -33,6 +34,7 @@ from storage.models import (
     EscrowHold,
     OutboxMessage,
     PaymentIntent,
+    Posting,
     User,
     WebSession,
 )
@@ -555,6 +557,26 @@ def test_top_up_through_the_page_moves_exactly_the_amount(world: World) -> None:
     world.client.post("/account/topup", data=form)
     assert world.balance(ALICE) == Money(2150) and world.provider.charge_count() == 1
     assert world.count(Charge, status="succeeded") == 1
+
+
+def test_the_history_shows_the_users_time_without_calling_it_utc(world: World) -> None:
+    # The history's times are in the users' time zone (Europe/Paris by default), as every
+    # other time on the pages: both the account page and the app show the top-up's time so,
+    # and none says "UTC" beside it (it once did, beside a Paris time).
+    world.user(ALICE, "alice", cents=100)
+    world.log_in(ALICE)
+    with world.sessions() as session:
+        posted = session.scalars(select(Posting.created_at).where(Posting.amount_cents > 0)
+                                 .order_by(Posting.id.desc()).limit(1)).one()
+    expected = datetime_text(posted, "fr", "Europe/Paris")
+    for path in ("/account", "/"):
+        page = world.client.get(path)
+        assert page.status_code == 200, path
+        start = page.text.index('<ul class="history">')
+        history = page.text[start:page.text.index("</ul>", start)]
+        assert expected in history and "UTC" not in history, path
+    # The signed-in devices too: in the users' time, in their language's way.
+    assert "UTC" not in world.client.get("/account").text
 
 
 def test_declined_top_up_shows_the_reason_and_moves_nothing(world: World) -> None:
