@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, func, select, update
 from handlers.errors import TransitionLost
 from storage import devices, limits, outbox, passkeys, transitions
 from storage.models import ConfirmationToken, Contact, Passkey, PaymentIntent, User
-from storage.passkeys import PasskeyRow
+from storage.passkeys import PasskeyRow, PasskeyUse
 
 # -- rows, read with Core (no ORM identity map on the hot path) -------------------------------
 
@@ -177,14 +177,6 @@ class Locked:
     passkey: PasskeyRow | None = None  # locked with the rows when ``lock`` is given its id
 
 
-@dataclass(frozen=True, slots=True)
-class PasskeyUse:
-    """A verified assertion's counter move, written with the link's spending (``spend``)."""
-
-    row: PasskeyRow
-    new_count: int
-
-
 def read(conn: Connection, token_hash: str
          ) -> tuple[TokenRow | None, IntentRow | None, PayerRow | None]:
     row = conn.execute(_READ, {"token_hash": token_hash}).first()
@@ -244,31 +236,29 @@ def spend(conn: Connection, token_id: int, now: dt.datetime, *,
     authoritative); with ``used``, move the passkey's counter. PostgreSQL: one round trip,
     a data-modifying CTE."""
     values = {"token_id": token_id, "spent_at": now}
-    use_values = {} if used is None else passkeys.use_params(used.row, used.new_count, now)
-    if windows_of is None:
-        conn.execute(_SPEND, values)
-        if used is not None:
-            _moved(conn.execute(passkeys.RECORD_USE, use_values).rowcount)
-        return None
-    params = limits.window_params(windows_of, now - limits.DAY, now - limits.MONTH) | values
-    if conn.dialect.name == "postgresql":
+    params = None if windows_of is None else (
+        limits.window_params(windows_of, now - limits.DAY, now - limits.MONTH) | values)
+    if params is not None and conn.dialect.name == "postgresql":
         if used is None:
             day, month = conn.execute(_SPEND_AND_WINDOWS, params).one()
         else:
-            day, month, moved = conn.execute(_SPEND_USE_AND_WINDOWS, params | use_values).one()
-            _moved(moved)
-    else:
-        conn.execute(_SPEND, values)
-        if used is not None:
-            _moved(conn.execute(passkeys.RECORD_USE, use_values).rowcount)
-        day, month = conn.execute(limits.WINDOWS, params).one()
+            day, month, moved = conn.execute(
+                _SPEND_USE_AND_WINDOWS, params | passkeys.use_params(used, now)).one()
+            _moved(moved == 1)
+        return int(day), int(month)
+    conn.execute(_SPEND, values)
+    if used is not None:
+        _moved(passkeys.record_use(conn, used, now))
+    if params is None:
+        return None
+    day, month = conn.execute(limits.WINDOWS, params).one()
     return int(day), int(month)
 
 
-def _moved(rows: int) -> None:
+def _moved(moved: bool) -> None:
     # The passkey's row is locked since it was read (``lock``): its counter cannot have
     # moved meanwhile, and if it did, nothing of this confirmation may commit.
-    if rows != 1:
+    if not moved:
         raise TransitionLost("the passkey's counter moved under its lock")
 
 

@@ -90,16 +90,24 @@ def for_update(conn: Connection, credential_id: str) -> PasskeyRow | None:
     return None if row is None else PasskeyRow(*row)
 
 
-def record_use(conn: Connection, row: PasskeyRow, new_count: int, now: dt.datetime) -> bool:
+@dataclass(frozen=True, slots=True)
+class PasskeyUse:
+    """A verified assertion: ``row``'s counter is to move from what was checked to
+    ``new_count``."""
+
+    row: PasskeyRow
+    new_count: int
+
+
+def record_use(conn: Connection, used: PasskeyUse, now: dt.datetime) -> bool:
     """The counter moves from what was checked to ``new_count``; False if it moved meanwhile."""
-    done = conn.execute(RECORD_USE, use_params(row, new_count, now))
-    return done.rowcount == 1
+    return conn.execute(RECORD_USE, use_params(used, now)).rowcount == 1
 
 
-def use_params(row: PasskeyRow, new_count: int, now: dt.datetime) -> dict[str, object]:
+def use_params(used: PasskeyUse, now: dt.datetime) -> dict[str, object]:
     """``RECORD_USE``'s parameters (the confirmation runs it inside a larger statement)."""
-    return {"passkey_id": row.id, "seen": row.sign_count, "new_count": new_count,
-            "used_at": now}
+    return {"passkey_id": used.row.id, "seen": used.row.sign_count,
+            "new_count": used.new_count, "used_at": now}
 
 
 def add(session: Session, *, user_id: int, credential_id: str, public_key: str,

@@ -80,6 +80,7 @@ from storage import escrow, limits, outbox
 from storage.confirmations import IntentRow, Locked, PayerRow, TokenRow
 from storage.db import backoff_seconds, is_retryable, read_engine
 from storage.ledger import ESCROW, user_account_code
+from storage.passkeys import PasskeyUse
 from storage.sealing import Sealer
 from storage.uow import UnitOfWork
 
@@ -212,9 +213,10 @@ class ConfirmationService:
 
     def _dead(self, token_hash: str, shown: Shown | None) -> Result:
         """A passkey POST whose rows cannot be locked: refused as the pre-read refuses."""
+        now = self._clock()
         tok, intent, payer = self._read(token_hash)
-        refused = (check_link(tok, intent, self._clock(), shown) or self._unbound(intent)
-                   or check_payer(payer, self._clock()) or Refused(Refusal.UNKNOWN))
+        refused = (check_link(tok, intent, now, shown) or self._unbound(intent)
+                   or check_payer(payer, now) or Refused(Refusal.UNKNOWN))
         return self._refused(refused, facts_of(tok, intent, payer))
 
     def _unbound(self, intent: IntentRow | None) -> Refused | None:
@@ -254,17 +256,15 @@ class ConfirmationService:
             unbound = self._unbound(intent) if live else None
             if unbound is not None:  # checked again on the locked row
                 return self._refused(unbound, None)
-            used: rows.PasskeyUse | None = None
+            used: PasskeyUse | None = None
             if assertion is not None:
                 # Verified here, on the locked rows: the challenge is derived from the intent
                 # as it is now, and the passkey's counter moves in this same transaction.
                 assert self._passkeys is not None
-                new_count = self._passkeys.verify_locked(
-                    locked.passkey, payer.id, intent, assertion
-                ) if live and check_payer(payer, now) is None else None
-                matched = new_count is not None
-                if locked.passkey is not None and new_count is not None:
-                    used = rows.PasskeyUse(locked.passkey, new_count)
+                if live and check_payer(payer, now) is None:
+                    used = self._passkeys.verify_locked(locked.passkey, payer.id, intent,
+                                                        assertion)
+                matched = used is not None
             elif payer.pin_hash and payer.pin_hash != checked_hash:
                 # The PIN changed between the read and the lock (rare): check the new one.
                 matched = self._verify(payer.pin_hash, pin)
@@ -311,7 +311,7 @@ class ConfirmationService:
         )
 
     def _confirmed(self, uow: UnitOfWork, decision: Confirm, locked: Locked,
-                   now: dt.datetime, used: rows.PasskeyUse | None = None) -> Result:
+                   now: dt.datetime, used: PasskeyUse | None = None) -> Result:
         """``used``: the passkey's counter move (a passkey confirmation), written with the
         link's spending whatever the ledger then says: the assertion is spent with it."""
         conn = uow.session.connection()

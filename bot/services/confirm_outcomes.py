@@ -13,7 +13,7 @@ from handlers.confirmation import Refused
 from handlers.money import Money
 from storage import limits
 from storage.confirmations import IntentRow, PayerRow, TokenRow
-from storage.passkeys import PasskeyRow
+from storage.passkeys import PasskeyRow, PasskeyUse
 
 
 class Outcome(enum.StrEnum):
@@ -67,12 +67,12 @@ class Result:
 
 class PasskeyCheck(Protocol):
     """Verifies a passkey assertion for an intent on the locked rows (``bot.services
-    .passkeys``): the passkey's new counter if it is a valid assertion of the payer's
-    passkey ``row`` over the challenge derived from this intent, else None. It writes
-    nothing: the counter moves with the link's spending."""
+    .passkeys``): the counter's move if it is a valid assertion of the payer's passkey
+    ``row`` over the challenge derived from this intent, else None. It writes nothing: the
+    counter moves with the link's spending."""
 
     def verify_locked(self, row: PasskeyRow | None, payer_user_id: int, intent: IntentRow,
-                      assertion: Any) -> int | None: ...
+                      assertion: Any) -> PasskeyUse | None: ...
 
 
 def facts_of(

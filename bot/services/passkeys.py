@@ -172,11 +172,11 @@ class Passkeys:
                     for row in rows}
 
     def verify_locked(self, row: repo.PasskeyRow | None, payer_user_id: int, intent: Any,
-                      assertion: Any) -> int | None:
-        """``bot.services.confirm.PasskeyCheck``: the passkey's new counter if ``assertion``
-        is of the payer's passkey ``row`` (locked with the confirmation's rows) and signs
-        the challenge of this very intent (any of our keys: rotation), counter growing;
-        None otherwise. Writes nothing: the confirmation moves the counter as it spends the
+                      assertion: Any) -> repo.PasskeyUse | None:
+        """``bot.services.confirm.PasskeyCheck``: the counter's move if ``assertion`` is of
+        the payer's passkey ``row`` (locked with the confirmation's rows) and signs the
+        challenge of this very intent (any of our keys: rotation), counter growing; None
+        otherwise. Writes nothing: the confirmation moves the counter as it spends the
         link (``storage.confirmations.spend``), in the same transaction."""
         if not isinstance(assertion, Assertion):
             return None
@@ -190,19 +190,18 @@ class Passkeys:
             now: dt.datetime) -> bool:
         """Verify ``assertion`` over ``challenge`` with this user's passkey and move its
         counter, in the caller's transaction."""
-        row = repo.for_update(conn, assertion.credential_id)
-        new_count = self._verify(row, user_id, assertion, challenge)
-        return new_count is not None and row is not None and repo.record_use(
-            conn, row, new_count, now)
+        used = self._verify(repo.for_update(conn, assertion.credential_id), user_id,
+                            assertion, challenge)
+        return used is not None and repo.record_use(conn, used, now)
 
     def _verify(self, row: repo.PasskeyRow | None, user_id: int, assertion: Assertion,
-                challenge: bytes) -> int | None:
+                challenge: bytes) -> repo.PasskeyUse | None:
         if row is None or row.user_id != user_id or row.credential_id != assertion.credential_id:
             return None
         stored = StoredCredential(row.id, row.user_id, row.public_key, row.sign_count,
                                   row.user_handle)
         try:
-            return self.verifier.verify(assertion, challenge, stored)
+            return repo.PasskeyUse(row, self.verifier.verify(assertion, challenge, stored))
         except PasskeyRefused:
             return None
 

@@ -77,7 +77,8 @@ def build_server(settings: Any, **app_kwargs: Any) -> uvicorn.Server:
 def worker_count(settings: Any) -> int:
     """``web_workers``, 0 resolved: one per core on PostgreSQL; one on SQLite, whose single
     writer lock more processes would only queue for (a waiting SQLite connection polls, it is
-    not woken: two processes confirm fewer payments per second than one)."""
+    not woken: two processes confirmed no more payments per second than one, within the
+    noise, even with writers queued in turn across processes)."""
     workers = int(getattr(settings, "web_workers", 1))
     if workers:
         return workers
