@@ -5,7 +5,8 @@
                                   a session
     GET  /app/live                the live parts alone (the script swaps them in)
     GET  /app/events              Server-Sent Events: ``change`` when what the app shows changes
-    POST /app/confirm/<intent>    confirm in place with the PIN (the link page's service)
+    POST /app/confirm/<intent>    confirm in place with the PIN or a passkey (the link
+                                  page's service; what it says: ``bot.web.app_outcomes``)
     POST /app/cancel/<reference>  cancel a pending payment, request or escrow hold
     POST /app/push, /app/push/off this device's Web Push subscription (JSON), or none
     POST /account/devices/<id>/revoke, /account/devices/revoke   end one / every device session
@@ -37,11 +38,12 @@ from starlette.routing import Route
 
 from bot.logging import get_logger
 from bot.push import application_server_key
-from bot.services.confirm import ConfirmationService, Outcome, Result
+from bot.services.confirm import ConfirmationService, Outcome
 from bot.web.account_pages import AccountPages
 from bot.web.accounts import AccountWeb
 from bot.web.app_install import install_routes
-from handlers.confirmation import REASON_INSUFFICIENT_FUNDS, REASON_ROLLING_LIMIT, Shown
+from bot.web.app_outcomes import outcome_text
+from handlers.confirmation import Shown
 from handlers.money import Lang
 from handlers.pins import PIN_LENGTH
 from handlers.texts import translator
@@ -238,9 +240,8 @@ class AppPages:
         log.info("app_confirmation", outcome=result.outcome.value,
                  reference=result.facts.reference if result.facts else None,
                  proof="passkey" if f["assertion"] else "pin")
-        status, tone, text = self._outcome(result, lang)
-        if result.outcome is Outcome.WRONG_PIN and f["assertion"]:
-            text = t("passkey_wrong", left=result.attempts_left)
+        status, tone, text = outcome_text(result, lang, self.web.settings,
+                                          passkey=bool(f["assertion"]))
         if result.outcome is Outcome.LOCKED:
             response = await self._page(request, holder, cookie, lang, status=status,
                                         error=text)
@@ -253,39 +254,6 @@ class AppPages:
     def _token_hash(self, intent_id: int, x_user_id: int) -> str | None:
         with self.web.sessions() as session:
             return devices.confirm_token_hash(session, intent_id, x_user_id)
-
-    def _outcome(self, result: Result, lang: Lang) -> tuple[int, str, str]:
-        """(status, tone, text) for a confirmation's result: the link page's words."""
-        t = translator(lang)
-        facts = result.facts
-        amount = facts.amount.format(lang) if facts else ""
-        if result.outcome is Outcome.CONFIRMED and facts is not None:
-            return 200, "ok", t("done_body", amount=amount, payee=facts.payee_handle)
-        if result.outcome is Outcome.WRONG_PIN:
-            return 400, "bad", t("wrong_code", left=result.attempts_left)
-        if result.outcome is Outcome.CANCELLED:
-            return 403, "bad", t("cancelled_body")
-        if result.outcome is Outcome.LOCKED:
-            until = result.locked_until or (result.refusal.locked_until if result.refusal
-                                            else None)
-            when = until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if until else ""
-            return 429, "bad", t("locked_body", until=when)
-        if result.outcome is Outcome.FAILED:
-            if result.failure_reason == REASON_INSUFFICIENT_FUNDS:
-                return 402, "bad", t("insufficient_funds_body", amount=amount)
-            if result.failure_reason == REASON_ROLLING_LIMIT and result.headroom is not None:
-                room = result.headroom
-                return 403, "bad", t(f"rolling_limit_{room.window}_body", amount=amount,
-                                     limit=room.limit.format(lang),
-                                     remaining=room.remaining.format(lang))
-            return 409, "bad", t("account_unavailable_body")
-        refusal = result.refusal
-        reason = refusal.reason.value if refusal else "unknown"
-        if reason == "not_awaiting" and refusal is not None:
-            return 409, "bad", t(f"status_{refusal.intent_status}")
-        key = {"expired": "expired_body", "used": "used_body", "mismatch": "mismatch_body",
-               "inactive": "inactive_body"}.get(reason, "unknown_body")
-        return 409, "bad", t(key)
 
     async def cancel(self, request: Request) -> Response:
         posted = await self._posted(request)

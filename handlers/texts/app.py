@@ -77,6 +77,26 @@ APP_PAGES: dict[str, dict[Lang, str]] = {
     "app_cancel": {"fr": "Annuler", "en": "Cancel"},
     "app_decline": {"fr": "Refuser de payer", "en": "Decline to pay"},
     "app_cancel_done": {"fr": "Réf. {reference} annulée.", "en": "Ref. {reference} cancelled."},
+    # After a confirmation in the app: the link page's words, less "this page is your receipt"
+    # (the app's page is not one; its history keeps the payment).
+    "app_done": {
+        "fr": "{amount} ont été envoyés à @{payee} (réf. {reference}). Le paiement figure dans "
+        "vos derniers mouvements.",
+        "en": "{amount} was sent to @{payee} (ref. {reference}). It is in your recent "
+        "activity.",
+    },
+    "app_done_donation": {
+        "fr": "Votre don de {amount} à @{payee} est fait, merci ! (réf. {reference})",
+        "en": "Your donation of {amount} to @{payee} is done, thank you! (ref. {reference})",
+    },
+    "app_done_escrow": {
+        "fr": "{amount} sont mis de côté pour @{payee}, qui n’a pas encore de compte : l’argent "
+        "l’attend jusqu’à son inscription, {days} jours au plus (jusqu’au {deadline}). Sans "
+        "inscription d’ici là, il vous revient (réf. {reference}).",
+        "en": "{amount} is set aside for @{payee}, who has no account yet: the money waits "
+        "until they sign up, {days} days at most (until {deadline}). Without a sign-up by "
+        "then, it comes back to you (ref. {reference}).",
+    },
     "app_cancel_nothing": {
         "fr": "Rien à annuler pour la réf. {reference}.",
         "en": "Nothing to cancel for ref. {reference}.",
