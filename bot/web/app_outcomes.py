@@ -8,6 +8,8 @@ time zone.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Any
 
 from bot.services.confirm import Outcome, Result
@@ -18,6 +20,17 @@ from handlers.times import date_text, datetime_text
 
 DEAD_LINK_TEXTS = {"expired": "expired_body", "used": "used_body", "mismatch": "mismatch_body",
                    "inactive": "inactive_body"}
+
+
+def locked_until(result: Result) -> dt.datetime | None:
+    """Until when a LOCKED result's account stays locked."""
+    return result.locked_until or (result.refusal.locked_until if result.refusal else None)
+
+
+def retry_after(result: Result, now: dt.datetime) -> str:
+    """``Retry-After`` for a LOCKED result: the seconds until the lock ends, at least 1."""
+    until = locked_until(result)
+    return str(max(math.ceil((until - now).total_seconds()), 1) if until else 60)
 
 
 def outcome_text(result: Result, lang: Lang, settings: Any, *, passkey: bool = False
@@ -40,10 +53,10 @@ def outcome_text(result: Result, lang: Lang, settings: Any, *, passkey: bool = F
     if result.outcome is Outcome.CANCELLED:
         return 403, "bad", t("cancelled_body")
     if result.outcome is Outcome.LOCKED:
-        until = result.locked_until or (result.refusal.locked_until if result.refusal
-                                        else None)
+        until = locked_until(result)
         when = datetime_text(until, lang, settings.timezone) if until else ""
-        return 429, "bad", t("locked_body", until=when)
+        # Locked before this attempt, or by it (then the alert DM has gone).
+        return 429, "bad", t("account_locked" if result.refusal else "locked_body", until=when)
     if result.outcome is Outcome.FAILED:
         if result.failure_reason == REASON_INSUFFICIENT_FUNDS:
             return 402, "bad", t("insufficient_funds_body", amount=amount)

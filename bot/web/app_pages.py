@@ -42,7 +42,7 @@ from bot.services.confirm import ConfirmationService, Outcome
 from bot.web.account_pages import AccountPages
 from bot.web.accounts import AccountWeb
 from bot.web.app_install import install_routes
-from bot.web.app_outcomes import outcome_text
+from bot.web.app_outcomes import outcome_text, retry_after
 from handlers.confirmation import Shown
 from handlers.money import Lang
 from handlers.pins import PIN_LENGTH
@@ -245,7 +245,7 @@ class AppPages:
         if result.outcome is Outcome.LOCKED:
             response = await self._page(request, holder, cookie, lang, status=status,
                                         error=text)
-            response.headers["Retry-After"] = "60"
+            response.headers["Retry-After"] = retry_after(result, self.web.clock())
             return response
         if tone == "ok":
             return await self._page(request, holder, cookie, lang, notice=text, tone="ok")

@@ -251,6 +251,13 @@ def test_the_app_keeps_the_link_pages_pin_rules(world: World,
         "csrf": bob.csrf(), "pin": PIN["bob"], "amount_cents": "800",
         "payee": str(world.users["bob"].x_user_id)})
     assert response.status_code == 404 and world.balance("bob") == Money(5_000)
+    # Two more wrong codes: five in a row lock the account, and the app says until when.
+    alice.confirm(second.id, "111111")
+    response = alice.client.post(f"/app/confirm/{second.id}", headers=ORIGIN, data={
+        "csrf": alice.csrf(), "pin": "111111", "amount_cents": "800",
+        "payee": str(world.users["bob"].x_user_id)})
+    assert response.status_code == 429 and "votre compte est bloqué jusqu’au" in response.text
+    assert 1790 <= int(response.headers["retry-after"]) <= 1800
 
 
 def test_the_playground_is_sandbox_only_and_the_app_is_installable(

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from bot.services.confirm import Facts, Outcome, Result
-from bot.web.app_outcomes import outcome_text
+from bot.web.app_outcomes import outcome_text, retry_after
 from config import load_settings
 from handlers.confirmation import Refusal, Refused
 from handlers.money import Money
@@ -50,10 +50,16 @@ def test_attempts_left_are_counted_in_words(passkey: bool, two: str, one: str) -
         assert outcome_text(result, "fr", SETTINGS, passkey=passkey) == (400, "bad", text)
 
 
-def test_a_lock_ends_at_a_time_in_the_users_zone() -> None:
+def test_a_lock_ends_at_a_time_in_the_users_zone_and_says_when_to_retry() -> None:
     until = dt.datetime(2026, 12, 1, 14, 5, tzinfo=dt.UTC)  # 15:05 in Paris
-    status, tone, text = outcome_text(Result(Outcome.LOCKED, None, locked_until=until), "fr",
-                                      SETTINGS)
+    now = until - dt.timedelta(minutes=14, seconds=30)
+    by_this = Result(Outcome.LOCKED, None, locked_until=until)
+    status, tone, text = outcome_text(by_this, "fr", SETTINGS)
     assert (status, tone) == (429, "bad") and "01/12/2026 à 15:05" in text
-    refused = Result(Outcome.LOCKED, None, Refused(Refusal.LOCKED, locked_until=until))
-    assert "2026-12-01 at 15:05" in outcome_text(refused, "en", SETTINGS)[2]
+    assert "prévenu par message privé" in text  # this attempt locked it: the alert DM went
+    before = Result(Outcome.LOCKED, None, Refused(Refusal.LOCKED, locked_until=until),
+                    locked_until=until)
+    assert outcome_text(before, "en", SETTINGS)[2] == (
+        "Your account is locked until 2026-12-01 at 15:05 after too many wrong codes.")
+    assert retry_after(by_this, now) == retry_after(before, now) == "870"
+    assert retry_after(by_this, until + dt.timedelta(seconds=5)) == "1"
