@@ -24,7 +24,6 @@ anything. Without JavaScript the page works by reloads; with it, the live parts 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import math
 import re
@@ -47,6 +46,7 @@ from handlers.confirmation import Shown
 from handlers.money import Lang
 from handlers.pins import PIN_LENGTH
 from handlers.texts import translator
+from handlers.times import date_text
 from storage import app_views, devices
 from storage import sessions as web_sessions
 from storage.sessions import Holder
@@ -152,7 +152,7 @@ class AppPages:
             "requests": [shown(p) for p in view.to_confirm if p.kind == "request"],
             "waiting": [shown(p) for p in view.waiting_on_others],
             "held": [{"h": h, "amount": h.amount.format(lang),
-                      "deadline": h.claim_deadline.astimezone(dt.UTC).strftime("%Y-%m-%d")}
+                      "deadline": date_text(h.claim_deadline, lang, self.web.settings.timezone)}
                      for h in view.held],
             "balance": data.balance.format(lang), "lines": lines, "version": version,
         }

@@ -211,6 +211,9 @@ def test_requests_escrow_and_cancel_in_the_app(world: World, stand_in: PushServi
     assert status == 200 and "sont mis de côté pour @carol" in page  # not "sent to @carol"
     home = alice.home()
     assert "Argent en attente d’un compte" in home and "@carol" in home
+    # The claim deadline as the notice wrote it: a French date in the users' time zone.
+    (deadline,) = re.findall(r"réclamable jusqu’au ([^<]+)<", home)
+    assert re.fullmatch(r"\d\d/\d\d/20\d\d", deadline) and f"jusqu’au {deadline})" in page
     response = alice.client.post(f"/app/cancel/{request.reference}",
                                  data={"csrf": alice.csrf()}, headers=ORIGIN)
     assert response.status_code == 200 and request.reference in response.text
