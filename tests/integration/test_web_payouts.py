@@ -114,7 +114,9 @@ def test_add_iban_then_withdraw_on_the_link(world: PayoutWorld) -> None:
                                headers={"payout-signature": good})
     assert replay.json() == {"status": "duplicate"}
     assert world.row(Withdrawal).status == "settled"
-    assert "Arrivé sur votre compte bancaire" in world.client.get("/account/bank").text
+    bank = world.client.get("/account/bank").text
+    assert "Arrivé sur votre compte bancaire" in bank
+    assert "01/05/2024 à 14:00" in bank and "UTC" not in bank  # T0 (12:00 UTC), Paris time
 
     csv = world.client.get("/account/statement.csv")
     assert csv.status_code == 200 and "attachment" in csv.headers["content-disposition"]
