@@ -21,6 +21,7 @@ from bot.services.payout_common import PayoutDeps, Proof, active_user
 from handlers.bank_details import read_bank_details
 from handlers.money import Lang
 from handlers.payout_texts import iban_added
+from handlers.times import datetime_text
 from storage import devices, outbox, payouts
 from storage.payouts import BankAccountView
 from storage.sessions import PinCheck, PinResult
@@ -52,7 +53,7 @@ def add_bank_account(deps: PayoutDeps, *, user_id: int, iban: str, holder_name: 
             uow.session, user_id=user_id, provider=deps.provider.name,
             sealed=payouts.seal_details(deps.sealer, details, check.suggested_name),
             payee_check=check.result, now=now, usable_from=now + deps.policy.cooling_off)
-        until = row.usable_from.strftime("%Y-%m-%d %H:%M UTC")
+        until = datetime_text(row.usable_from, lang, deps.policy.timezone)
         app = devices.has_app(uow.session, user.x_user_id, now)  # push first, else a DM
         outbox.enqueue(uow.session, deps.sealer,
                        [iban_added(user.x_user_id, row.id, details.masked, until, lang,

@@ -49,6 +49,7 @@ class PayoutPolicy:
     cooling_off: dt.timedelta = dt.timedelta(hours=24)
     link_ttl: dt.timedelta = LINK_TTL
     recovery_grace: dt.timedelta = dt.timedelta(seconds=30)
+    timezone: str = "Europe/Paris"  # the users' zone: the dates the notices write
 
     @classmethod
     def from_settings(cls, settings: Any) -> PayoutPolicy:
@@ -56,7 +57,8 @@ class PayoutPolicy:
                    per_day=Money(settings.payout_limit_24h),
                    cooling_off=dt.timedelta(hours=settings.payout_cooling_off_hours),
                    link_ttl=dt.timedelta(seconds=settings.confirmation_ttl_seconds),
-                   recovery_grace=dt.timedelta(seconds=settings.payout_recovery_grace_seconds))
+                   recovery_grace=dt.timedelta(seconds=settings.payout_recovery_grace_seconds),
+                   timezone=settings.timezone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from bot.web.app import create_app
 from config import load_settings
 from handlers.money import Money
 from storage.db import make_session_factory
-from storage.models import BankAccount, Withdrawal
+from storage.models import BankAccount, OutboxMessage, Withdrawal
 from storage.sealing import Sealer
 from tests.integration.test_web_accounts import BASE, CAROL, PIN, T0, Clock, World, cheap_hasher
 from tests.payout_fixtures import CAROL_IBAN
@@ -78,6 +78,10 @@ def test_add_iban_then_withdraw_on_the_link(world: PayoutWorld) -> None:
     page = world.client.get(saved.headers["location"])
     assert "DE41 •••• 0777" in page.text and "DE41370400440000000777" not in page.text
     assert "La banque confirme le nom" in page.text
+    # The alert says until when, in the users' zone (this world has no security delay: T0,
+    # 12:00 UTC, is 14:00 in Paris).
+    alert = world.row(OutboxMessage).text
+    assert "DE41 •••• 0777" in alert and "avant le 01/05/2024 à 14:00." in alert, alert
 
     unreadable = world.client.post("/account/withdraw", data={"csrf": csrf, "amount": "vingt"})
     assert unreadable.status_code == 400 and "Montant illisible" in unreadable.text
