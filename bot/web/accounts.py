@@ -38,7 +38,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -92,9 +91,7 @@ class AccountWeb(PageBase):
         # The PIN or a passkey at the moment of each sensitive action (bot.services.step_up).
         self.step_up = StepUp(session_factory, pins=pins, sealer=sealer, policy=self.policy,
                               passkeys=passkeys, clock=clock)
-        base = urlsplit(settings.public_base_url)
         self.base_url = settings.public_base_url.rstrip("/")
-        self.secure_cookies = settings.env != "sandbox" or base.scheme == "https"
         self.cookie_name = "__Host-tp_session" if self.secure_cookies else "tp_session"
         # Signing in opens a device session (the app's): remembered this long, revocable on
         # the account page; payments and sensitive actions still ask for the PIN.

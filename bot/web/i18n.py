@@ -3,6 +3,11 @@
 Pages pick the language of what they show (the intent's, the account holder's), which
 ``?lang=fr|en`` overrides; pages about a link we cannot read (unknown token) use ``?lang=`` or
 the browser's ``Accept-Language``. The strings themselves are in ``handlers.texts``.
+
+A page shown with ``?lang=`` (the header's "English" / "Français" link) also leaves that choice
+in a cookie (``LANG_COOKIE``, ``bot.web.page_base``), so the next page, form answer or live
+update on this device speaks it too: without it, the app went back to French at the first
+payment confirmed after choosing English.
 """
 
 from __future__ import annotations
@@ -23,11 +28,22 @@ def pick_lang(*candidates: str | None) -> Lang:
     return "fr"
 
 
+LANG_COOKIE = "tp_lang"
+LANG_COOKIE_SECONDS = 365 * 24 * 3600
+
+
+def chosen_lang(request: Any) -> Lang | None:
+    """The language asked for in this request's ``?lang=``, if it is one we speak."""
+    value = request.query_params.get("lang")
+    return pick_lang(value) if value and value.strip().lower()[:2] in LANGS else None
+
+
 def request_lang(request: Any, *preferred: str | None) -> Lang:
-    """A page's language: ``?lang=`` first, then what the caller knows of the user, then the
-    browser's ``Accept-Language``, then French."""
+    """A page's language: ``?lang=`` first, then this device's last choice (the cookie), then
+    what the caller knows of the user, then the browser's ``Accept-Language``, then French."""
     return pick_lang(
         request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
         *preferred,
         accept_language(request.headers.get("accept-language")),
     )

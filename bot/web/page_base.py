@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from bot.web.i18n import page_context
+from bot.web.i18n import LANG_COOKIE, LANG_COOKIE_SECONDS, chosen_lang, page_context
 from handlers.money import Lang
 
 HERE = Path(__file__).resolve().parent
@@ -34,6 +34,10 @@ class PageBase:
                           auto_reload=False)
         self.templates = Jinja2Templates(env=env)
         self.allowed_origins = {origin_of(settings.public_base_url)}
+        # Cookies (the session's, bot.web.accounts; the language's) are Secure unless the
+        # sandbox runs on plain http.
+        self.secure_cookies = (settings.env != "sandbox"
+                               or urlsplit(settings.public_base_url).scheme == "https")
 
     def template_page(self, request: Request, template: str, *, lang: Lang, title: str,
                       status: int = 200, headers: dict[str, str] | None = None,
@@ -41,8 +45,13 @@ class PageBase:
         """``template`` with the common context (``bot.web.i18n.page_context``) and ours."""
         ctx: dict[str, Any] = {
             **page_context(request, lang, title, self.settings.bot_handle), **context}
-        return self.templates.TemplateResponse(request, template, ctx, status_code=status,
-                                               headers=headers)
+        response = self.templates.TemplateResponse(request, template, ctx, status_code=status,
+                                                   headers=headers)
+        chosen = chosen_lang(request)
+        if chosen is not None and request.cookies.get(LANG_COOKIE) != chosen:
+            response.set_cookie(LANG_COOKIE, chosen, max_age=LANG_COOKIE_SECONDS, path="/",
+                                secure=self.secure_cookies, httponly=True, samesite="lax")
+        return response
 
     def cross_site(self, request: Request) -> bool:
         """A POST from another site (Fetch metadata, else the Origin header): refused."""

@@ -228,6 +228,25 @@ def test_requests_escrow_and_cancel_in_the_app(world: World, stand_in: PushServi
     assert refused.status_code == 403
 
 
+def test_the_language_chosen_on_a_page_stays_for_what_follows(
+        world: World, stand_in: PushServiceStandIn) -> None:
+    """alice's account speaks French; on this device she picks English once (the header's
+    link, ``?lang=en``): the next pages, the live part and the answer to her confirmation
+    speak English, until she picks French again."""
+    alice = sign_in(world, "alice", stand_in)
+    assert "Vos paiements" in alice.home()
+    chosen = alice.client.get("/?lang=en")
+    assert "Your payments" in chosen.text and "tp_lang=en" in chosen.headers["set-cookie"]
+    world.tweet("alice", "@Smoney #envoyer 6€ @bob")
+    world.runtime.tick()
+    assert "Your payments" in alice.home() and "To confirm" in alice.client.get("/app/live").text
+    (intent,) = world.intents()
+    status, page = alice.confirm(intent.id, PIN["alice"])
+    assert status == 200 and "€6.00 was sent to @bob" in page
+    assert "Vos paiements" in alice.client.get("/?lang=fr").text
+    assert "Vos paiements" in alice.home()
+
+
 def test_the_app_keeps_the_link_pages_pin_rules(world: World,
                                                 stand_in: PushServiceStandIn) -> None:
     alice = sign_in(world, "alice", stand_in)
