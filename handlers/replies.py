@@ -40,8 +40,11 @@ def reply(event: Event, text: str, *, private: bool = False, suffix: str = "repl
 
 
 def with_app_hint(text: str, lang: Lang, key: str = "get_app_hint") -> str:
-    """How to get the app, for people without an app device (no URL: public texts)."""
-    return f"{text} {render(key, lang)}"
+    """How to get the app, for people without an app device (no URL: public texts). The hint is
+    a sentence of its own: after a text that ends on its reference ("Réf. 4647DH"), a full
+    stop comes first."""
+    stop = "" if text.rstrip().endswith((".", "!", "?", "…")) else "."
+    return f"{text}{stop} {render(key, lang)}"
 
 
 def refuse_author(event: Event, facts: Facts, lang: Lang) -> Decision | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -40,6 +41,8 @@ def test_public_send_acknowledges_publicly_and_sends_link_by_dm() -> None:
     assert isinstance(reply, PublicReply) and reply.in_reply_to_tweet_id == "555"
     assert "http" not in reply.text and "@" not in reply.text and fits_in_tweet(reply.text)
     assert "12,99" in reply.text
+    # The app's hint is a sentence of its own after the reference: "Réf. K7QX2M. Confirmez…".
+    assert re.search(r"Réf\. [A-Z0-9]+\. Confirmez sans attendre", reply.text), reply.text
     assert isinstance(dm, DirectMessage) and dm.recipient_x_user_id == ALICE.x_user_id
     assert dm.priority == PRIORITY_LINK and LINK_PLACEHOLDER in dm.text
     assert dm.link == "https://pay.example/c/SECRET" and "SECRET" not in dm.text
@@ -56,6 +59,7 @@ def test_dm_send_writes_nothing_public() -> None:
     assert all(isinstance(o, DirectMessage) for o in d.outgoing)
     assert len(d.outgoing) == 1 and d.new_intent is not None and d.new_intent.channel == "dm"
     assert "€12.99" in d.outgoing[0].text
+    assert re.search(r"Ref\. [A-Z0-9]+\. Confirm without waiting", d.outgoing[0].text)
 
 
 def test_unknown_sender_public_gets_invitation_without_link() -> None:
