@@ -280,7 +280,7 @@ class AccountPagesCore:
             seconds = int((result.locked_until - self.web.clock()).total_seconds())
             response = self.web.message(
                 request, lang=lang, title="title_locked", body="pin_locked", status=429,
-                until=datetime_text(result.locked_until, lang, self.web.settings.timezone),
+                until=self.web.when(result.locked_until, lang),
             )
             response.headers["Retry-After"] = str(max(seconds, 1))
             self.web.clear_session_cookie(response)

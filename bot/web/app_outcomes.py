@@ -9,10 +9,10 @@ time zone.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 from bot.services.confirm import Outcome, Result
+from bot.web.page_base import retry_after as page_retry_after
 from handlers.confirmation import REASON_INSUFFICIENT_FUNDS, REASON_ROLLING_LIMIT
 from handlers.money import Lang
 from handlers.texts import plural, translator
@@ -30,7 +30,7 @@ def locked_until(result: Result) -> dt.datetime | None:
 def retry_after(result: Result, now: dt.datetime) -> str:
     """``Retry-After`` for a LOCKED result: the seconds until the lock ends, at least 1."""
     until = locked_until(result)
-    return str(max(math.ceil((until - now).total_seconds()), 1) if until else 60)
+    return page_retry_after(until, now) if until else "60"
 
 
 def outcome_text(result: Result, lang: Lang, settings: Any, *, passkey: bool = False

@@ -16,7 +16,7 @@ from bot.security import hash_token
 from bot.services.confirm import ConfirmationService, Facts, Outcome, Result
 from bot.services.passkeys import Passkeys
 from bot.web.i18n import request_lang
-from bot.web.page_base import PageBase
+from bot.web.page_base import PageBase, retry_after
 from handlers.confirmation import (
     REASON_INSUFFICIENT_FUNDS,
     REASON_ROLLING_LIMIT,
@@ -26,7 +26,7 @@ from handlers.confirmation import (
 from handlers.memos import relayable
 from handlers.money import Lang
 from handlers.texts import plural, translator
-from handlers.times import clock_text, date_text, datetime_text
+from handlers.times import clock_text, date_text
 
 Clock = Callable[[], dt.datetime]
 
@@ -62,10 +62,6 @@ class ConfirmPages(PageBase):
         if facts.kind == "request":
             return request_lang(request, facts.payer_lang or None, facts.lang)
         return request_lang(request, facts.lang)
-
-    def when(self, moment: dt.datetime, lang: Lang) -> str:
-        """A date and time in the users' time zone (settings timezone)."""
-        return datetime_text(moment, lang, self.settings.timezone)
 
     def render(
         self,
@@ -163,8 +159,7 @@ class ConfirmPages(PageBase):
         if refused.reason is Refusal.LOCKED:
             assert refused.locked_until is not None
             lang = self.lang_for(request, facts)
-            seconds = math.ceil((refused.locked_until - self.clock()).total_seconds())
-            headers["Retry-After"] = str(max(seconds, 1))
+            headers["Retry-After"] = retry_after(refused.locked_until, self.clock())
             return self.message(
                 request,
                 title="title_locked",
@@ -244,14 +239,13 @@ class ConfirmPages(PageBase):
         if result.outcome is Outcome.LOCKED and result.refusal is None:
             assert result.locked_until is not None
             lang = self.lang_for(request, facts)
-            seconds = math.ceil((result.locked_until - self.clock()).total_seconds())
             return self.message(
                 request,
                 title="title_locked",
                 body="locked_body",
                 status=429,
                 lang=lang,
-                headers={"Retry-After": str(max(seconds, 1))},
+                headers={"Retry-After": retry_after(result.locked_until, self.clock())},
                 until=self.when(result.locked_until, lang),
             )
         if result.outcome is Outcome.FAILED:

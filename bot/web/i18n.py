@@ -18,13 +18,20 @@ from handlers.money import Lang
 from handlers.texts import LANGS, translator
 
 
+def supported_lang(value: str | None) -> Lang | None:
+    """``value`` (``en``, ``EN-gb``…) as a language we speak, or None."""
+    code = value.strip().lower()[:2] if value else ""
+    if code not in LANGS:
+        return None
+    return "en" if code == "en" else "fr"
+
+
 def pick_lang(*candidates: str | None) -> Lang:
     """The first supported language among the candidates; French by default."""
     for value in candidates:
-        if value:
-            code = value.strip().lower()[:2]
-            if code in LANGS:
-                return "en" if code == "en" else "fr"
+        lang = supported_lang(value)
+        if lang is not None:
+            return lang
     return "fr"
 
 
@@ -34,8 +41,7 @@ LANG_COOKIE_SECONDS = 365 * 24 * 3600
 
 def chosen_lang(request: Any) -> Lang | None:
     """The language asked for in this request's ``?lang=``, if it is one we speak."""
-    value = request.query_params.get("lang")
-    return pick_lang(value) if value and value.strip().lower()[:2] in LANGS else None
+    return supported_lang(request.query_params.get("lang"))
 
 
 def request_lang(request: Any, *preferred: str | None) -> Lang:

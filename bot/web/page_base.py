@@ -3,6 +3,8 @@ page context, and the cross-site check on every POST."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,8 +16,14 @@ from starlette.templating import Jinja2Templates
 
 from bot.web.i18n import LANG_COOKIE, LANG_COOKIE_SECONDS, chosen_lang, page_context
 from handlers.money import Lang
+from handlers.times import datetime_text
 
 HERE = Path(__file__).resolve().parent
+
+
+def retry_after(until: dt.datetime, now: dt.datetime) -> str:
+    """``Retry-After`` until ``until`` (a lock's end): whole seconds, rounded up, at least 1."""
+    return str(max(math.ceil((until - now).total_seconds()), 1))
 
 
 def origin_of(url: str) -> str:
@@ -52,6 +60,10 @@ class PageBase:
             response.set_cookie(LANG_COOKIE, chosen, max_age=LANG_COOKIE_SECONDS, path="/",
                                 secure=self.secure_cookies, httponly=True, samesite="lax")
         return response
+
+    def when(self, moment: dt.datetime, lang: Lang) -> str:
+        """A date and time in the users' time zone (settings timezone), in ``lang``."""
+        return datetime_text(moment, lang, self.settings.timezone)
 
     def cross_site(self, request: Request) -> bool:
         """A POST from another site (Fetch metadata, else the Origin header): refused."""

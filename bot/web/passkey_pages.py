@@ -26,7 +26,6 @@ from bot.web.account_pages import PIN_SHAPE, AccountPages
 from bot.web.accounts import AccountWeb
 from handlers.money import Lang
 from handlers.texts import plural, translator
-from handlers.times import datetime_text
 from storage.sessions import Holder, PinCheck
 
 log = get_logger("bot.web.passkeys")
@@ -83,7 +82,7 @@ class PasskeyPages:
             assert result.locked_until is not None
             response = JSONResponse({"error": t(
                 "pin_locked",
-                until=datetime_text(result.locked_until, lang, self.web.settings.timezone))}, 429)
+                until=self.web.when(result.locked_until, lang))}, 429)
             self.web.clear_session_cookie(response)
             return response
         if result.check is PinCheck.WRONG:

@@ -44,7 +44,6 @@ from handlers.bank_details import BankDetailsError
 from handlers.money import AmountError, Lang, Money
 from handlers.payout_texts import refusal, return_reason
 from handlers.texts import plural, translator
-from handlers.times import datetime_text
 from storage import passkeys as passkey_repo
 from storage.sessions import PinCheck, PinResult
 
@@ -84,7 +83,7 @@ class PayoutPages(AccountPages):
         account = data["account"]
         if notice is None and request.query_params.get("done") == "bank_saved":
             notice = t("bank_saved")
-        lines = [{"date": self._when(w.created_at, lang),
+        lines = [{"date": self.web.when(w.created_at, lang),
                   "amount": Money(w.amount_cents).format(lang),
                   "status": t(f"wstatus_{w.status}"), "scheme": t(f"scheme_{w.scheme}"),
                   "id": w.id, "cancellable": w.status == "confirmed",
@@ -99,12 +98,8 @@ class PayoutPages(AccountPages):
             passkeys=await self.web.db(self._passkeys_of, holder.user_id),
             passkeys_enabled=bool(self.web.passkeys and self.web.passkeys.rp.enabled),
             delay=_delay(self.deps.policy.cooling_off),
-            usable_from=self._when(account.usable_from, lang) if account is not None
+            usable_from=self.web.when(account.usable_from, lang) if account is not None
             and account.usable_from > self.deps.clock() else None)
-
-    def _when(self, moment: dt.datetime, lang: Lang) -> str:
-        """A date and time as every page writes it: the user's language, the users' zone."""
-        return datetime_text(moment, lang, self.web.settings.timezone)
 
     def _passkeys_of(self, user_id: int) -> list[Any]:
         return self.web.passkeys.listed(user_id) if self.web.passkeys else []
@@ -214,7 +209,7 @@ class PayoutPages(AccountPages):
             request, "withdraw_confirm.html", lang=lang, title="title_withdraw_confirm",
             status=status, facts=facts, amount=facts.amount.format(lang), error=error,
             passkey_options=self._withdraw_options(facts),
-            scheme=t(f"scheme_{facts.scheme}"), expires=self._when(facts.expires_at, lang),
+            scheme=t(f"scheme_{facts.scheme}"), expires=self.web.when(facts.expires_at, lang),
             vop=t(f"vop_{facts.account.payee_check}", name=facts.account.suggested_name or "")
             if facts.account.payee_check == "close_match" else t(
                 f"vop_{facts.account.payee_check}"))
@@ -274,7 +269,8 @@ class PayoutPages(AccountPages):
         if result.outcome is withdraw.Outcome.CONFIRMED and facts is not None:
             params = {"amount": facts.amount.format(lang), "masked": facts.account.masked}
             if not result.submit_now and facts.not_before is not None:
-                body = t("withdraw_done_later", until=self._when(facts.not_before, lang), **params)
+                body = t("withdraw_done_later", until=self.web.when(facts.not_before, lang),
+                         **params)
             else:
                 body = t(f"withdraw_done_{facts.scheme}", **params)
             return self.web.message(request, lang=lang, title="title_withdraw_done", body="",
@@ -284,7 +280,7 @@ class PayoutPages(AccountPages):
                                       error=t(plural("pin_wrong", result.attempts_left or 0),
                                              left=result.attempts_left))
         if result.outcome is withdraw.Outcome.LOCKED:
-            until = self._when(result.locked_until, lang) if result.locked_until else ""
+            until = self.web.when(result.locked_until, lang) if result.locked_until else ""
             return self.web.message(request, lang=lang, title="title_locked", body="pin_locked",
                                     status=429, until=until)
         if result.outcome is withdraw.Outcome.FAILED:
