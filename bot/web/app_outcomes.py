@@ -12,14 +12,12 @@ import datetime as dt
 from typing import Any
 
 from bot.services.confirm import Outcome, Result
+from bot.web.confirm_pages import REFUSAL_TEXTS
 from bot.web.page_base import retry_after as page_retry_after
-from handlers.confirmation import REASON_INSUFFICIENT_FUNDS, REASON_ROLLING_LIMIT
+from handlers.confirmation import REASON_INSUFFICIENT_FUNDS, REASON_ROLLING_LIMIT, Refusal
 from handlers.money import Lang
 from handlers.texts import plural, translator
 from handlers.times import date_text, datetime_text
-
-DEAD_LINK_TEXTS = {"expired": "expired_body", "used": "used_body", "mismatch": "mismatch_body",
-                   "inactive": "inactive_body"}
 
 
 def locked_until(result: Result) -> dt.datetime | None:
@@ -67,7 +65,7 @@ def outcome_text(result: Result, lang: Lang, settings: Any, *, passkey: bool = F
                                  remaining=room.remaining.format(lang))
         return 409, "bad", t("account_unavailable_body")
     refusal = result.refusal
-    reason = refusal.reason.value if refusal else "unknown"
-    if reason == "not_awaiting" and refusal is not None:
+    if refusal is not None and refusal.reason is Refusal.NOT_AWAITING:
         return 409, "bad", t(f"status_{refusal.intent_status}")
-    return 409, "bad", t(DEAD_LINK_TEXTS.get(reason, "unknown_body"))
+    return 409, "bad", t(REFUSAL_TEXTS.get(refusal.reason, "unknown_body") if refusal
+                         else "unknown_body")

@@ -39,6 +39,14 @@ REFUSAL_STATUS = {
     Refusal.INACTIVE: 403,
     Refusal.LOCKED: 429,
 }
+# What a dead link's page says (also the app's notice, bot.web.app_outcomes).
+REFUSAL_TEXTS = {
+    Refusal.UNKNOWN: "unknown_body",
+    Refusal.EXPIRED: "expired_body",
+    Refusal.USED: "used_body",
+    Refusal.MISMATCH: "mismatch_body",
+    Refusal.INACTIVE: "inactive_body",
+}
 
 
 class ConfirmPages(PageBase):
@@ -169,13 +177,7 @@ class ConfirmPages(PageBase):
                 headers=headers,
                 until=self.when(refused.locked_until, lang),
             )
-        body = {
-            Refusal.UNKNOWN: "unknown_body",
-            Refusal.EXPIRED: "expired_body",
-            Refusal.USED: "used_body",
-            Refusal.MISMATCH: "mismatch_body",
-            Refusal.INACTIVE: "inactive_body",
-        }.get(refused.reason, "")
+        body = REFUSAL_TEXTS.get(refused.reason, "")
         if refused.reason is Refusal.USED and refused.intent_status == "confirmed" and facts:
             return self.message(
                 request,
