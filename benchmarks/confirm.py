@@ -144,21 +144,30 @@ def seed(url: str, hasher: PinHasher, pin_n: int, passkey_n: int, port: int
 class Rate:
     per_second: float  # wall clock
     cpu: float  # CPU seconds per confirmation: server, its DB backends, the clients
+    server: float = 0.0  # of which the web server's processes
+    db: float = 0.0  # ... and PostgreSQL's backends (SQLite runs inside the server)
+
+    @property
+    def clients(self) -> float:
+        return self.cpu - self.server - self.db
 
 
 def measure(server: subprocess.Popen[bytes], url: str, port: int, chunk: list[Item],
             clients: int, statuses: dict[int, int]) -> Rate:
     # Backends listed at the start and the end: one the pool opened meanwhile counts in
     # full (all its CPU was spent since), none escapes the count.
-    pids = [*descendants(server.pid), *pg_backends(url)]
-    server_cpu, client_cpu = cpu_seconds(pids), time.process_time()
+    own, backends = descendants(server.pid), pg_backends(url)
+    own_cpu, db_cpu = cpu_seconds(own), cpu_seconds(backends)
+    client_cpu = time.process_time()
     rate, seen = drive(port, chunk, clients)
     client_cpu = time.process_time() - client_cpu
-    pids += [pid for pid in [*descendants(server.pid), *pg_backends(url)] if pid not in pids]
-    cpu = cpu_seconds(pids) - server_cpu + client_cpu
+    own += [pid for pid in descendants(server.pid) if pid not in own]
+    backends += [pid for pid in pg_backends(url) if pid not in backends]
+    own_cpu, db_cpu = cpu_seconds(own) - own_cpu, cpu_seconds(backends) - db_cpu
     for status, count in seen.items():
         statuses[status] = statuses.get(status, 0) + count
-    return Rate(rate, cpu / len(chunk))
+    n = len(chunk)
+    return Rate(rate, (own_cpu + db_cpu + client_cpu) / n, own_cpu / n, db_cpu / n)
 
 
 @dataclass
@@ -232,6 +241,15 @@ def report(label: str, results: list[Round], statuses: dict[int, int]) -> None:
     times = _median([m.passkey.per_second / m.pin.per_second for m in results])
     print(f"{label:<12} med {'':>8} {'':>8} {pin:>5.2f}x {'':>8} {'':>8} {key:>5.2f}x"
           f" {times:>6.1f}x | statuses {statuses}")
+    print(f"{label:<12} CPU ms per confirmation, medians: where it goes")
+    argon2 = _median([m.argon2.cpu for m in results])
+    for name, pick in (("PIN", lambda m: m.pin), ("passkey", lambda m: m.passkey),
+                       ("no-op", lambda m: m.ceiling)):
+        server = _median([pick(m).server for m in results])
+        extra = f" (of which Argon2id alone {argon2 * 1000:.1f})" if name == "PIN" else ""
+        print(f"{'':<12} {name:<8} server {server * 1000:6.2f}{extra}"
+              f" + database {_median([pick(m).db for m in results]) * 1000:5.2f}"
+              f" + clients {_median([pick(m).clients for m in results]) * 1000:5.2f}")
     if set(statuses) != {200}:  # a refusal is cheaper than a confirmation: not comparable
         print(f"{label:<12} NOT VALID: some POSTs did not confirm (statuses above)")
 
