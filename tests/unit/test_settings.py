@@ -53,16 +53,16 @@ def test_caps_are_euros(monkeypatch: pytest.MonkeyPatch, value: str, cents: int)
 @pytest.mark.parametrize(
     ("variable", "value", "words"),
     [
-        ("TWEETPAY_DATABASE_URL", "not a url", "not a database URL"),
-        ("TWEETPAY_DATABASE_URL", "mysql://u@h/db", "only sqlite"),
+    ("TWEETPAY_DATABASE_URL", "not a url", "not a database URL"),
+    ("TWEETPAY_DATABASE_URL", "mysql://u@h/db", "only sqlite"),
         pytest.param("TWEETPAY_CAP_PERSON", "beaucoup", "not an amount"),
         pytest.param("TWEETPAY_CAP_PRO", "12.5.0", "not an amount"),
-        ("TWEETPAY_CAP_PRO", '"12.5.0"', "not an amount"),
-        ("TWEETPAY_CONFIRMATION_TTL_SECONDS", "0", "greater than 0"),
-        ("TWEETPAY_CONFIRMATION_TTL_SECONDS", "3600", "less than or equal to 600"),
-        ("TWEETPAY_PIN_MAX_FAILURES_PER_ACCOUNT", "6", "less than or equal to 5"),
+    ("TWEETPAY_CAP_PRO", '"12.5.0"', "not an amount"),
+    ("TWEETPAY_CONFIRMATION_TTL_SECONDS", "0", "greater than 0"),
+    ("TWEETPAY_CONFIRMATION_TTL_SECONDS", "3600", "less than or equal to 600"),
+    ("TWEETPAY_PIN_MAX_FAILURES_PER_ACCOUNT", "6", "less than or equal to 5"),
         pytest.param("TWEETPAY_DATA_KEYS", "c2hvcnQ=", "32 bytes"),
-        ("TWEETPAY_ENV", "staging", "sandbox"),
+    ("TWEETPAY_ENV", "staging", "sandbox"),
     ],
 )
 def test_errors_name_the_variable(
@@ -100,27 +100,30 @@ PRODUCTION = {
 SANDBOX_KEY = SANDBOX_DATA_KEY.get_secret_value()
 
 
-@pytest.mark.parametrize(
-    ("variable", "value", "words"),
-    [
-        ("TWEETPAY_PIN_PEPPER", "", "shorter than 32 bytes"),
-        ("TWEETPAY_PIN_PEPPER", "p" * 31, "shorter than 32 bytes"),
-        ("TWEETPAY_PIN_PEPPER", "é" * 15 + "p", "shorter than 32 bytes"),  # 31 bytes
-        ("TWEETPAY_PIN_PEPPER", SANDBOX_PIN_PEPPER.get_secret_value(), "sandbox"),
-        ("TWEETPAY_PUBLIC_BASE_URL", "http://pay.example.org", "https://"),
-        ("TWEETPAY_X_API_BASE_URL", "http://api.twitter.com", "https://"),
-        ("TWEETPAY_X_API_BASE_URL", "", "emulator"),
-        ("TWEETPAY_X_CONSUMER_SECRET", "sandbox-consumer-secret", "forge"),
-        ("TWEETPAY_X_CLIENT_ID", "sandbox-client-id", "sandbox value"),
-        ("TWEETPAY_X_CLIENT_SECRET", "sandbox-client-secret", "sandbox value"),
-        ("TWEETPAY_DATA_KEYS", SANDBOX_KEY, "sandbox key"),
-        ("TWEETPAY_DATA_KEYS", f"{PRODUCTION['TWEETPAY_DATA_KEYS']},{SANDBOX_KEY}", "sandbox key"),
-        ("TWEETPAY_OPS_TOKEN", "short", "32 characters"),
-        ("TWEETPAY_VAPID_PRIVATE_KEY", SANDBOX_VAPID_KEY.get_secret_value(), "sandbox key"),
-        ("TWEETPAY_PAYOUT_WEBHOOK_SECRET", _sandbox_key("payout-webhook").get_secret_value(),
-         "forge a payout status"),
-    ],
-)
+UNSAFE_VALUES = [
+    ("TWEETPAY_PIN_PEPPER", "", "shorter than 32 bytes"),
+    ("TWEETPAY_PIN_PEPPER", "p" * 31, "shorter than 32 bytes"),
+    ("TWEETPAY_PIN_PEPPER", "é" * 15 + "p", "shorter than 32 bytes"),  # 31 bytes
+    ("TWEETPAY_PIN_PEPPER", SANDBOX_PIN_PEPPER.get_secret_value(), "sandbox"),
+    ("TWEETPAY_PUBLIC_BASE_URL", "http://pay.example.org", "https://"),
+    ("TWEETPAY_X_API_BASE_URL", "http://api.twitter.com", "https://"),
+    ("TWEETPAY_X_API_BASE_URL", "", "emulator"),
+    ("TWEETPAY_X_CONSUMER_SECRET", "sandbox-consumer-secret", "forge"),
+    ("TWEETPAY_X_CLIENT_ID", "sandbox-client-id", "sandbox value"),
+    ("TWEETPAY_X_CLIENT_SECRET", "sandbox-client-secret", "sandbox value"),
+    ("TWEETPAY_DATA_KEYS", SANDBOX_KEY, "sandbox key"),
+    ("TWEETPAY_DATA_KEYS", f"{PRODUCTION['TWEETPAY_DATA_KEYS']},{SANDBOX_KEY}", "sandbox key"),
+    ("TWEETPAY_OPS_TOKEN", "short", "32 characters"),
+    ("TWEETPAY_VAPID_PRIVATE_KEY", SANDBOX_VAPID_KEY.get_secret_value(), "sandbox key"),
+    ("TWEETPAY_PAYOUT_WEBHOOK_SECRET", _sandbox_key("payout-webhook").get_secret_value(),
+     "forge a payout status"),
+]
+
+
+# Ids without the values: one is a key made at import, which would give every run (and
+# every pytest-xdist worker) other test names, and secrets have no place in test names.
+@pytest.mark.parametrize(("variable", "value", "words"), UNSAFE_VALUES,
+                         ids=[f"{variable}:{words}" for variable, _, words in UNSAFE_VALUES])
 def test_production_refuses_each_unsafe_value_by_name(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str, words: str
 ) -> None:
