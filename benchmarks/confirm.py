@@ -24,7 +24,9 @@ The four are measured in interleaved rounds, so they see the same load. On a sha
 the wall-clock figures still jump with other people's work, so each round also prints CPU
 seconds: all the CPU one confirmation costs (server process, its PostgreSQL backends, the
 HTTP clients) beside the CPU of its ceiling. Their ratio does not depend on the other load,
-and it is what the wall-clock ratio reaches on an idle machine.
+and it is what the wall-clock ratio reaches on an idle machine. Each engine ends with that
+CPU split by where it was spent (medians): what the PIN costs beyond its Argon2id check is
+the server's share minus the check, plus the database's and the clients'.
 """
 
 from __future__ import annotations
