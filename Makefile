@@ -25,8 +25,11 @@ lint: $(STAMP)
 # pytest exits 5 when it collects no test; that is not a failure of the code.
 # .ci/with-postgres starts a throwaway PostgreSQL cluster when the server binaries are
 # installed (pg_ctl) and TWEETPAY_TEST_POSTGRES_URL is not set, and removes it afterwards.
+# PYTEST_WORKERS: pytest-xdist processes, one per core up to 4 (each worker migrates its own
+# PostgreSQL database, tests take free ports and temporary files; PYTEST_WORKERS= for one).
+PYTEST_WORKERS ?= -n auto --maxprocesses 4
 test: $(STAMP) lint
-	PYTHON=$(PY) .ci/with-postgres $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
+	PYTHON=$(PY) .ci/with-postgres $(PY) -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.ledger
