@@ -53,16 +53,16 @@ def test_caps_are_euros(monkeypatch: pytest.MonkeyPatch, value: str, cents: int)
 @pytest.mark.parametrize(
     ("variable", "value", "words"),
     [
-    ("TWEETPAY_DATABASE_URL", "not a url", "not a database URL"),
-    ("TWEETPAY_DATABASE_URL", "mysql://u@h/db", "only sqlite"),
+        ("TWEETPAY_DATABASE_URL", "not a url", "not a database URL"),
+        ("TWEETPAY_DATABASE_URL", "mysql://u@h/db", "only sqlite"),
         pytest.param("TWEETPAY_CAP_PERSON", "beaucoup", "not an amount"),
         pytest.param("TWEETPAY_CAP_PRO", "12.5.0", "not an amount"),
-    ("TWEETPAY_CAP_PRO", '"12.5.0"', "not an amount"),
-    ("TWEETPAY_CONFIRMATION_TTL_SECONDS", "0", "greater than 0"),
-    ("TWEETPAY_CONFIRMATION_TTL_SECONDS", "3600", "less than or equal to 600"),
-    ("TWEETPAY_PIN_MAX_FAILURES_PER_ACCOUNT", "6", "less than or equal to 5"),
+        ("TWEETPAY_CAP_PRO", '"12.5.0"', "not an amount"),
+        ("TWEETPAY_CONFIRMATION_TTL_SECONDS", "0", "greater than 0"),
+        ("TWEETPAY_CONFIRMATION_TTL_SECONDS", "3600", "less than or equal to 600"),
+        ("TWEETPAY_PIN_MAX_FAILURES_PER_ACCOUNT", "6", "less than or equal to 5"),
         pytest.param("TWEETPAY_DATA_KEYS", "c2hvcnQ=", "32 bytes"),
-    ("TWEETPAY_ENV", "staging", "sandbox"),
+        ("TWEETPAY_ENV", "staging", "sandbox"),
     ],
 )
 def test_errors_name_the_variable(
