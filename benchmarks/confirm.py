@@ -37,7 +37,6 @@ import datetime as dt
 import os
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -160,9 +159,7 @@ def measure(server: subprocess.Popen[bytes], url: str, port: int, chunk: list[It
     # full (all its CPU was spent since), none escapes the count.
     own, backends = descendants(server.pid), pg_backends(url)
     own_cpu, db_cpu = cpu_seconds(own), cpu_seconds(backends)
-    client_cpu = time.process_time()
-    rate, seen = drive(port, chunk, clients)
-    client_cpu = time.process_time() - client_cpu
+    rate, client_cpu, seen = drive(port, chunk, clients)
     own += [pid for pid in descendants(server.pid) if pid not in own]
     backends += [pid for pid in pg_backends(url) if pid not in backends]
     own_cpu, db_cpu = cpu_seconds(own) - own_cpu, cpu_seconds(backends) - db_cpu

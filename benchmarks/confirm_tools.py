@@ -166,45 +166,90 @@ def _started(pid: int) -> str | None:
         return None
 
 
-def drive(port: int, work: list[Item], clients: int) -> tuple[float, dict[int, int]]:
-    """POST every item with ``clients`` keep-alive connections; return (per s, statuses)."""
-    shared: queue.SimpleQueue[Item] = queue.SimpleQueue()
-    lanes: list[list[Item]] = [[] for _ in range(clients)]
-    for item in work:
-        if item[2] < 0:
-            shared.put(item)
+def _request(port: int, token: str, form: dict[str, str]) -> bytes:
+    body = urlencode(form).encode()
+    head = (
+        f"POST /c/{token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Origin: http://localhost:{port}\r\nSec-Fetch-Site: same-origin\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _exchange(sock: socket.socket, request: bytes, buffer: bytearray) -> int:
+    """Send one request on a keep-alive connection and read its whole response (the server
+    always sends Content-Length); return the status. ``buffer`` holds what was read past
+    it (nothing: one request at a time)."""
+    sock.sendall(request)
+    while (end := buffer.find(b"\r\n\r\n")) < 0:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        buffer += chunk
+    head = bytes(buffer[:end]).lower()
+    at = head.find(b"\r\ncontent-length:")
+    if at < 0:
+        raise ConnectionError("a response without Content-Length")
+    stop = head.find(b"\r\n", at + 2)
+    length = int(head[at + 17 : stop if stop >= 0 else len(head)])
+    total = end + 4 + length
+    while len(buffer) < total:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        buffer += chunk
+    status = int(head[9:12])
+    del buffer[:total]
+    return status
+
+
+def drive(port: int, work: list[Item], clients: int) -> tuple[float, float, dict[int, int]]:
+    """POST every item with ``clients`` keep-alive connections; return (per s, the clients'
+    CPU seconds, statuses). The requests are encoded before the clock starts and the
+    responses read with bare sockets: the load generator shares the cores it measures, so it
+    spends as little of them as it can (0.2 ms of CPU per confirmation, ``http.client`` took
+    0.6-0.7)."""
+    shared: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    lanes: list[list[bytes]] = [[] for _ in range(clients)]
+    for token, form, lane in work:
+        request = _request(port, token, form)
+        if lane < 0:
+            shared.put(request)
         else:
-            lanes[item[2] % clients].append(item)
+            lanes[lane % clients].append(request)
     statuses: dict[int, int] = {}
     lock = threading.Lock()
 
-    def client(own: list[Item]) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Origin": f"http://localhost:{port}",
-            "Sec-Fetch-Site": "same-origin",
-        }
+    def client(own: list[bytes]) -> None:
+        # Each client connects when it starts, as browsers do: opened all at once, the
+        # connections land unevenly on the web workers (whichever accepts first).
+        sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        seen: dict[int, int] = {}
+        buffer = bytearray()
         pending = iter(own)
         while True:
-            item = next(pending, None)
-            if item is None:
+            request = next(pending, None)
+            if request is None:
                 try:
-                    item = shared.get_nowait()
+                    request = shared.get_nowait()
                 except queue.Empty:
                     break
-            token, form, _ = item
-            conn.request("POST", f"/c/{token}", body=urlencode(form), headers=headers)
-            response = conn.getresponse()
-            response.read()
-            with lock:
-                statuses[response.status] = statuses.get(response.status, 0) + 1
-        conn.close()
+            status = _exchange(sock, request, buffer)
+            seen[status] = seen.get(status, 0) + 1
+        sock.close()
+        with lock:
+            for status, count in seen.items():
+                statuses[status] = statuses.get(status, 0) + count
 
-    started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(lanes[i],)) for i in range(clients)]
+    cpu = time.process_time()
+    started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return len(work) / (time.perf_counter() - started), statuses
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    return len(work) / elapsed, cpu, statuses

@@ -38,12 +38,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.logging import get_logger
 from bot.passkeys import Assertion, PasskeyRefused, parse_assertion
 from bot.security import PinHasher, hash_token
 from bot.services import escrow as escrow_service
@@ -90,6 +91,17 @@ __all__ = ["ConfirmationService", "Facts", "LinkView", "Outcome", "PasskeyCheck"
 Clock = Callable[[], dt.datetime]
 TRANSFER_KIND = "payment"
 WRITE_ATTEMPTS = 8
+# Longer than a queue of checks ever waits for a permit (a few checks of ~25 ms each).
+PIN_GATE_WAIT_SECONDS = 1.0
+log = get_logger(__name__)
+
+
+class PinGate(Protocol):
+    """Permits shared by the processes of one machine (a ``multiprocessing`` semaphore)."""
+
+    def acquire(self, *, timeout: float) -> bool: ...
+
+    def release(self) -> None: ...
 
 
 def _parsed(assertion: Any) -> Any:
@@ -117,6 +129,8 @@ class ConfirmationService:
         clock: Clock,
         claim_period: dt.timedelta = dt.timedelta(days=14),
         pin_concurrency: int | None = None,
+        pin_gate: PinGate | None = None,
+        pin_gate_wait: float = PIN_GATE_WAIT_SECONDS,
         passkeys: PasskeyCheck | None = None,
     ) -> None:
         self._sessions = session_factory
@@ -136,6 +150,10 @@ class ConfirmationService:
         # warm), where a check on any of the 40 request threads first faults its pages in.
         self._pin_pool = ThreadPoolExecutor(pin_concurrency or os.cpu_count() or 1,
                                             thread_name_prefix="argon2id")
+        # Several web workers share the cores: a check also takes one of the machine's
+        # ``cores`` permits (bot.web.server), so a worker may use every core when the others
+        # are idle, but together they never run more checks than there are cores.
+        self._pin_gate, self._pin_gate_wait = pin_gate, pin_gate_wait
 
     def _read(self, token_hash: str) -> tuple[TokenRow | None, IntentRow | None, PayerRow | None]:
         with self._read_engine.connect() as conn:
@@ -228,7 +246,22 @@ class ConfirmationService:
         return Refused(Refusal.MISMATCH)
 
     def _verify(self, pin_hash: str, pin: str) -> bool:
-        return self._pin_pool.submit(self._pins.verify, pin_hash, pin).result()
+        return self._pin_pool.submit(self._gated_verify, pin_hash, pin).result()
+
+    def _gated_verify(self, pin_hash: str, pin: str) -> bool:
+        gate = self._pin_gate
+        # A permit is only a way to share the cores, never a condition of the check: a worker
+        # killed during a check (SIGKILL, OOM) never gives its permit back, so after
+        # a wait the check runs without one rather than wait for a permit that is gone.
+        held = gate is not None and gate.acquire(timeout=self._pin_gate_wait)
+        if gate is not None and not held:
+            log.warning("pin_gate_timeout", waited_seconds=self._pin_gate_wait)
+        try:
+            return self._pins.verify(pin_hash, pin)
+        finally:
+            if held:
+                assert gate is not None
+                gate.release()
 
     @staticmethod
     def _refused(refused: Refused, facts: Facts | None) -> Result:

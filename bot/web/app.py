@@ -49,7 +49,7 @@ from bot.logging import get_logger
 from bot.metrics import CONFIRMATIONS
 from bot.passkeys import AssertionVerifier, RelyingParty
 from bot.security import PinHasher
-from bot.services.confirm import ConfirmationService, Outcome
+from bot.services.confirm import ConfirmationService, Outcome, PinGate
 from bot.services.passkeys import Passkeys
 from bot.web.account_routes import account_routes
 from bot.web.accounts import account_web
@@ -191,6 +191,7 @@ def create_app(
     passkey_verifier: AssertionVerifier | None = None,
     payout_provider: Any = None,
     pin_threads: int | None = None,
+    pin_gate: PinGate | None = None,
 ) -> Starlette:
     """The web app over ``session_factory`` (a SQLAlchemy ``sessionmaker``).
 
@@ -200,8 +201,8 @@ def create_app(
     ``bot_user_id``, when given, is the only account whose webhook deliveries are accepted.
     ``passkey_verifier`` replaces the WebAuthn signature check (``benchmarks.confirm`` only).
     ``payout_provider`` serves money out (``bot.web.payout_pages``; default: the sandbox's).
-    ``pin_threads``: this process's Argon2id threads (default one per core; a web worker
-    among several takes its share of the cores, ``bot.web.server``).
+    ``pin_threads``: this process's Argon2id threads (default one per core); ``pin_gate``:
+    the permits the web workers of one machine share, one per core (``bot.web.server``).
     """
     clock = clock or (lambda: dt.datetime.now(dt.UTC))
     pin_hasher = pin_hasher or PinHasher(settings.pin_pepper.get_secret_value())
@@ -219,6 +220,7 @@ def create_app(
             clock=clock,
             claim_period=dt.timedelta(days=settings.claim_period_days),
             pin_concurrency=pin_threads,
+            pin_gate=pin_gate,
             passkeys=passkeys,
         )
     pages = Pages(service, settings, clock, passkeys)

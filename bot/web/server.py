@@ -18,6 +18,7 @@ web process's own counters (``bot.metrics``) then go to files shared by the work
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -86,6 +87,14 @@ def worker_count(settings: Any) -> int:
     return (os.cpu_count() or 1) if postgres else 1
 
 
+def worker_app_kwargs(app_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``create_app``'s arguments in every worker of one server: a thread per core for the
+    PIN checks, and the ``cores`` permits they all share (see ``serve``)."""
+    cores = os.cpu_count() or 1
+    gate = multiprocessing.get_context("spawn").Semaphore(cores)
+    return {"pin_threads": cores, "pin_gate": gate, **app_kwargs}
+
+
 def serve(settings: Any, **app_kwargs: Any) -> None:
     """Run the web app with ``worker_count(settings)`` processes until interrupted."""
     workers = worker_count(settings)
@@ -95,10 +104,15 @@ def serve(settings: Any, **app_kwargs: Any) -> None:
     # Argon2id checks (19 MiB each, memory-bound) on all workers together: one per core.
     # More at once run no faster and evict each other, and every request's work, from the
     # shared cache (benchmarks.confirm, 2 cores: 28-37 ms of CPU per PIN confirmation with
-    # 2 workers x 2 threads, 27-29 ms with 2 x 1).
-    share = max(1, (os.cpu_count() or 1) // workers)
-    config = _config(settings, AppFactory(settings, {"pin_threads": share, **app_kwargs},
-                                          configure=True), factory=True, workers=workers)
+    # 2 workers x 2 threads, 27-29 ms with 2 x 1). A fixed share per worker is not enough:
+    # the kernel hands each connection to whichever worker accepts first (8 opened at once
+    # landed 6/2 and 4/4 on 2 workers), and a worker with one thread and most of the
+    # keep-alive connections then checks PINs on one core while the other idles (PIN rate
+    # 0.51x the Argon2id ceiling instead of 0.69x, benchmarks.confirm). So each worker has a
+    # thread per core, and a check takes one of ``cores`` permits all the workers share (a
+    # semaphore the spawned workers inherit).
+    factory = AppFactory(settings, worker_app_kwargs(app_kwargs), configure=True)
+    config = _config(settings, factory, factory=True, workers=workers)
     with tempfile.TemporaryDirectory(prefix="tweetpay-metrics-") as metrics_dir:
         # Set before the workers start, so each one's counters go to files in this folder.
         os.environ.setdefault(METRICS_DIR_ENV, metrics_dir)

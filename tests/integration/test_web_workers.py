@@ -3,6 +3,7 @@ they all answer, ``/metrics`` sums their counters, and SIGTERM stops every one o
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import secrets
@@ -12,11 +13,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from bot.web.server import worker_count
+from bot.web.server import worker_app_kwargs, worker_count
 from config import load_settings
 
 TWEETPAY = str(Path(sys.executable).parent / "tweetpay")
@@ -93,3 +95,23 @@ def test_two_web_workers_answer_and_metrics_sum_them(tmp_path: Path) -> None:
     assert all(not Path(f"/proc/{pid}").exists() or
                "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
                for pid in workers)
+
+
+def _take_a_permit(kwargs: dict[str, Any], taken: Any) -> None:
+    assert kwargs["pin_gate"].acquire(timeout=5)
+    taken.set()  # and the process ends holding it, as a killed worker would
+
+
+def test_the_workers_share_one_pin_permit_per_core() -> None:
+    kwargs = worker_app_kwargs({"bot_user_id": 7})
+    cores = os.cpu_count() or 1
+    assert kwargs["pin_threads"] == cores and kwargs["bot_user_id"] == 7
+    # The permits cross to spawned workers (uvicorn's) and are the same ones there.
+    spawn = multiprocessing.get_context("spawn")
+    taken = spawn.Event()
+    child = spawn.Process(target=_take_a_permit, args=(kwargs, taken))
+    child.start()
+    child.join(timeout=30)
+    assert child.exitcode == 0 and taken.is_set()
+    gate = kwargs["pin_gate"]
+    assert [gate.acquire(timeout=0) for _ in range(cores)] == [True] * (cores - 1) + [False]

@@ -3,13 +3,18 @@ PIN through the service, on both engines."""
 
 from __future__ import annotations
 
+import multiprocessing
+from typing import Any
+
 import pytest
+import structlog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from bot.services.confirm import Outcome
-from handlers.confirmation import Refusal
+from bot.security import PinHasher
+from bot.services.confirm import ConfirmationService, Outcome
+from handlers.confirmation import PinPolicy, Refusal
 from handlers.money import Money
 from storage.models import Transfer, User
 
@@ -152,3 +157,49 @@ def test_whatever_the_pins_money_moves_once_or_not_at_all(world: World, attempts
     status = world.intents()[-1].status
     assert status == ("confirmed" if confirmed else "cancelled"
                       if attempts.count(WRONG_PIN) >= 3 else "awaiting_confirmation")
+
+
+class _SeeingHasher(PinHasher):
+    """world's hasher (same pepper and cost), noting whether the gate had a permit free
+    while each check ran."""
+
+    def __init__(self, gate: Any) -> None:
+        super().__init__("pepper", time_cost=1, memory_kib=8)
+        self.gate, self.free_during_check = gate, []
+
+    def verify(self, pin_hash: str, pin: str) -> bool:
+        free = self.gate.acquire(timeout=0)
+        if free:
+            self.gate.release()
+        self.free_during_check.append(free)
+        return super().verify(pin_hash, pin)
+
+
+def _gated(world: World, gate: Any, hasher: PinHasher, wait: float = 1.0) -> ConfirmationService:
+    return ConfirmationService(world.sessions, pin_hasher=hasher, sealer=world.sealer,
+                               policy=PinPolicy(), clock=world.clock, pin_gate=gate,
+                               pin_gate_wait=wait)
+
+
+def test_a_pin_check_holds_one_of_the_permits_the_web_workers_share(world: World) -> None:
+    # What bot.web.server hands every web worker: one permit per core, here one.
+    gate = multiprocessing.get_context("spawn").Semaphore(1)
+    hasher = _SeeingHasher(gate)
+    _, token = _pay(world)
+    assert _gated(world, gate, hasher).confirm(token, PIN).outcome is Outcome.CONFIRMED
+    assert hasher.free_during_check == [False]  # the only permit was the check's
+    assert gate.acquire(timeout=0)  # and it was given back
+
+
+def test_a_permit_lost_with_a_killed_worker_delays_the_check_but_never_blocks_it(
+        world: World) -> None:
+    gate = multiprocessing.get_context("spawn").Semaphore(1)
+    assert gate.acquire(timeout=0)  # taken by a worker that was then SIGKILLed: never back
+    hasher = _SeeingHasher(gate)
+    _, token = _pay(world)
+    with structlog.testing.capture_logs() as logs:
+        result = _gated(world, gate, hasher, wait=0.05).confirm(token, PIN)
+    assert result.outcome is Outcome.CONFIRMED and hasher.free_during_check == [False]
+    assert world.balance("alice") == Money(3_800)
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["pin_gate_timeout"]
+    assert not gate.acquire(timeout=0)  # nothing released that was not taken
