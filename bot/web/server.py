@@ -87,12 +87,19 @@ def worker_count(settings: Any) -> int:
     return (os.cpu_count() or 1) if postgres else 1
 
 
-def worker_app_kwargs(app_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``create_app``'s arguments in every worker of one server: a thread per core for the
-    PIN checks, and the ``cores`` permits they all share (see ``serve``)."""
+def worker_app_kwargs(app_kwargs: dict[str, Any], workers: int) -> dict[str, Any]:
+    """``create_app``'s arguments in every worker of one server: its PIN-check threads, and
+    the ``cores`` permits all the workers share (see ``serve``).
+
+    Each worker gets twice its share of the cores, up to all of them. A thread that has made
+    a check keeps its 19 MiB (its malloc arena, kept warm on purpose: bot.services.confirm),
+    so a thread per core in every worker would hold workers x cores x 19 MiB (1.2 GiB on 8
+    cores with 8 workers); twice the share holds at most 2 x cores x 19 MiB, and a worker
+    that took most of the connections still checks on twice its share of the cores."""
     cores = os.cpu_count() or 1
+    share = max(1, cores // max(1, workers))
     gate = multiprocessing.get_context("spawn").Semaphore(cores)
-    return {"pin_threads": cores, "pin_gate": gate, **app_kwargs}
+    return {"pin_threads": min(cores, 2 * share), "pin_gate": gate, **app_kwargs}
 
 
 def serve(settings: Any, **app_kwargs: Any) -> None:
@@ -108,10 +115,10 @@ def serve(settings: Any, **app_kwargs: Any) -> None:
     # the kernel hands each connection to whichever worker accepts first (8 opened at once
     # landed 6/2 and 4/4 on 2 workers), and a worker with one thread and most of the
     # keep-alive connections then checks PINs on one core while the other idles (PIN rate
-    # 0.51x the Argon2id ceiling instead of 0.69x, benchmarks.confirm). So each worker has a
-    # thread per core, and a check takes one of ``cores`` permits all the workers share (a
-    # semaphore the spawned workers inherit).
-    factory = AppFactory(settings, worker_app_kwargs(app_kwargs), configure=True)
+    # 0.51x the Argon2id ceiling instead of 0.69x, benchmarks.confirm). So each worker has
+    # more threads than its share (worker_app_kwargs), and a check takes one of ``cores``
+    # permits all the workers share (a semaphore the spawned workers inherit).
+    factory = AppFactory(settings, worker_app_kwargs(app_kwargs, workers), configure=True)
     config = _config(settings, factory, factory=True, workers=workers)
     with tempfile.TemporaryDirectory(prefix="tweetpay-metrics-") as metrics_dir:
         # Set before the workers start, so each one's counters go to files in this folder.

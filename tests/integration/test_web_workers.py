@@ -102,10 +102,16 @@ def _take_a_permit(kwargs: dict[str, Any], taken: Any) -> None:
     taken.set()  # and the process ends holding it, as a killed worker would
 
 
-def test_the_workers_share_one_pin_permit_per_core() -> None:
-    kwargs = worker_app_kwargs({"bot_user_id": 7})
+def test_the_workers_share_one_pin_permit_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Twice a worker's share of the cores, up to all of them: what the threads can hold of
+    # memory (19 MiB each) stays within 2 x cores checks' worth.
+    for cpus, workers, threads in ((2, 2, 2), (8, 8, 2), (8, 2, 8), (16, 3, 10), (1, 4, 1)):
+        monkeypatch.setattr(os, "cpu_count", lambda cpus=cpus: cpus)
+        assert worker_app_kwargs({}, workers)["pin_threads"] == threads
+    monkeypatch.undo()
+    kwargs = worker_app_kwargs({"bot_user_id": 7}, 2)
     cores = os.cpu_count() or 1
-    assert kwargs["pin_threads"] == cores and kwargs["bot_user_id"] == 7
+    assert kwargs["bot_user_id"] == 7
     # The permits cross to spawned workers (uvicorn's) and are the same ones there.
     spawn = multiprocessing.get_context("spawn")
     taken = spawn.Event()
