@@ -91,9 +91,10 @@ def worker_app_kwargs(app_kwargs: dict[str, Any], workers: int) -> dict[str, Any
     """``create_app``'s arguments in every worker of one server: its PIN-check threads, and
     the ``cores`` permits all the workers share (see ``serve``).
 
-    Each worker gets twice its share of the cores, up to all of them. A thread that has made
-    a check keeps its 19 MiB (its malloc arena, kept warm on purpose: bot.services.confirm),
-    so a thread per core in every worker would hold workers x cores x 19 MiB (1.2 GiB on 8
+    Each worker gets twice its share of the cores, up to all of them. A process keeps the
+    19 MiB of as many checks as it has run at once (their malloc arenas, kept warm on
+    purpose: bot.services.confirm; 1, 2, 4 and 8 at once left 19, 38, 76 and 152 MiB), so
+    a thread per core in every worker could hold workers x cores x 19 MiB (1.2 GiB on 8
     cores with 8 workers); twice the share holds at most 2 x cores x 19 MiB, and a worker
     that took most of the connections still checks on twice its share of the cores."""
     cores = os.cpu_count() or 1
