@@ -151,8 +151,9 @@ class ConfirmationService:
         self._pin_pool = ThreadPoolExecutor(pin_concurrency or os.cpu_count() or 1,
                                             thread_name_prefix="argon2id")
         # Several web workers share the cores: a check also takes one of the machine's
-        # ``cores`` permits (bot.web.server), so a worker may use every core when the others
-        # are idle, but together they never run more checks than there are cores.
+        # ``cores`` permits (bot.web.server), so a worker may use more than its share of the
+        # cores when the others are idle, but together they never run more checks than
+        # there are cores.
         self._pin_gate, self._pin_gate_wait = pin_gate, pin_gate_wait
 
     def _read(self, token_hash: str) -> tuple[TokenRow | None, IntentRow | None, PayerRow | None]:
