@@ -251,17 +251,18 @@ class ConfirmationService:
 
     def _gated_verify(self, pin_hash: str, pin: str) -> bool:
         gate = self._pin_gate
+        if gate is None:
+            return self._pins.verify(pin_hash, pin)
         # A permit is only a way to share the cores, never a condition of the check: a worker
         # killed during a check (SIGKILL, OOM) never gives its permit back, so after
         # a wait the check runs without one rather than wait for a permit that is gone.
-        held = gate is not None and gate.acquire(timeout=self._pin_gate_wait)
-        if gate is not None and not held:
+        held = gate.acquire(timeout=self._pin_gate_wait)
+        if not held:
             log.warning("pin_gate_timeout", waited_seconds=self._pin_gate_wait)
         try:
             return self._pins.verify(pin_hash, pin)
         finally:
             if held:
-                assert gate is not None
                 gate.release()
 
     @staticmethod
