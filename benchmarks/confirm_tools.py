@@ -177,16 +177,20 @@ def _request(port: int, token: str, form: dict[str, str]) -> bytes:
     return head.encode() + body
 
 
+def _receive(sock: socket.socket, buffer: bytearray) -> None:
+    chunk = sock.recv(65536)
+    if not chunk:
+        raise ConnectionError("the server closed the connection")
+    buffer += chunk
+
+
 def _exchange(sock: socket.socket, request: bytes, buffer: bytearray) -> int:
     """Send one request on a keep-alive connection and read its whole response (the server
     always sends Content-Length); return the status. ``buffer`` holds what was read past
     it (nothing: one request at a time)."""
     sock.sendall(request)
     while (end := buffer.find(b"\r\n\r\n")) < 0:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("the server closed the connection")
-        buffer += chunk
+        _receive(sock, buffer)
     head = bytes(buffer[:end]).lower()
     at = head.find(b"\r\ncontent-length:")
     if at < 0:
@@ -195,10 +199,7 @@ def _exchange(sock: socket.socket, request: bytes, buffer: bytearray) -> int:
     length = int(head[at + 17 : stop if stop >= 0 else len(head)])
     total = end + 4 + length
     while len(buffer) < total:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("the server closed the connection")
-        buffer += chunk
+        _receive(sock, buffer)
     status = int(head[9:12])
     del buffer[:total]
     return status
