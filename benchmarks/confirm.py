@@ -1,8 +1,8 @@
 """Confirmations per second through the real web app, with the PIN and with a passkey, each
 beside its own ceiling measured in the same run.
 
-    .venv/bin/python -m benchmarks.confirm [--n 300] [--clients 8] [--workers 0]
-                                           [--postgres-url URL]
+    .venv/bin/python -m benchmarks.confirm [--n 1500] [--rounds 5] [--clients 8]
+                                           [--workers 0] [--postgres-url URL]
 
 PIN ceiling: the production ``PinHasher.verify`` (Argon2id m=19 MiB, t=2, peppered) on one
 thread per core, nothing else running: the most PIN checks this machine can do per second.
@@ -255,10 +255,15 @@ def report(label: str, results: list[Round], statuses: dict[int, int]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=300, help="confirmations per kind and engine")
+    # 300 confirmations a round: a passkey round lasts ~0.7 s instead of ~0.15 s, so its
+    # start (eight connections opened, threads started) and its tail weigh less, and one
+    # 10 ms CPU tick is 0.03 ms per confirmation instead of 0.17. SQLite's passkey / PIN
+    # read 2.9, 3.1 and 3.3 with 60 a round, 3.7 and 3.8 with 300 (same VM, interleaved
+    # runs); PostgreSQL's 5.2-6.1 either way.
+    parser.add_argument("--n", type=int, default=1500, help="confirmations per kind and engine")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved measurement rounds")
-    parser.add_argument("--seconds", type=float, default=4.0, help="Argon2id time per round")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved measurement rounds")
+    parser.add_argument("--seconds", type=float, default=3.0, help="Argon2id time per round")
     parser.add_argument("--workers", type=int, default=0,
                         help="TWEETPAY_WEB_WORKERS of both servers (default 0: one per core on"
                              " PostgreSQL, one on SQLite, as docs/operations.md advises)")
