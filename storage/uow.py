@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from handlers.money import Money
 from storage.db import backoff_seconds, is_transient
@@ -64,7 +64,7 @@ class UnitOfWork:
     session: Session
     ledger: SessionLedger
 
-    def __init__(self, session_factory: sessionmaker[Session],
+    def __init__(self, session_factory: Callable[[], Session],
                  clock: Clock = wall_clock) -> None:
         self._session_factory = session_factory
         self._clock = clock  # stamps the ledger's postings

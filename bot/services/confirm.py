@@ -23,6 +23,10 @@ decision is ``handlers.confirmation`` (pure).
    - wrong PIN: the counts (and the cancellation, the lock and its alert DM) are committed,
      though nothing is confirmed.
 
+On SQLite, the transactions of step 3 that wait for the one write lock at the same moment
+run as savepoints of one transaction and commit together (``storage.group_commit``): each is
+still all or nothing, and none is answered before that COMMIT.
+
 A passkey has no Argon2id to keep out of the lock: its POST skips step 1 (step 3 makes the
 same checks on the locked rows, and refuses what they refuse without writing) and its
 assertion is verified in step 3, against the challenge derived from the locked intent.
@@ -80,6 +84,7 @@ from storage import confirmations as rows
 from storage import escrow, limits, outbox
 from storage.confirmations import IntentRow, Locked, PayerRow, TokenRow
 from storage.db import backoff_seconds, is_retryable, read_engine
+from storage.group_commit import GroupCommit, Sessions
 from storage.ledger import ESCROW, user_account_code
 from storage.passkeys import PasskeyUse
 from storage.sealing import Sealer
@@ -155,6 +160,12 @@ class ConfirmationService:
         # cores when the others are idle, but together they never run more checks than
         # there are cores.
         self._pin_gate, self._pin_gate_wait = pin_gate, pin_gate_wait
+        # SQLite has one writer at a time: the confirmations waiting for it commit together,
+        # each in its own savepoint, with one fsync (storage.group_commit: one web process
+        # confirmed 561 passkey payments per second instead of 450). PostgreSQL's writers
+        # lock only their own rows and go on in parallel.
+        self.group_commit = (GroupCommit(self._engine, session_options=session_factory.kw)
+                             if self._engine.dialect.name == "sqlite" else None)
 
     def _read(self, token_hash: str) -> tuple[TokenRow | None, IntentRow | None, PayerRow | None]:
         with self._read_engine.connect() as conn:
@@ -221,9 +232,14 @@ class ConfirmationService:
             # pre-read (one statement less). Its JSON is parsed once, before the transaction.
             assertion = _parsed(assertion)
 
+        def write(sessions: Sessions) -> Result:
+            return self._write(sessions, token_hash, pin, checked_hash, matched, shown,
+                               assertion)
+
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                return self._write(token_hash, pin, checked_hash, matched, shown, assertion)
+                group = self.group_commit
+                return write(self._sessions) if group is None else group.run(write)
             except DBAPIError as exc:
                 if attempt + 1 >= WRITE_ATTEMPTS or not is_retryable(exc):
                     raise
@@ -274,10 +290,10 @@ class ConfirmationService:
         return Result(Outcome.REFUSED, facts, refused)
 
     def _write(
-        self, token_hash: str, pin: str, checked_hash: str, matched: bool, shown: Shown | None,
-        assertion: Any = None,
+        self, sessions: Sessions, token_hash: str, pin: str, checked_hash: str,
+        matched: bool, shown: Shown | None, assertion: Any = None,
     ) -> Result:
-        with UnitOfWork(self._sessions, self._clock) as uow:
+        with UnitOfWork(sessions, self._clock) as uow:
             conn = uow.session.connection()
             # A passkey POST locks the passkey its assertion names with the other rows.
             credential_id = assertion.credential_id if isinstance(assertion, Assertion) else None
