@@ -21,6 +21,9 @@ releases (durable when the batch commits, as a commit is durable on its own) and
 objects. What a unit leaves neither committed nor rolled back is rolled back before the
 next unit runs, as a transaction left open would never have committed.
 
+A unit holds the batch's write lock while it runs: it must not wait for anything slow, nor
+call ``run`` itself (it would wait for its own batch).
+
 PostgreSQL has row locks and concurrent writers: it does not use this.
 """
 
