@@ -12,7 +12,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Engine, ForeignKey, Integer, MetaData, Table, func, select, text
+from sqlalchemy import (
+    Column,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Table,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,6 +115,41 @@ def test_a_result_is_handed_back_only_once_committed(group: GroupCommit,
     futures = _one_batch(group, [_insert(2), check_after])
     assert futures[0].result() == 2 and seen == [[1]]
     assert _ids(sqlite_engine) == [1, 2]
+
+
+def test_no_unit_is_answered_while_its_batch_is_committing(group: GroupCommit,
+                                                          sqlite_engine: Engine) -> None:
+    at_commit, go = threading.Event(), threading.Event()
+    commits: list[int] = []
+
+    @event.listens_for(sqlite_engine, "commit")  # before the driver's COMMIT
+    def hold(conn: Any) -> None:
+        commits.append(1)
+        if len(commits) == 2:  # the batch of the two units below
+            at_commit.set()
+            assert go.wait(10)
+
+    started, release = threading.Event(), threading.Event()
+
+    def plug(sessions: Sessions) -> None:
+        started.set()
+        assert release.wait(10)
+
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(group.run, plug)
+        assert started.wait(10)
+        units = [pool.submit(group.run, _insert(i)) for i in (7, 8)]
+        while len(group._waiting) < 2:
+            time.sleep(0.001)
+        release.set()
+        assert at_commit.wait(10)  # their batch is committing: neither is answered yet
+        with pytest.raises(TimeoutError):  # a follower answered early would be back by now
+            units[1].result(timeout=0.2)
+        assert first.done() and not any(u.done() for u in units)
+        assert _ids(sqlite_engine) == []
+        go.set()
+        assert [u.result(10) for u in units] == [7, 8]
+    assert _ids(sqlite_engine) == [7, 8]
 
 
 def test_a_unit_that_raises_is_undone_alone(group: GroupCommit, sqlite_engine: Engine) -> None:
