@@ -68,29 +68,43 @@ def _ids(engine: Engine) -> list[int]:
         return sorted(conn.scalars(select(PARENT.c.id)))
 
 
+class _Plug:
+    """A unit that holds the lead of ``group``'s batch until released, so the units started
+    meanwhile queue behind it and then run together in the next batch."""
+
+    def __init__(self, group: GroupCommit, pool: ThreadPoolExecutor) -> None:
+        self.group = group
+        started, self._go = threading.Event(), threading.Event()
+
+        def plug(sessions: Sessions) -> None:
+            started.set()
+            assert self._go.wait(10)
+
+        self.first = pool.submit(group.run, plug)
+        assert started.wait(10)
+
+    def wait_queued(self, count: int, seconds: float = 10) -> None:
+        deadline = time.monotonic() + seconds
+        while len(self.group._waiting) < count:
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+
+    def release(self) -> None:
+        self._go.set()
+        self.first.result(10)
+
+
 def _one_batch(group: GroupCommit, units: list[Callable[[Sessions], Any]]
                ) -> list[Future[Any]]:
     """Run ``units`` in ONE batch: a first unit holds the lead until they all wait."""
-    started, go = threading.Event(), threading.Event()
-
-    def plug(sessions: Sessions) -> None:
-        started.set()
-        assert go.wait(10)
-
-    pool = ThreadPoolExecutor(len(units) + 1)
-    first = pool.submit(group.run, plug)
-    assert started.wait(10)
-    futures = [pool.submit(group.run, unit) for unit in units]
-    deadline = time.monotonic() + 10
-    while len(group._waiting) < len(units):  # every unit queued behind the plug
-        assert time.monotonic() < deadline
-        time.sleep(0.001)
-    batches = group.batches
-    go.set()
-    first.result(10)
-    for future in futures:
-        future.exception(10)
-    pool.shutdown()
+    with ThreadPoolExecutor(len(units) + 1) as pool:
+        plug = _Plug(group, pool)
+        futures = [pool.submit(group.run, unit) for unit in units]
+        plug.wait_queued(len(units))  # every unit queued behind the plug
+        batches = group.batches
+        plug.release()
+        for future in futures:
+            future.exception(10)
     assert group.batches == batches + 2  # the plug's batch, then all of ``units`` in one
     return futures
 
@@ -129,23 +143,15 @@ def test_no_unit_is_answered_while_its_batch_is_committing(group: GroupCommit,
             at_commit.set()
             assert go.wait(10)
 
-    started, release = threading.Event(), threading.Event()
-
-    def plug(sessions: Sessions) -> None:
-        started.set()
-        assert release.wait(10)
-
     with ThreadPoolExecutor(3) as pool:
-        first = pool.submit(group.run, plug)
-        assert started.wait(10)
+        plug = _Plug(group, pool)
         units = [pool.submit(group.run, _insert(i)) for i in (7, 8)]
-        while len(group._waiting) < 2:
-            time.sleep(0.001)
-        release.set()
+        plug.wait_queued(2)
+        plug.release()
         assert at_commit.wait(10)  # their batch is committing: neither is answered yet
         with pytest.raises(TimeoutError):  # a follower answered early would be back by now
             units[1].result(timeout=0.2)
-        assert first.done() and not any(u.done() for u in units)
+        assert plug.first.done() and not any(u.done() for u in units)
         assert _ids(sqlite_engine) == []
         go.set()
         assert [u.result(10) for u in units] == [7, 8]
@@ -215,22 +221,11 @@ def test_two_posts_of_one_link_in_one_batch_move_the_money_once(sqlite_engine: E
     assert service.group_commit is not None  # SQLite: confirmations commit in batches
 
     # The POSTs run confirm() on their own threads; their writes wait behind the plug.
-    started, go = threading.Event(), threading.Event()
-
-    def plug(sessions: Sessions) -> None:
-        started.set()
-        assert go.wait(10)
-
     with ThreadPoolExecutor(3) as pool:
-        first = pool.submit(service.group_commit.run, plug)
-        assert started.wait(10)
+        plug = _Plug(service.group_commit, pool)
         posts = [pool.submit(service.confirm, token, PIN) for _ in range(2)]
-        deadline = time.monotonic() + 30  # each POST checks its PIN (Argon2id) first
-        while len(service.group_commit._waiting) < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.001)
-        go.set()
-        first.result(10)
+        plug.wait_queued(2, seconds=30)  # each POST checks its PIN (Argon2id) first
+        plug.release()
         results = [p.result(30) for p in posts]
     outcomes = sorted(r.outcome.value for r in results)
     assert outcomes == sorted([Outcome.CONFIRMED.value, Outcome.REFUSED.value])
