@@ -50,7 +50,8 @@ def test_private_transfer_by_x_chat_end_to_end(world: World, caplog) -> None:
     world.emulator.control.chat("alice", "#envoyer 5€ @bob merci-chiffré")  # type: ignore[attr-defined]
     world.runtime.tick()
     assert world.posts()["tweets"] == [] and world.posts()["dms"] == []  # no legacy DM at all
-    status, page = world.confirm(chat_link(world, "alice"), PIN["alice"])
+    token = chat_link(world, "alice")
+    status, page = world.confirm(token, PIN["alice"])
     assert status == 200 and "5,00" in page
     world.runtime.tick()
     assert world.balance("alice") == Money(10_000 - 500)
@@ -68,7 +69,9 @@ def test_private_transfer_by_x_chat_end_to_end(world: World, caplog) -> None:
             OutboxMessage.recipient_x_user_id == world.users["alice"].x_user_id)).all()
         assert sent and all(str(r.remote_id).startswith("xchat:") for r in sent)
     dumped = json.dumps(world.emulator.state.xchat.to_dict())  # type: ignore[attr-defined]
-    assert "merci" not in dumped and "/c/" not in dumped
+    # A link, not a bare "/c/": the store holds base64 ciphertext, where "/c/" turns up at
+    # random (about once in 150 blobs of 2 KB; it failed a CI run on PostgreSQL).
+    assert "merci" not in dumped and LINK.search(dumped) is None and token not in dumped
     assert "merci-chiffré" not in caplog.text
     assert world.ledger.verify() == []
 
